@@ -1,0 +1,156 @@
+"""The one vocabulary of user-facing errors.
+
+Every failure an author can cause is a ``SolmanError`` with a category, a location in the
+author's own files when there is one, the offending source line and a hint. It is printed
+as ``path:line: category: message`` without a Python traceback; anything else is a bug in
+solman and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Location:
+    """A line in one of the author's files, shown relative to the project."""
+
+    path: str
+    line: int | None = None
+    text: str | None = None  # the source line itself, when it could be read
+
+    @classmethod
+    def of(cls, file: Path | str, line: int | None, root: Path | None = None) -> Location:
+        """The location of ``line`` in ``file``, reading the line's text if the file exists."""
+        file = Path(file)
+        shown = file
+        if root is not None:
+            try:
+                shown = file.resolve().relative_to(root.resolve())
+            except ValueError:
+                shown = file
+        text = None
+        if line:
+            try:
+                lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+                if 0 < line <= len(lines):
+                    text = lines[line - 1]
+            except OSError:
+                pass
+        return cls(shown.as_posix(), line, text)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+class SolmanError(Exception):
+    """A failure the author can fix; ``render()`` is what they read."""
+
+    category = "error"
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        hint: str | None = None,
+        details: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+        self.details = tuple(details)
+        self.question: str | None = None  # the question being rendered when it happened, if any
+
+    def render(self) -> str:
+        head = f"{self.location}: " if self.location else ""
+        lines = [f"{head}{self.category}: {self.message}"]
+        if self.location and self.location.text is not None and self.location.text.strip():
+            lines.append(f"    {self.location.text.strip()}")
+        lines.extend(f"  {detail}" for detail in self.details)
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class ConfigError(SolmanError):
+    """``[tool.solman]`` or the project layout is wrong."""
+
+    category = "configuration"
+    exit_code = 2
+
+
+class TemplateError(SolmanError):
+    """A chapter or shell template does not parse or render."""
+
+    category = "template"
+    exit_code = 3
+
+
+class ValueFailure(SolmanError):
+    """A value could not be computed, or cannot be printed as asked."""
+
+    category = "value"
+    exit_code = 4
+
+
+class LatexError(SolmanError):
+    """LaTeX stopped on an error."""
+
+    category = "latex"
+    exit_code = 5
+
+
+class VerificationFailure(SolmanError):
+    """A test failed, a printed value is untested, or solutions leaked into the problems."""
+
+    category = "verification"
+    exit_code = 6
+
+
+class DriftError(SolmanError):
+    """A PDF was built from sources that have changed since."""
+
+    category = "drift"
+    exit_code = 7
+
+
+class MissingTool(SolmanError):
+    """A program solman needs (TeX Live, latexmk, poppler) is not installed."""
+
+    category = "environment"
+    exit_code = 8
+
+
+class Errors(SolmanError):
+    """Several errors found in one pass, reported together before one abort."""
+
+    def __init__(self, errors: list[SolmanError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        self.category = first.category
+        self.exit_code = first.exit_code
+        super().__init__(first.message, location=first.location)
+
+    def render(self) -> str:
+        count = f"{len(self.errors)} errors" if len(self.errors) > 1 else "1 error"
+        return "\n".join(e.render() for e in self.errors) + f"\n({count})"
+
+
+def raise_collected(errors: list[SolmanError]) -> None:
+    """Raise the errors of one pass, if any: alone when there is one, grouped otherwise."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise Errors(errors)
+
+
+EXIT_CODES = {cls.category: cls.exit_code for cls in (
+    ConfigError, TemplateError, ValueFailure, LatexError, VerificationFailure, DriftError, MissingTool,
+)}

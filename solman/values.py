@@ -1,0 +1,196 @@
+"""Values: the ``@value`` functions of ``verify/`` modules, computed once and observed by tests.
+
+A value is a zero-argument, deterministic function. Calling it returns its result, computed
+at most once per process; numpy arrays and sympy matrices come back read-only so a test
+cannot change what the manual prints. Calls made directly by test code (not by another
+value) are reported to observers: that is how ``invoke verify`` knows which printed values
+a passing test exercised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import json
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType
+
+from .errors import Location, ValueFailure
+
+
+class Tex(str):
+    """Trusted LaTeX from a value, printed exactly as written."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"tex({str.__repr__(self)})"
+
+
+tex = Tex
+
+_UNSET = object()
+_depth = 0  # how many value computations are on the stack
+_observers: list[Callable[[ValueFunction], None]] = []
+
+
+class ValueFunction:
+    """A function decorated with ``@value``."""
+
+    def __init__(self, func: Callable[[], object]) -> None:
+        required = [
+            p for p in inspect.signature(func).parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        code = func.__code__
+        if required:
+            raise ValueFailure(
+                f"value '{func.__name__}' takes arguments ({', '.join(p.name for p in required)})",
+                location=Location.of(code.co_filename, code.co_firstlineno),
+                hint="a value is a function of no arguments; compute variants as separate values "
+                "or return a dict",
+            )
+        self.func = func
+        self.name = func.__name__
+        self.path = Path(code.co_filename)
+        self.line = code.co_firstlineno
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+        self.__qualname__ = func.__qualname__
+        self.__module__ = func.__module__
+        self.__wrapped__ = func
+        self._result = _UNSET
+
+    @property
+    def key(self) -> str:
+        """Identity of the value across processes: its file name and function name."""
+        return f"{self.path.name}::{self.name}"
+
+    def __call__(self) -> object:
+        global _depth
+        if _depth == 0:
+            for observe in _observers:
+                observe(self)
+        if self._result is _UNSET:
+            _depth += 1
+            try:
+                self._result = freeze(self.func())
+            finally:
+                _depth -= 1
+        return self._result
+
+    def __repr__(self) -> str:
+        return f"<value {self.name} at {self.path.name}:{self.line}>"
+
+
+def value(func: Callable[[], object]) -> ValueFunction:
+    """Declare ``func`` as a value a chapter may print."""
+    return ValueFunction(func)
+
+
+def observe(callback: Callable[[ValueFunction], None]) -> None:
+    """Call ``callback`` whenever code other than a value asks for a value."""
+    _observers.append(callback)
+
+
+def freeze(result: object) -> object:
+    """Make matrices and arrays read-only, so the printed result cannot be altered later."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(result, numpy.ndarray):
+        result.setflags(write=False)
+        return result
+    sympy = sys.modules.get("sympy")
+    if sympy is not None and isinstance(result, sympy.MatrixBase) and not isinstance(
+        result, sympy.ImmutableMatrix
+    ):
+        return sympy.ImmutableMatrix(result)
+    return result
+
+
+def load_module(path: Path, name: str, root: Path) -> ModuleType:
+    """Import the verify module at ``path``; its folder is importable for local helpers."""
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ValueFailure:
+        raise
+    except SyntaxError as exc:
+        raise ValueFailure(
+            f"{path.name} does not parse: {exc.msg}",
+            location=Location.of(exc.filename or path, exc.lineno, root),
+        ) from None
+    except Exception as exc:
+        raise failure_in_code(exc, f"importing {path.name} raised", root, path) from None
+    return module
+
+
+def values_of(module: ModuleType) -> dict[str, ValueFunction]:
+    """The values a chapter sees: every ``@value`` in its verify module's namespace."""
+    return {name: obj for name, obj in vars(module).items() if isinstance(obj, ValueFunction)}
+
+
+def failure_in_code(exc: BaseException, what: str, root: Path, fallback: Path) -> ValueFailure:
+    """A ``ValueFailure`` located at the innermost frame of ``exc`` in the author's code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = [f for f in frames if is_author_file(Path(f.filename), root)]
+    frame = inside[-1] if inside else None
+    location = Location.of(frame.filename, frame.lineno, root) if frame else Location.of(fallback, None, root)
+    return ValueFailure(f"{what} {type(exc).__name__}: {exc}", location=location)
+
+
+def is_author_file(file: Path, root: Path) -> bool:
+    """Whether ``file`` belongs to the author's project rather than to Python or solman."""
+    try:
+        relative = file.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return relative.parts[0] != "solman" and not {".venv", "site-packages"} & set(relative.parts)
+
+
+def canonical(obj: object) -> object:
+    """A JSON form of a value that changes exactly when the value does."""
+    if isinstance(obj, Tex):
+        return {"tex": str(obj)}
+    if isinstance(obj, bool):
+        return {"bool": obj}
+    if isinstance(obj, int):
+        return {"int": str(obj)}
+    if isinstance(obj, Fraction):
+        return {"rational": f"{obj.numerator}/{obj.denominator}"}
+    if isinstance(obj, float):
+        return {"float": repr(obj)}
+    if isinstance(obj, str):
+        return {"str": obj}
+    if obj is None:
+        return {"none": None}
+    if isinstance(obj, (list, tuple)):
+        return [canonical(item) for item in obj]
+    if isinstance(obj, Mapping):
+        return {"dict": [[str(k), canonical(v)] for k, v in obj.items()]}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(obj, numpy.ndarray):
+            return {"array": str(obj.dtype), "shape": list(obj.shape),
+                    "data": hashlib.sha256(numpy.ascontiguousarray(obj).tobytes()).hexdigest()}
+        if isinstance(obj, numpy.generic):
+            return canonical(obj.item())
+    sympy = sys.modules.get("sympy")
+    if sympy is not None and isinstance(obj, (sympy.Basic, sympy.MatrixBase)):
+        return {"sympy": sympy.srepr(obj)}
+    return {"repr": f"{type(obj).__qualname__}:{obj!r}"}
+
+
+def fingerprint(obj: object) -> str:
+    """A short hash of a value's canonical form."""
+    text = json.dumps(canonical(obj), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
