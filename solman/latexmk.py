@@ -1,0 +1,72 @@
+"""Running latexmk: pdfLaTeX without shell escape, TeX's file access kept inside ``build/tex``."""
+
+from __future__ import annotations
+
+import calendar
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .texlog import LogEntry, parse_log
+
+LATEXMK_FLAGS = (
+    "-pdf",
+    "-interaction=nonstopmode",
+    "-halt-on-error",
+    "-file-line-error",
+    "-norc",
+)
+PDFLATEX = "-pdflatex=pdflatex -no-shell-escape %O %S"
+
+
+@dataclass
+class Compiled:
+    """The outcome of one latexmk run."""
+
+    target: str
+    ok: bool
+    pdf: Path
+    log: Path
+    entries: list[LogEntry] = field(default_factory=list)
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[LogEntry]:
+        return [e for e in self.entries if e.kind == "error"]
+
+
+def latex_environment(year: int) -> dict[str, str]:
+    """Environment for a contained, reproducible run."""
+    epoch = calendar.timegm((year, 1, 1, 0, 0, 0)) if year > 1970 else 0
+    env = dict(os.environ)
+    env.update({
+        "openin_any": "p",  # no reading outside the folder LaTeX runs in (and TeX's own trees)
+        "openout_any": "p",  # no writing outside it
+        "shell_escape": "f",
+        "max_print_line": "10000",  # one log line per message: errors and warnings parse reliably
+        "error_line": "254",
+        "half_error_line": "238",
+        "SOURCE_DATE_EPOCH": str(epoch),
+        "FORCE_SOURCE_DATE": "1",
+    })
+    for inherited in ("TEXINPUTS", "TEXMFHOME", "LATEXMKRC"):  # the build must not depend on the caller's
+        env.pop(inherited, None)
+    return env
+
+
+def run_latexmk(folder: Path, target: str, year: int) -> Compiled:
+    """Compile ``folder/<target>.tex`` into ``folder/out/<target>/``."""
+    outdir = Path("out") / target
+    command = ["latexmk", *LATEXMK_FLAGS, f"-outdir={outdir.as_posix()}", PDFLATEX, f"{target}.tex"]
+    started = time.monotonic()
+    process = subprocess.run(command, cwd=folder, env=latex_environment(year), capture_output=True,
+                             text=True, errors="replace", stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    log = folder / outdir / f"{target}.log"
+    entries = parse_log(log.read_text(encoding="utf-8", errors="replace"), folder) if log.exists() else []
+    pdf = folder / outdir / f"{target}.pdf"
+    ok = process.returncode == 0 and pdf.exists() and not any(e.kind == "error" for e in entries)
+    return Compiled(target, ok, pdf, log, entries, process.stdout + process.stderr, seconds)

@@ -1,0 +1,136 @@
+"""Reading a pdfLaTeX log: the error that stopped it, and the warnings worth an author's time.
+
+The log must come from a run with ``-file-line-error`` and ``max_print_line`` set high, so
+that errors read ``file:line: message`` and no line is wrapped. Warnings carry only an input
+line; the file they belong to is tracked from the ``(file`` ... ``)`` nesting of the log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+FILE_LINE_ERROR = re.compile(r"^(?P<file>(?:\.|/)[^:]*?\.\w+):(?P<line>\d+): (?P<message>.*)$")
+BARE_ERROR = re.compile(r"^! (?P<message>.*)$")
+CONTEXT_LINE = re.compile(r"^l\.(?P<line>\d+) ?(?P<text>.*)$")
+REFERENCE = re.compile(
+    r"LaTeX Warning: (?P<what>Reference|Citation) [`'](?P<key>[^']*)' on page \S+ undefined "
+    r"on input line (?P<line>\d+)"
+)
+BOX = re.compile(
+    r"^(?P<kind>Overfull|Underfull) \\(?P<box>[hv])box \((?:badness (?P<badness>\d+)|(?P<amount>[\d.]+)pt too "
+    r"(?:wide|high))\) (?:in paragraph at lines (?P<first>\d+)--\d+|in alignment at lines (?P<align>\d+)--\d+"
+    r"|detected at line (?P<at>\d+)|has occurred while \\output is active)"
+)
+PACKAGE_WARNING = re.compile(r"^(?:LaTeX|Package|Class) (?:(?P<package>\S+) )?Warning: (?P<message>.*)$")
+INPUT_LINE = re.compile(r"on input line (\d+)\.?")
+MISSING_CHARACTER = re.compile(r"^Missing character: (?P<message>.*)$")
+FILE_OPEN = re.compile(r"\(((?:\.|/)?[^\s()]+)")
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str  # error, undefined-reference, overfull, missing-character, warning
+    message: str
+    file: str | None  # as written in the log, relative to the folder LaTeX ran in
+    line: int | None
+    context: str = ""  # for errors: the text TeX was reading when it stopped
+    amount: float = 0.0  # for overfull boxes: how far, in pt
+
+
+def parse_log(text: str, folder: Path) -> list[LogEntry]:
+    """The errors and warnings in ``text``, the log of a LaTeX run in ``folder``."""
+    entries: list[LogEntry] = []
+    stack: list[str | None] = []
+    lines = text.splitlines()
+    skip_until_blank = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if skip_until_blank:
+            if not line.strip():
+                skip_until_blank = False
+            continue
+        error = FILE_LINE_ERROR.match(line)
+        if error and (folder / error["file"]).exists():
+            context, index = read_context(lines, index)
+            entries.append(LogEntry("error", error["message"], normalise(error["file"]),
+                                    int(error["line"]), context))
+            continue
+        error = BARE_ERROR.match(line)
+        if error:
+            context, index = read_context(lines, index)
+            entries.append(LogEntry("error", error["message"], current(stack), None, context))
+            continue
+        box = BOX.match(line)
+        if box:
+            skip_until_blank = True
+            if box["kind"] == "Overfull":
+                at = box["first"] or box["align"] or box["at"]
+                entries.append(LogEntry("overfull", line, current(stack), int(at) if at else None,
+                                        amount=float(box["amount"] or 0)))
+            continue
+        reference = REFERENCE.search(line)
+        if reference:
+            entries.append(LogEntry("undefined-reference", f"{reference['what']} '{reference['key']}' undefined",
+                                    current(stack), int(reference["line"])))
+        elif missing := MISSING_CHARACTER.match(line):
+            entries.append(LogEntry("missing-character", missing["message"], current(stack), None))
+        elif warning := PACKAGE_WARNING.match(line):
+            message = warning["message"]
+            while index < len(lines) and lines[index].startswith("(") and warning["package"] and \
+                    lines[index].startswith(f"({warning['package']})"):
+                message += " " + lines[index][len(warning["package"]) + 2:].strip()
+                index += 1
+            at = INPUT_LINE.search(message)
+            entries.append(LogEntry("warning", message, current(stack), int(at[1]) if at else None))
+        track_files(line, stack, folder)
+    return entries
+
+
+def read_context(lines: list[str], index: int) -> tuple[str, int]:
+    """The ``l.<n> ...`` line that follows an error, and where reading should resume."""
+    for offset in range(index, min(index + 12, len(lines))):
+        context = CONTEXT_LINE.match(lines[offset])
+        if context:
+            following = lines[offset + 1].strip() if offset + 1 < len(lines) else ""
+            text = context["text"].rstrip()
+            return (f"{text} {following}".strip() if following else text), offset + 1
+    return "", index
+
+
+def track_files(line: str, stack: list[str | None], folder: Path) -> None:
+    """Follow the ``(file`` and ``)`` of one log line."""
+    position = 0
+    while position < len(line):
+        char = line[position]
+        if char == "(":
+            match = FILE_OPEN.match(line, position)
+            name = match[1] if match else None
+            if name and looks_like_file(name, folder):
+                stack.append(normalise(name))
+                position = match.end()
+                continue
+            stack.append(None)
+        elif char == ")" and stack:
+            stack.pop()
+        position += 1
+
+
+def looks_like_file(name: str, folder: Path) -> bool:
+    path = Path(name)
+    return (path if path.is_absolute() else folder / path).is_file()
+
+
+def current(stack: list[str | None]) -> str | None:
+    """The innermost file being read."""
+    for name in reversed(stack):
+        if name is not None:
+            return name
+    return None
+
+
+def normalise(name: str) -> str:
+    return name[2:] if name.startswith("./") else name
