@@ -1,0 +1,110 @@
+"""The manifest, ``build/manifest.json``: what every PDF in ``build/`` was built from.
+
+``renders`` holds, by the hash of each rendered chapter ``.tex``, the questions of that
+chapter and every value it printed (expression, LaTeX, hash of the value, question, template
+line). ``outputs`` holds, by digest, each PDF: its path, edition, the hashes of its inputs,
+the chapter renders it contains, the hash of the PDF file and its LaTeX warnings. A PDF's
+digest is stamped in its metadata, so any copy of it leads back to its record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import re
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from .errors import DriftError, Location
+from .rendering import Rendered
+
+FORMAT = 1
+
+
+def render_record(rendered: Rendered) -> dict:
+    chapter, _, edition = Path(rendered.name).stem.rpartition("-")
+    return {
+        "name": rendered.name,
+        "chapter": chapter,
+        "edition": edition,
+        "template": rendered.template,
+        "questions": [dataclasses.asdict(q) for q in rendered.questions],
+        "values": [dataclasses.asdict(u) for u in rendered.uses],
+    }
+
+
+def output_record(output: str, target_name: str, edition: str, digest: str, inputs: dict[str, str],
+                  chapters: dict[str, str], pdf_sha: str, warnings: list[dict]) -> dict:
+    return {
+        "output": output,
+        "target": target_name,
+        "edition": edition,
+        "digest": digest,
+        "inputs": inputs,
+        "chapters": chapters,
+        "pdf": pdf_sha,
+        "warnings": warnings,
+    }
+
+
+def empty_manifest() -> dict:
+    return {"format": FORMAT, "tools": {}, "renders": {}, "outputs": {}}
+
+
+def load_manifest(path: Path) -> dict:
+    """The manifest at ``path``, or an empty one when there is none yet."""
+    if not path.exists():
+        return empty_manifest()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DriftError(f"the manifest cannot be read: {exc}", location=Location(str(path)),
+                         hint="run `invoke clean` and `invoke pdf` to rebuild from scratch") from None
+    if data.get("format") != FORMAT:
+        raise DriftError(f"the manifest has format {data.get('format')!r}, this solman writes {FORMAT}",
+                         location=Location(str(path)), hint="run `invoke pdf` to rebuild")
+    return data
+
+
+def merge(old: dict, renders: dict[str, dict], outputs: list[dict], tools: dict) -> tuple[dict, dict]:
+    """Two manifests: one listing old and new outputs (safe while PDFs are swapped), and the final one.
+
+    Outputs not rebuilt now are kept; renders no output refers to any more are dropped.
+    """
+    rebuilt = {record["output"] for record in outputs}
+    kept = {d: r for d, r in old.get("outputs", {}).items() if r["output"] not in rebuilt}
+    new = {record["digest"]: record for record in outputs}
+    every_render = {**old.get("renders", {}), **renders}
+
+    def manifest(outputs_by_digest: dict) -> dict:
+        used = {sha for record in outputs_by_digest.values() for sha in record["chapters"].values()}
+        return {
+            "format": FORMAT,
+            "tools": tools,
+            "renders": {sha: r for sha, r in sorted(every_render.items()) if sha in used},
+            "outputs": dict(sorted(outputs_by_digest.items(), key=lambda item: item[1]["output"])),
+        }
+
+    during = manifest({**old.get("outputs", {}), **kept, **new})
+    final = manifest({**kept, **new})
+    return during, final
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of everything that shapes the output."""
+    versions = {"python": platform.python_version()}
+    for package in ("solman", "jinja2", "sympy", "numpy", "pylatexenc"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    for program, pattern in (("pdflatex", r"pdfTeX [^\n]*"), ("latexmk", r"Version [\w.]+")):
+        try:
+            out = subprocess.run([program, "--version"], capture_output=True, text=True, check=False).stdout
+            match = re.search(pattern, out)
+            versions[program] = match[0] if match else out.splitlines()[0]
+        except (OSError, IndexError):
+            versions[program] = "not found"
+    return versions

@@ -1,0 +1,41 @@
+"""Reading PDFs back with poppler: the digest stamped in them, their text, their pages."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+DIGEST_KEY = "SolmanDigest"
+
+
+def read_info(pdf: Path, custom: bool = False) -> dict[str, str]:
+    """What pdfinfo says of ``pdf`` (with ``custom``, the document information dictionary)."""
+    result = subprocess.run(["pdfinfo", *(["-custom"] if custom else []), str(pdf)], capture_output=True,
+                            text=True, errors="replace", check=False)
+    if result.returncode != 0:
+        return {}
+    info = {}
+    for line in result.stdout.splitlines():
+        key, sep, rest = line.partition(":")
+        if sep:
+            info[key.strip()] = rest.strip()
+    return info
+
+
+def read_digest(pdf: Path) -> str | None:
+    """The solman digest stamped in ``pdf``, or None for a PDF solman did not make."""
+    digest = read_info(pdf, custom=True).get(DIGEST_KEY)
+    return digest if digest and re.fullmatch(r"[0-9a-f]{64}", digest) else None
+
+
+def pdf_text(pdf: Path) -> str:
+    """The text of ``pdf``, as pdftotext extracts it."""
+    result = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                            errors="replace", check=False)
+    return result.stdout
+
+
+def page_count(pdf: Path) -> int:
+    pages = read_info(pdf).get("Pages", "0")
+    return int(pages) if pages.isdigit() else 0
