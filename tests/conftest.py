@@ -1,0 +1,50 @@
+"""Shared fixtures: a fresh copy of the fixture project, and TeX tests that skip only without TeX."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from solman.project import load_project
+from solman.toolchain import missing_packages
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).resolve().parent / "fixture_project"
+
+_missing = missing_packages()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``tex`` need TeX Live: skipped without it, unless SOLMAN_REQUIRE_TEX is set (CI)."""
+    if not _missing:
+        return
+    if os.environ.get("SOLMAN_REQUIRE_TEX"):
+        raise pytest.UsageError(f"SOLMAN_REQUIRE_TEX is set but TeX Live is incomplete: {' '.join(_missing)}")
+    skip = pytest.mark.skip(reason=f"TeX Live is incomplete ({' '.join(_missing)}); run `invoke setup`")
+    for item in items:
+        if "tex" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A copy of the fixture project with the repository's document shells."""
+    target = tmp_path / "project"
+    shutil.copytree(FIXTURE, target)
+    shutil.copytree(REPO / "templates", target / "templates")
+    return target
+
+
+@pytest.fixture
+def project(project_dir: Path):
+    return load_project(project_dir)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must occur) by ``new`` in ``path``."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")

@@ -1,0 +1,39 @@
+"""The manifest: outputs by digest, partial builds merged, unused renders dropped."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from solman.errors import DriftError
+from solman.manifest import FORMAT, empty_manifest, load_manifest, merge, output_record
+
+
+def output(name: str, digest: str, render: str) -> dict:
+    return output_record(name, name.removesuffix(".pdf"), "solutions", digest, {}, {"c": render}, "pdfsha", [])
+
+
+def test_a_partial_build_keeps_the_records_of_outputs_it_did_not_rebuild():
+    old = {"format": FORMAT, "tools": {}, "renders": {"r1": {"n": 1}},
+           "outputs": {"d1": output("manual.pdf", "d1", "r1"), "d2": output("chapters/c.pdf", "d2", "r1")}}
+    during, final = merge(old, {"r2": {"n": 2}}, [output("chapters/c.pdf", "d3", "r2")], {"python": "3"})
+    assert set(final["outputs"]) == {"d1", "d3"}
+    assert set(final["renders"]) == {"r1", "r2"}
+    # while the PDFs are swapped, both the old and the new chapter PDF have a record
+    assert set(during["outputs"]) == {"d1", "d2", "d3"}
+
+
+def test_renders_no_output_uses_are_dropped():
+    old = {"format": FORMAT, "tools": {}, "renders": {"r1": {}}, "outputs": {"d1": output("manual.pdf", "d1", "r1")}}
+    _, final = merge(old, {"r2": {}}, [output("manual.pdf", "d2", "r2")], {})
+    assert set(final["renders"]) == {"r2"} and set(final["outputs"]) == {"d2"}
+
+
+def test_load_manifest(tmp_path: Path):
+    assert load_manifest(tmp_path / "absent.json") == empty_manifest()
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DriftError, match="cannot be read"):
+        load_manifest(tmp_path / "bad.json")
+    (tmp_path / "old.json").write_text(json.dumps({"format": 0}))
+    with pytest.raises(DriftError, match="format 0"):
+        load_manifest(tmp_path / "old.json")

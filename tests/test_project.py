@@ -1,0 +1,81 @@
+"""Project settings: every mistake in [tool.solman] is reported at its line."""
+
+from pathlib import Path
+
+import pytest
+
+from solman.errors import ConfigError, Errors
+from solman.project import load_project
+
+
+def write_project(root: Path, settings: str, chapters=("one",)) -> Path:
+    (root / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "chapters").mkdir(exist_ok=True)
+    (root / "verify").mkdir(exist_ok=True)
+    for chapter in chapters:
+        (root / "chapters" / f"{chapter}.tex.j2").write_text("x\n")
+        (root / "verify" / f"{chapter}.py").write_text("")
+    (root / "pyproject.toml").write_text(f'[project]\nname = "x"\ntitle = "not ours"\n\n[tool.solman]\n{settings}')
+    return root
+
+
+def test_settings_and_chapters_are_read(tmp_path: Path):
+    project = load_project(write_project(tmp_path, 'title = "T"\nyear = 2024\nchapters = ["one"]\n'))
+    assert project.title == "T" and project.year == 2024
+    assert [c.id for c in project.chapters] == ["one"]
+    assert project.chapters[0].verify == tmp_path / "verify" / "one.py"
+    assert project.build == tmp_path / "build"
+
+
+def test_missing_pyproject(tmp_path: Path):
+    with pytest.raises(ConfigError, match="no pyproject.toml"):
+        load_project(tmp_path)
+
+
+def test_missing_table(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    with pytest.raises(ConfigError, match=r"no \[tool.solman\]"):
+        load_project(tmp_path)
+
+
+def test_invalid_toml_points_at_the_line(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.solman]\ntitle = "T"\nyear = 20 26\nchapters = []\n')
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert str(caught.value.location) == "pyproject.toml:3"
+    (tmp_path / "pyproject.toml").write_text('[tool.solman]\ntitle = "T"\nchapters = [\n')
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert str(caught.value.location) == "pyproject.toml:3"
+
+
+def test_unknown_setting_is_reported_at_its_line(tmp_path: Path):
+    write_project(tmp_path, 'title = "T"\ntitel = "typo"\nchapters = ["one"]\n')
+    with pytest.raises(ConfigError, match="unknown setting 'titel'") as caught:
+        load_project(tmp_path)
+    assert str(caught.value.location) == "pyproject.toml:7"
+    assert "known settings" in caught.value.hint
+
+
+def test_wrong_type(tmp_path: Path):
+    write_project(tmp_path, 'year = "2024"\nchapters = ["one"]\n')
+    with pytest.raises(ConfigError, match="'year' must be a int"):
+        load_project(tmp_path)
+
+
+def test_bad_duplicate_and_missing_chapters_are_all_reported(tmp_path: Path):
+    write_project(tmp_path, 'chapters = ["one", "Bad-Id", "one", "absent"]\n')
+    with pytest.raises(Errors) as caught:
+        load_project(tmp_path)
+    messages = [e.message for e in caught.value.errors]
+    assert any("'Bad-Id' is not valid" in m for m in messages)
+    assert any("listed twice" in m for m in messages)
+    assert any("chapters/absent.tex.j2, which does not exist" in m for m in messages)
+    assert any("verify/absent.py, which does not exist" in m for m in messages)
+    assert "(4 errors)" in caught.value.render()
+
+
+def test_unknown_chapter_lists_the_known_ones(tmp_path: Path):
+    project = load_project(write_project(tmp_path, 'chapters = ["one"]\n'))
+    with pytest.raises(ConfigError, match=r"no chapter 'two' in this project \(chapters: one\)"):
+        project.chapter("two")

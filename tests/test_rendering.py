@@ -1,0 +1,194 @@
+"""Rendering: values printed and recorded per question, solutions only where they belong, errors located."""
+
+from pathlib import Path
+
+import pytest
+
+from solman.errors import TemplateError, ValueFailure
+from solman.project import load_project
+from solman.rendering import question_label, render_chapter
+from solman.targets import load_values
+from solman.values import _UNSET
+
+VERIFY = '''
+from fractions import Fraction
+import sympy as sp
+from solman import value
+
+@value
+def given():
+    return sp.Matrix([[1, 2], [3, 4]])
+
+@value
+def determinant():
+    return given().det()
+
+@value
+def ratio():
+    return 0.123456
+
+@value
+def facts():
+    return {"name": "R&D", "count": 12}
+
+@value
+def broken():
+    numbers = [1, 2]
+    return numbers[5]
+'''
+
+
+def render(project_dir: Path, template: str, edition: str = "solutions", verify: str = VERIFY):
+    (project_dir / "chapters" / "demo.tex.j2").write_text(template, encoding="utf-8")
+    (project_dir / "verify" / "demo.py").write_text(verify, encoding="utf-8")
+    project = load_project(project_dir)
+    chapter = project.chapter("demo")
+    values = load_values(project, chapter)
+    return render_chapter(project, chapter, values, edition), values
+
+
+QUESTION = r"""\chapter{Demo}
+\BLOCK{ call question("1a", points=2) }
+Compute the determinant of $\VAR{ given }$.
+\BLOCK{ call solution() }
+It is $\VAR{ determinant }$; the ratio is $\VAR{ ratio | fixed(3) }$ and \VAR{ facts.name }.
+\BLOCK{ endcall }
+\BLOCK{ endcall }
+"""
+
+
+def test_values_are_printed_and_recorded_per_question(project_dir: Path):
+    rendered, _ = render(project_dir, QUESTION)
+    assert r"$\begin{bmatrix}1 & 2\\3 & 4\end{bmatrix}$" in rendered.text
+    assert "It is $-2$; the ratio is $0.123$ and R\\&D." in rendered.text
+    assert r"\begin{question}{1\,(a)}{2~points}{q:demo:1a}" in rendered.text
+    uses = [(u.value, u.expr, u.latex, u.filter, u.question, u.role, u.line) for u in rendered.uses]
+    assert uses == [
+        ("given", "given", r"\begin{bmatrix}1 & 2\\3 & 4\end{bmatrix}", "latex", "1a", "problem", 3),
+        ("determinant", "determinant", "-2", "latex", "1a", "solution", 5),
+        ("ratio", "ratio", "0.123", "fixed(3)", "1a", "solution", 5),
+        ("facts", "facts['name']", r"R\&D", "latex", "1a", "solution", 5),
+    ]
+    assert all(u.template == "chapters/demo.tex.j2" for u in rendered.uses)
+    question = rendered.questions[0]
+    assert (question.id, question.points, question.kind, question.line) == ("1a", 2, "open", 2)
+
+
+def test_the_problems_edition_never_evaluates_a_solution(project_dir: Path):
+    rendered, values = render(project_dir, QUESTION, edition="problems")
+    assert r"\begin{solution}" not in rendered.text and "It is" not in rendered.text
+    assert [u.value for u in rendered.uses] == ["given"]
+    assert values["ratio"]._result is _UNSET and values["determinant"]._result is _UNSET  # never computed
+    assert rendered.solutions == []
+
+
+def test_solution_text_is_kept_for_the_leak_check(project_dir: Path):
+    rendered, _ = render(project_dir, QUESTION)
+    assert rendered.solutions == ["It is $-2$; the ratio is $0.123$ and R\\&D.\n"]
+
+
+def test_a_generated_line_maps_back_to_its_template_line(project_dir: Path):
+    rendered, _ = render(project_dir, QUESTION)
+    lines = rendered.text.splitlines()
+    number = next(i for i, line in enumerate(lines, start=1) if line.startswith("It is"))
+    assert rendered.sources.locate(number)[1] == 5
+    assert rendered.sources.locate(number)[0].endswith("chapters/demo.tex.j2")
+
+
+def test_points_table_sums_problems(project_dir: Path):
+    template = r"""\VAR{ points_table() }
+\VAR{ problem("Algebra", 1) }
+\BLOCK{ call question("1a", points=2) }a\BLOCK{ endcall }
+\BLOCK{ call question("1b", points=1.5) }b\BLOCK{ endcall }
+\VAR{ problem("Analysis", 2) }
+\BLOCK{ call question("2", points=3) }c\BLOCK{ endcall }
+"""
+    rendered, _ = render(project_dir, template)
+    assert r"\pointsrow{1}{Algebra}{7/2}" in rendered.text
+    assert r"\pointsrow{2}{Analysis}{3}" in rendered.text
+    assert r"\pointstotal{13/2}" in rendered.text
+    assert rendered.text.index("pointstable") < rendered.text.index(r"\problem{1}{Algebra}")
+
+
+@pytest.mark.parametrize("given, shown", [("4.1a", r"4.1\,(a)"), ("3.2(iii)", r"3.2\,(iii)"), ("q10", "Q10"),
+                                          ("2", "2"), ("A_1", r"A\_1")])
+def test_question_labels(given, shown):
+    assert question_label(given) == shown
+
+
+# --- errors, each at the author's line --------------------------------------------------------
+
+def error_of(project_dir: Path, template: str, verify: str = VERIFY):
+    with pytest.raises((TemplateError, ValueFailure)) as caught:
+        render(project_dir, template, verify=verify)
+    return caught.value
+
+
+def test_unknown_name_lists_the_available_names(project_dir: Path):
+    error = error_of(project_dir, "line one\n$\\VAR{ determinent }$\n")
+    assert str(error.location) == "chapters/demo.tex.j2:2"
+    assert "'determinent' is undefined" in error.message
+    assert "did you mean determinant?" in error.hint and "given" in error.hint
+
+
+def test_jinja_globals_are_not_visible(project_dir: Path):
+    error = error_of(project_dir, "\\BLOCK{ for i in range(3) }x\\BLOCK{ endfor }\n")
+    assert "'range' is undefined" in error.message
+
+
+def test_syntax_error_is_located(project_dir: Path):
+    error = error_of(project_dir, "a\nb\n\\BLOCK{ if given }\nno end\n")
+    assert isinstance(error, TemplateError)
+    assert error.location.path == "chapters/demo.tex.j2" and error.location.line in (3, 4, 5)
+
+
+def test_an_exception_in_a_value_points_into_the_verify_module(project_dir: Path):
+    template = "\\BLOCK{ call question(\"2b\") }\n$\\VAR{ broken }$\n\\BLOCK{ endcall }\n"
+    error = error_of(project_dir, template)
+    assert isinstance(error, ValueFailure)
+    line = VERIFY.splitlines().index("    return numbers[5]") + 1
+    assert str(error.location) == f"verify/demo.py:{line}"
+    assert "value 'broken' raised IndexError" in error.message
+    assert error.details == ("needed by chapters/demo.tex.j2:2 (question 2b)",)
+    assert "numbers[5]" in error.render()
+
+
+def test_a_float_without_precision_names_the_value(project_dir: Path):
+    error = error_of(project_dir, "\n$\\VAR{ ratio }$\n")
+    assert str(error.location) == "chapters/demo.tex.j2:2"
+    assert "value 'ratio'" in error.message and "fixed(n)" in error.message
+
+
+def test_a_nan_value_is_refused(project_dir: Path):
+    verify = VERIFY + "\n@value\ndef undefined_mean():\n    return float('nan')\n"
+    error = error_of(project_dir, "$\\VAR{ undefined_mean | fixed(2) }$\n", verify=verify)
+    assert "value 'undefined_mean'" in error.message and "not a finite number" in error.message
+
+
+def test_arithmetic_belongs_in_verify(project_dir: Path):
+    error = error_of(project_dir, "$\\VAR{ determinant + 1 }$\n")
+    assert "compute derived numbers in verify/" in error.hint
+
+
+@pytest.mark.parametrize("template, message", [
+    ("\\BLOCK{ call question('1') }a\\BLOCK{ endcall }\\BLOCK{ call question('1') }b\\BLOCK{ endcall }\n",
+     "used twice"),
+    ("\\BLOCK{ call solution() }a\\BLOCK{ endcall }\n", "must be inside a question"),
+    ("\\BLOCK{ call question('1') }\\BLOCK{ call question('2') }b\\BLOCK{ endcall }\\BLOCK{ endcall }\n",
+     "inside question '1'"),
+    ("\\BLOCK{ call question('1', answer='B') }a\\BLOCK{ endcall }\n", "must be a value"),
+    ("\\BLOCK{ call question('1', points=-1) }a\\BLOCK{ endcall }\n", "non-negative"),
+    ("\\BLOCK{ call question('1', kind='essay') }a\\BLOCK{ endcall }\n", "kind must be one of"),
+    ("\\VAR{ points_table() }\n", "no question with points"),
+])
+def test_question_misuse(project_dir: Path, template: str, message: str):
+    error = error_of(project_dir, template)
+    assert message in error.message
+    assert error.location.path == "chapters/demo.tex.j2"
+
+
+def test_a_value_may_not_shadow_solman_names(project_dir: Path):
+    verify = VERIFY + "\n@value\ndef question():\n    return 1\n"
+    error = error_of(project_dir, "x\n", verify=verify)
+    assert "hides solman's own name 'question'" in error.message
+    assert error.location.path == "verify/demo.py"

@@ -1,0 +1,104 @@
+"""Values: computed once, frozen, observed when tests call them directly, fingerprinted."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from solman import values
+from solman.errors import ValueFailure
+from solman.values import fingerprint, load_module, tex, value, values_of
+
+
+def test_a_value_is_computed_once():
+    calls = []
+
+    @value
+    def answer():
+        calls.append(1)
+        return 42
+
+    assert answer() == 42 and answer() == 42
+    assert calls == [1]
+
+
+def test_arrays_and_matrices_come_back_read_only():
+    @value
+    def array():
+        return np.zeros(3)
+
+    @value
+    def matrix():
+        return sp.Matrix([[1, 2], [3, 4]])
+
+    with pytest.raises(ValueError):
+        array()[0] = 1
+    with pytest.raises(TypeError):
+        matrix()[0, 0] = 5
+    assert matrix() == sp.Matrix([[1, 2], [3, 4]])
+
+
+def test_a_value_takes_no_arguments():
+    with pytest.raises(ValueFailure, match="takes arguments"):
+        @value
+        def scaled(factor):
+            return factor
+
+
+def test_observers_see_direct_calls_only():
+    seen = []
+
+    @value
+    def base():
+        return 2
+
+    @value
+    def derived():
+        return base() * 3
+
+    values.observe(lambda function: seen.append(function.name))
+    try:
+        derived()
+        assert seen == ["derived"]  # base() was called by a value, not by the test
+        base()
+        assert seen == ["derived", "base"]
+    finally:
+        values._observers.clear()
+
+
+def test_fingerprint_changes_exactly_when_the_value_does():
+    assert fingerprint(sp.Matrix([[1, 2]])) == fingerprint(sp.Matrix([[1, 2]]))
+    assert fingerprint(sp.Matrix([[1, 2]])) != fingerprint(sp.Matrix([[1, 3]]))
+    assert fingerprint(np.array([1.0, 2.0])) != fingerprint(np.array([1.0, 2.0000001]))
+    assert fingerprint(1) != fingerprint(1.0) != fingerprint(Fraction(1))
+    assert fingerprint("x") != fingerprint(tex("x"))
+    assert fingerprint({"a": [1, 2]}) != fingerprint({"a": [1, 3]})
+
+
+def test_load_module_reports_syntax_errors_at_their_line(tmp_path: Path):
+    module = tmp_path / "verify" / "broken.py"
+    module.parent.mkdir()
+    module.write_text("from solman import value\n\n@value\ndef x(:\n    return 1\n")
+    with pytest.raises(ValueFailure) as caught:
+        load_module(module, "broken_syntax", tmp_path)
+    assert str(caught.value.location) == "verify/broken.py:4"
+
+
+def test_load_module_reports_import_errors_at_the_author_line(tmp_path: Path):
+    module = tmp_path / "verify" / "broken.py"
+    module.parent.mkdir()
+    module.write_text("import math\nimport not_a_module_anywhere\n")
+    with pytest.raises(ValueFailure, match="not_a_module_anywhere") as caught:
+        load_module(module, "broken_import", tmp_path)
+    assert str(caught.value.location) == "verify/broken.py:2"
+
+
+def test_values_of_lists_the_value_functions(tmp_path: Path):
+    module = tmp_path / "chapter.py"
+    module.write_text("from solman import value\nHELPER = 3\n@value\ndef a():\n    return 1\n"
+                      "def test_a():\n    assert a() == 1\n")
+    loaded = load_module(module, "chapter_values", tmp_path)
+    assert list(values_of(loaded)) == ["a"]
+    assert values_of(loaded)["a"].key == "chapter.py::a"

@@ -1,0 +1,70 @@
+"""Verification without TeX: test outcomes, value coverage, changed values, leaks in the .tex."""
+
+from pathlib import Path
+
+from conftest import edit
+
+from solman.targets import assemble, plan_targets
+from solman.verification import changed_values, coverage_check, leak_check, run_tests, failed_tests
+
+
+def test_run_tests_reports_outcomes_and_the_values_each_test_called(project):
+    tests = run_tests(project)
+    by_name = {nodeid.split("::")[-1]: test for nodeid, test in tests.items()}
+    assert by_name["test_half_is_half"] == {**by_name["test_half_is_half"], "outcome": "passed",
+                                            "values": ["demo.py::half"]}
+    # eigenvalues() calls matrix(), but only eigenvalues was called by the test itself
+    assert by_name["test_eigenvalues_match_numpy"]["values"] == ["demo.py::eigenvalues"]
+    assert all(test["outcome"] == "passed" for test in tests.values())
+
+
+def test_failing_and_skipped_tests_are_failures(project, project_dir: Path):
+    edit(project_dir / "verify" / "demo.py", "assert half() + half() == 1", "assert half() == 1")
+    edit(project_dir / "verify" / "demo.py", "def test_course_name_has_special_characters():",
+         "import pytest\n\n\n@pytest.mark.skip(reason='later')\ndef test_course_name_has_special_characters():")
+    failures = failed_tests(project, run_tests(project))
+    messages = sorted(f.message for f in failures)
+    assert messages == ["test test_course_name_has_special_characters was skipped", "test test_half_is_half failed"]
+    failed = next(f for f in failures if "failed" in f.message)
+    assert failed.location.path == "verify/demo.py" and failed.location.text.startswith("def test_half_is_half")
+
+
+def test_coverage_names_chapter_question_and_value(project):
+    sources = assemble(project, plan_targets(project))
+    tests = {"t": {"file": "demo.py", "outcome": "passed", "values": ["demo.py::matrix", "demo.py::eigenvalues"]}}
+    summaries, failures = coverage_check(project, sources, tests)
+    assert (summaries[0].values, summaries[0].covered, summaries[0].tests, summaries[0].passed) == (7, 2, 1, 1)
+    half = next(f for f in failures if "'half'" in f.message)
+    assert half.message == "chapter demo: value 'half' is printed (question 1b) but no passing test exercises it"
+    assert half.location.path == "chapters/demo.tex.j2" and "VAR{ half }" in half.location.text
+
+
+def test_a_failing_test_covers_nothing(project):
+    sources = assemble(project, plan_targets(project))
+    tests = {"t": {"file": "demo.py", "outcome": "failed", "values": ["demo.py::matrix"]}}
+    _, failures = coverage_check(project, sources, tests)
+    assert any("'matrix'" in f.message for f in failures)
+
+
+def test_changed_values_groups_by_value_and_question():
+    old = [{"value": "a", "question": "1a", "expr": "a", "filter": "latex", "latex": "1"},
+           {"value": "b", "question": "1b", "expr": "b", "filter": "latex", "latex": "2"}]
+
+    class Use:
+        def __init__(self, **fields):
+            self.__dict__.update(fields)
+
+    fresh = [Use(value="a", question="1a", expr="a", filter="latex", latex="3"),
+             Use(value="b", question="1b", expr="b", filter="latex", latex="2"),
+             Use(value="c", question=None, expr="c", filter="latex", latex="4")]
+    assert changed_values(old, fresh) == ["value 'a' changed (printed in 1a)",
+                                          "value 'c' changed (printed in chapter text)"]
+
+
+def test_solution_text_in_the_problems_tex_is_a_leak(project):
+    sources = assemble(project, plan_targets(project))
+    assert leak_check(project, sources, []) == []
+    problems = sources.chapters["demo", "problems"]
+    problems.text += sources.chapters["demo", "solutions"].solutions[0]
+    failures = leak_check(project, sources, [])
+    assert len(failures) == 1 and "solution text is in the problems edition" in failures[0].message
