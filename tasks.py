@@ -1,0 +1,118 @@
+"""solman's commands. Each task calls one engine function; run `invoke --list` to see them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+from invoke import Collection, Exit, task
+
+ROOT = Path(__file__).resolve().parent
+
+
+class _Format(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        return f"warning: {message}" if record.levelno >= logging.WARNING else message
+
+
+def _configure_logging(quiet: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format())
+    logger = logging.getLogger("solman")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def _reported():
+    """Turn a solman error into its message and exit code; other exceptions keep their traceback."""
+    from solman.errors import SolmanError
+
+    try:
+        yield
+    except SolmanError as error:
+        print(error.render(), file=sys.stderr)
+        raise Exit(code=error.exit_code) from None
+    except KeyboardInterrupt:
+        print("interrupted; the previous PDFs in build/ are unchanged", file=sys.stderr)
+        raise Exit(code=130) from None
+
+
+def _project():
+    from solman.project import load_project
+
+    return load_project(ROOT)
+
+
+@task
+def setup(c):
+    """Install TeX Live, latexmk and poppler from Debian's packages if any are missing."""
+    _configure_logging()
+    with _reported():
+        from solman.toolchain import install_tex
+
+        installed = install_tex()
+        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk and poppler are ready")
+
+
+@task(help={
+    "chapter": "build only this chapter's PDFs (build/chapters/<id>-<edition>.pdf)",
+    "edition": "build only this edition: solutions or problems",
+    "quiet": "print only warnings and errors",
+})
+def pdf(c, chapter=None, edition=None, quiet=False):
+    """Render and compile the manual: build/manual.pdf, build/problems.pdf and one PDF per chapter."""
+    _configure_logging(quiet)
+    with _reported():
+        from solman.build import build
+        from solman.errors import ConfigError
+        from solman.project import EDITIONS
+
+        if edition not in (None, *EDITIONS):
+            raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
+        built = build(_project(), chapter=chapter, edition=edition)
+        for target in built.targets:
+            pages = built.pages(target)
+            print(f"build/{target.output} ({pages} page{'' if pages == 1 else 's'})")
+
+
+@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/"})
+def verify(c, pdf=None):
+    """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
+    _configure_logging()
+    with _reported():
+        from solman.verification import verify as run_verify
+
+        report = run_verify(_project(), Path(pdf).resolve() if pdf else None)
+        for failure in report.failures:
+            print(failure.render(), file=sys.stderr)
+        print("\n".join(report.summary()))
+        if not report.ok:
+            raise Exit(code=report.failures[0].exit_code)
+
+
+@task(help={"k": "only run tests whose names match this pytest -k expression"})
+def test(c, k=None):
+    """Run the whole test suite: the engine's tests and every verify module's tests."""
+    command = [sys.executable, "-m", "pytest", "-q"]
+    if k:
+        command += ["-k", k]
+    result = c.run(" ".join(command), warn=True, pty=False)
+    if result.exited != 0:
+        raise Exit(code=result.exited)
+
+
+@task
+def clean(c):
+    """Remove build/ and everything generated in it."""
+    with _reported():
+        from solman.outputs import clean as remove_build
+
+        print("removed build/" if remove_build(ROOT / "build") else "nothing to clean")
+
+
+ns = Collection(setup, pdf, verify, test, clean)
