@@ -241,7 +241,14 @@ def _rows(obj: object) -> list[list[object]]:
 
 def _matrix(rows: list[list[str]]) -> str:
     body = r"\\".join(" & ".join(row) for row in rows)
-    return rf"\begin{{bmatrix}}{body}\end{{bmatrix}}"
+    return _spaced(rf"\begin{{bmatrix}}{body}\end{{bmatrix}}")
+
+
+def _spaced(latex: str) -> str:
+    """A matrix with fractions gets taller rows, so that stacked fractions do not touch."""
+    if r"\begin{bmatrix}" in latex and r"\frac" in latex:
+        return rf"\begingroup\renewcommand*{{\arraystretch}}{{1.6}}{latex}\endgroup"
+    return latex
 
 
 def _sympy_latex(obj: object) -> str:
@@ -252,7 +259,7 @@ def _sympy_latex(obj: object) -> str:
             f"the sympy expression {obj} contains floating-point numbers; make it exact "
             "(sympy.Rational, sympy.nsimplify) or print numbers with | fixed(n)"
         )
-    return sympy.latex(obj, **SYMPY_SETTINGS)
+    return _spaced(sympy.latex(obj, **SYMPY_SETTINGS))
 
 
 def _escape(s: str) -> str:

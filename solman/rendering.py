@@ -256,6 +256,7 @@ class Render:
             "solution": self.open_solution,
             "problem": self.open_problem,
             "points_table": self.points_table,
+            "see": self.see,
         }
         names.update(self.extra)
         for name, function in self.values.items():
@@ -334,6 +335,22 @@ class Render:
             raise TemplateError(f"problem {self.problem} appears twice in this chapter")
         self.problems[self.problem] = title
         return f"\\problem{{{'' if number is None else number}}}{{{title}}}\n"
+
+    def see(self, chapter_id: str, question_id: str) -> str:
+        r"""``\VAR{ see("other_chapter", "2.1") }``: a reference to a question, linked where possible.
+
+        Within a chapter it is always a link. Across chapters it links in the manual and is plain
+        text ("Chapter 3, question 2.1") in a chapter's own PDF, where the target is absent.
+        """
+        numbers = {c.id: n for n, c in enumerate(self.project.chapters, start=1)}
+        if chapter_id not in numbers:
+            raise TemplateError(f"see(): no chapter '{chapter_id}' in this project",
+                                hint=f"chapters: {', '.join(numbers)}")
+        anchor = f"q:{chapter_id}:{question_id}"
+        label = question_label(question_id)
+        if self.chapter is not None and chapter_id == self.chapter.id:
+            return f"\\hyperref[{anchor}]{{question~{label}}}"
+        return f"\\seequestion{{{anchor}}}{{Chapter~{numbers[chapter_id]}, question~{label}}}"
 
     def points_table(self) -> str:
         r"""``\VAR{ points_table() }``: the points of every problem (filled in after rendering)."""

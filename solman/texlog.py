@@ -15,7 +15,7 @@ FILE_LINE_ERROR = re.compile(r"^(?P<file>(?:\.|/)[^:]*?\.\w+):(?P<line>\d+): (?P
 BARE_ERROR = re.compile(r"^! (?P<message>.*)$")
 CONTEXT_LINE = re.compile(r"^l\.(?P<line>\d+) ?(?P<text>.*)$")
 REFERENCE = re.compile(
-    r"LaTeX Warning: (?P<what>Reference|Citation) [`'](?P<key>[^']*)' on page \S+ undefined "
+    r"LaTeX Warning: (?P<what>Reference|Hyper reference|Citation) [`'](?P<key>[^']*)' on page \S+ undefined "
     r"on input line (?P<line>\d+)"
 )
 BOX = re.compile(

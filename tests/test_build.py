@@ -165,3 +165,10 @@ def test_overfull_boxes_are_reported_at_their_template_line(built: Path):
     report = verify(load_project(built))
     overfull = [f for f in report.failures if "overfull box" in f.message]
     assert len(overfull) == 1 and str(overfull[0].location) == "chapters/demo.tex.j2:16"
+
+
+def test_a_reference_to_a_missing_question_is_reported(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", r'What is half of one (\VAR{ see("demo", "9z") })?')
+    built_again = build(load_project(built))
+    assert any("chapters/demo.tex.j2:16: latex: Hyper reference 'q:demo:9z' undefined" in w
+               for w in built_again.warnings)

@@ -192,3 +192,10 @@ def test_a_value_may_not_shadow_solman_names(project_dir: Path):
     error = error_of(project_dir, "x\n", verify=verify)
     assert "hides solman's own name 'question'" in error.message
     assert error.location.path == "verify/demo.py"
+
+
+def test_see_links_questions(project_dir: Path):
+    rendered, _ = render(project_dir, 'A \\VAR{ see("demo", "1a") }.\n')
+    assert r"A \hyperref[q:demo:1a]{question~1\,(a)}." in rendered.text
+    error = error_of(project_dir, 'A \\VAR{ see("nowhere", "1a") }.\n')
+    assert "no chapter 'nowhere'" in error.message and str(error.location) == "chapters/demo.tex.j2:1"
