@@ -48,9 +48,12 @@ def install_command(packages: list[str]) -> list[str]:
     return command if os.geteuid() == 0 else ["sudo", *command]
 
 
-def require_tex() -> None:
-    """Stop with instructions, not a traceback, when TeX Live, latexmk or poppler is missing."""
-    missing = missing_packages()
+def require_tex(only: tuple[str, ...] | None = None) -> None:
+    """Stop with instructions, not a traceback, when TeX Live, latexmk or poppler is missing.
+
+    ``only`` limits the check to some packages (``("poppler-utils",)`` to read PDFs back).
+    """
+    missing = [p for p in missing_packages() if only is None or p in only]
     if missing:
         raise MissingTool(
             f"TeX Live is incomplete: missing Debian packages {' '.join(missing)}",

@@ -28,6 +28,7 @@ from .pdfs import pdf_text, read_digest
 from .project import Project
 from .rendering import Rendered, Use
 from .targets import Sources, assemble, plan_targets, sha256
+from .toolchain import require_tex
 
 log = logging.getLogger("solman")
 
@@ -88,6 +89,8 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
     report.chapters, coverage = coverage_check(project, sources, tests)
     report.failures += coverage
     pdfs = [pdf] if pdf else published_pdfs(project.build)
+    if pdfs:
+        require_tex(only=("poppler-utils",))
     report.pdfs, drift = drift_check(project, sources, pdfs)
     report.failures += drift
     current = [p for p in pdfs if report.pdfs.get(str(p)) == "current"]
