@@ -243,6 +243,7 @@ class Render:
         self.role = "chapter"
         self.problem: str | None = None
         self.problems: dict[str, str] = {}  # number (or title) -> title
+        self.problem_points: dict[str, tuple[float | None, Location | None]] = {}
         self.hashes: dict[str, str] = {}
         self.points_table_at: Location | None = None
         self.extra: Mapping[str, object] = {}
@@ -326,14 +327,23 @@ class Render:
         self.solutions.append(body)
         return f"{mark(at)}\\begin{{solution}}\n{body}\\end{{solution}}\n"
 
-    def open_problem(self, title: str, number: str | int | None = None) -> str:
-        r"""``\VAR{ problem("Activation functions", 1) }``: a heading that groups questions."""
+    def open_problem(self, title: str, number: str | int | None = None, points: float | None = None) -> str:
+        r"""``\VAR{ problem("Activation functions", 1, points=26) }``: a heading that groups questions.
+
+        ``points`` is the problem's total as the source gives it; when its questions have points
+        too, they must add up to it.
+        """
         if self.question is not None:
             raise TemplateError("problem() cannot be inside a question")
+        if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
+            raise TemplateError(f"points of problem '{title}' must be a non-negative number, not {points!r}")
         self.problem = f"{number}" if number is not None else title
         if self.problem in self.problems:
             raise TemplateError(f"problem {self.problem} appears twice in this chapter")
         self.problems[self.problem] = title
+        origin = here()
+        self.problem_points[self.problem] = (points, Location.of(origin[0], origin[1], self.project.root)
+                                             if origin else None)
         return f"\\problem{{{'' if number is None else number}}}{{{title}}}\n"
 
     def see(self, chapter_id: str, question_id: str) -> str:
@@ -447,6 +457,16 @@ class Render:
                 key = ((question.problem, self.problems[question.problem]) if question.problem is not None
                        else (question.label, ""))
                 groups[key] = groups.get(key, 0) + question.points
+        for problem, (points, location) in self.problem_points.items():
+            if points is None:
+                continue
+            key = (problem, self.problems[problem])
+            if key in groups and groups[key] != points:
+                raise TemplateError(f"the questions of problem {problem} have {number_text(groups[key])} points, "
+                                    f"but the problem says {number_text(points)}", location=location)
+            groups[key] = points
+        groups = dict(sorted(groups.items(), key=lambda item: list(self.problems).index(item[0][0])
+                             if item[0][0] in self.problems else len(self.problems)))
         if not groups:
             raise TemplateError("points_table() found no question with points", location=self.points_table_at,
                                 hint="give questions their points: question(\"1.1a\", points=2)")

@@ -110,6 +110,20 @@ def test_points_table_sums_problems(project_dir: Path):
     assert rendered.text.index("pointstable") < rendered.text.index(r"\problem{1}{Algebra}")
 
 
+def test_a_problem_may_state_its_total(project_dir: Path):
+    template = r"""\VAR{ points_table() }
+\VAR{ problem("Algebra", 1, points=5) }
+\BLOCK{ call question("1a") }a\BLOCK{ endcall }
+\VAR{ problem("Analysis", 2, points=3) }
+\BLOCK{ call question("2a", points=1) }b\BLOCK{ endcall }
+"""
+    with pytest.raises(TemplateError, match="the questions of problem 2 have 1 points, but the problem says 3") as caught:
+        render(project_dir, template)
+    assert str(caught.value.location) == "chapters/demo.tex.j2:4"
+    rendered, _ = render(project_dir, template.replace("points=1", "points=3"))
+    assert r"\pointsrow{1}{Algebra}{5}" in rendered.text and r"\pointstotal{8}" in rendered.text
+
+
 @pytest.mark.parametrize("given, shown", [("4.1a", r"4.1\,(a)"), ("3.2(iii)", r"3.2\,(iii)"), ("q10", "Q10"),
                                           ("2", "2"), ("A_1", r"A\_1")])
 def test_question_labels(given, shown):
