@@ -95,6 +95,18 @@ def verify(c, pdf=None):
             raise Exit(code=report.failures[0].exit_code)
 
 
+@task
+def keys(c):
+    """Write machine-readable answer keys, build/keys/<chapter>.json, for autograders."""
+    _configure_logging()
+    with _reported():
+        from solman.keys import write_keys
+
+        project = _project()
+        for path in write_keys(project):
+            print(project.relative(path))
+
+
 @task(help={"k": "only run tests whose names match this pytest -k expression"})
 def test(c, k=None):
     """Run the whole test suite: the engine's tests and every verify module's tests."""
@@ -115,4 +127,4 @@ def clean(c):
         print("removed build/" if remove_build(ROOT / "build") else "nothing to clean")
 
 
-ns = Collection(setup, pdf, verify, test, clean)
+ns = Collection(setup, pdf, verify, keys, test, clean)

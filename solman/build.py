@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LatexError, Location, SolmanError, raise_collected
-from .latexmk import Compiled, run_latexmk
-from .manifest import load_manifest, merge, output_record, render_record, tool_versions
+from .latexmk import Compiled, run_latexmk, source_date_epoch
+from .manifest import load_manifest, merge, output_record
 from .outputs import build_lock, publish, write_if_changed
 from .pdfs import page_count
 from .project import Project
-from .targets import Sources, Target, assemble, plan_targets, sha256
+from .targets import Sources, Target, assemble, needs_tests, plan_targets, provenance_file, render_chapters, sha256
+from .testrun import run_tests
 from .texlog import LogEntry
 from .toolchain import require_tex
 
@@ -39,15 +40,25 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     targets = plan_targets(project, chapter, edition)
     with build_lock(project.build):
         log.info("rendering %d chapter(s)", len({c for t in targets for c in t.chapters}))
-        sources = assemble(project, targets)
+        chapters = render_chapters(project, targets)
+        results = run_tests(project, [project.chapter(c) for c in needs_tests(targets)])
+        sources = assemble(project, targets, chapters, results)
         tex = project.build / "tex"
         write_if_changed(tex, sources.files())
+        for target in targets:  # the embedded file's date is part of the PDF: keep it fixed
+            os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
         compiled = compile_targets(tex, targets, project.year)
         raise_collected(latex_errors(project, sources, compiled))
         warnings = {t.name: located_warnings(project, sources, compiled[t.name]) for t in targets}
         during, final = record(project, sources, targets, compiled, warnings)
         publish(project.build, {t.output: compiled[t.name].pdf for t in targets}, during, final)
     messages = sorted({warning_text(w) for ws in warnings.values() for w in ws})
+    unchecked = [f"{chapter} {entry['id'] or 'text'}" for chapter, entries in sources.entries.items()
+                 for entry in entries if entry["status"] != "verified"]
+    if unchecked:
+        messages.append(f"{len(unchecked)} solution(s) print values that no passing test checks "
+                        f"({', '.join(unchecked[:6])}{', ...' if len(unchecked) > 6 else ''}); "
+                        "`invoke verify` names them")
     for message in messages:
         log.warning("%s", message)
     return Built(targets, compiled, messages)
@@ -115,7 +126,7 @@ def locate(project: Project, sources: Sources, file: str | None, line: int | Non
     """Where generated ``file:line`` came from: a template line, a static file, or the file itself."""
     if file is None:
         return None
-    rendered = next((r for r in [*sources.chapters.values(), *sources.shells.values()] if r.name == file), None)
+    rendered = next((r for r in sources.rendered() if r.name == file), None)
     if rendered is not None and line:
         origin = rendered.sources.locate(line)
         if origin:
@@ -142,23 +153,16 @@ def latex_hint(entry: LogEntry) -> str | None:
 def record(project: Project, sources: Sources, targets: list[Target], compiled: dict[str, Compiled],
            warnings: dict[str, list[dict]]) -> tuple[dict, dict]:
     """The manifest to write while the PDFs are swapped in, and the one to keep afterwards."""
-    renders = {}
+    renders: dict[str, dict] = {}
     outputs = []
     for target in targets:
-        chapters = {}
-        for chapter_id in target.chapters:
-            rendered = sources.chapters[chapter_id, target.edition]
-            sha = sha256(rendered.text.encode())
-            renders[sha] = render_record(rendered)
-            chapters[chapter_id] = sha
-        outputs.append(output_record(
-            target.output, target.name, target.edition, sources.digests[target.name],
-            sources.inputs[target.name], chapters, sha256(compiled[target.name].pdf.read_bytes()),
-            warnings[target.name],
-        ))
+        output, used = output_record(sources.provenance[target.name], sha256(compiled[target.name].pdf.read_bytes()),
+                                     warnings[target.name])
+        renders.update(used)
+        outputs.append(output)
     try:
         old = load_manifest(project.build / "manifest.json")
     except SolmanError as error:
         log.warning("replacing an unreadable manifest (%s)", error.message)
         old = {}
-    return merge(old, renders, outputs, tool_versions())
+    return merge(old, renders, outputs)

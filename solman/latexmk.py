@@ -38,9 +38,14 @@ class Compiled:
         return [e for e in self.entries if e.kind == "error"]
 
 
+def source_date_epoch(year: int) -> int:
+    """The fixed time every build claims: 1 January of the manual's year (so builds are reproducible)."""
+    return calendar.timegm((year, 1, 1, 0, 0, 0)) if year > 1970 else 0
+
+
 def latex_environment(year: int) -> dict[str, str]:
     """Environment for a contained, reproducible run."""
-    epoch = calendar.timegm((year, 1, 1, 0, 0, 0)) if year > 1970 else 0
+    epoch = source_date_epoch(year)
     env = dict(os.environ)
     env.update({
         "openin_any": "p",  # no reading outside the folder LaTeX runs in (and TeX's own trees)

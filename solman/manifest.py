@@ -3,8 +3,9 @@
 ``renders`` holds, by the hash of each rendered chapter ``.tex``, the questions of that
 chapter and every value it printed (expression, LaTeX, hash of the value, question, template
 line). ``outputs`` holds, by digest, each PDF: its path, edition, the hashes of its inputs,
-the chapter renders it contains, the hash of the PDF file and its LaTeX warnings. A PDF's
-digest is stamped in its metadata, so any copy of it leads back to its record.
+the chapter renders it contains, the source commit and tool versions, the hash of the PDF
+file and its LaTeX warnings. A PDF's digest is stamped in its metadata, so any copy of it
+leads back to its record; the PDF also embeds its own provenance (see ``targets``).
 """
 
 from __future__ import annotations
@@ -20,37 +21,33 @@ from pathlib import Path
 from .errors import DriftError, Location
 from .rendering import Rendered
 
-FORMAT = 1
+FORMAT = 2
 
 
 def render_record(rendered: Rendered) -> dict:
-    chapter, _, edition = Path(rendered.name).stem.rpartition("-")
     return {
         "name": rendered.name,
-        "chapter": chapter,
-        "edition": edition,
+        "chapter": rendered.chapter,
+        "edition": Path(rendered.name).stem.rpartition("-")[2],
+        "title": rendered.title,
         "template": rendered.template,
         "questions": [dataclasses.asdict(q) for q in rendered.questions],
-        "values": [dataclasses.asdict(u) for u in rendered.uses],
+        "values": [u.record() for u in rendered.uses],
     }
 
 
-def output_record(output: str, target_name: str, edition: str, digest: str, inputs: dict[str, str],
-                  chapters: dict[str, str], pdf_sha: str, warnings: list[dict]) -> dict:
-    return {
-        "output": output,
-        "target": target_name,
-        "edition": edition,
-        "digest": digest,
-        "inputs": inputs,
-        "chapters": chapters,
-        "pdf": pdf_sha,
-        "warnings": warnings,
-    }
+def output_record(provenance: dict, pdf_sha: str, warnings: list[dict]) -> tuple[dict, dict[str, dict]]:
+    """The manifest's record of one PDF, and the chapter renders it refers to (by hash)."""
+    renders = {provenance["inputs"][r["name"]]: r for r in provenance["chapters"].values()}
+    record = {key: value for key, value in provenance.items() if key not in ("chapters", "format", "solman")}
+    record["chapters"] = {chapter: provenance["inputs"][r["name"]] for chapter, r in provenance["chapters"].items()}
+    record["pdf"] = pdf_sha
+    record["warnings"] = warnings
+    return record, renders
 
 
 def empty_manifest() -> dict:
-    return {"format": FORMAT, "tools": {}, "renders": {}, "outputs": {}}
+    return {"format": FORMAT, "renders": {}, "outputs": {}}
 
 
 def load_manifest(path: Path) -> dict:
@@ -68,7 +65,7 @@ def load_manifest(path: Path) -> dict:
     return data
 
 
-def merge(old: dict, renders: dict[str, dict], outputs: list[dict], tools: dict) -> tuple[dict, dict]:
+def merge(old: dict, renders: dict[str, dict], outputs: list[dict]) -> tuple[dict, dict]:
     """Two manifests: one listing old and new outputs (safe while PDFs are swapped), and the final one.
 
     Outputs not rebuilt now are kept; renders no output refers to any more are dropped.
@@ -82,7 +79,6 @@ def merge(old: dict, renders: dict[str, dict], outputs: list[dict], tools: dict)
         used = {sha for record in outputs_by_digest.values() for sha in record["chapters"].values()}
         return {
             "format": FORMAT,
-            "tools": tools,
             "renders": {sha: r for sha, r in sorted(every_render.items()) if sha in used},
             "outputs": dict(sorted(outputs_by_digest.items(), key=lambda item: item[1]["output"])),
         }
@@ -95,7 +91,7 @@ def merge(old: dict, renders: dict[str, dict], outputs: list[dict], tools: dict)
 def tool_versions() -> dict[str, str]:
     """Versions of everything that shapes the output."""
     versions = {"python": platform.python_version()}
-    for package in ("solman", "jinja2", "sympy", "numpy", "pylatexenc"):
+    for package in ("solman", "jinja2", "sympy", "numpy", "scipy", "pylatexenc"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

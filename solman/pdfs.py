@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 DIGEST_KEY = "SolmanDigest"
+PROVENANCE_NAME = "solman-provenance.json"
 
 
 def read_info(pdf: Path, custom: bool = False) -> dict[str, str]:
@@ -39,3 +42,23 @@ def pdf_text(pdf: Path) -> str:
 def page_count(pdf: Path) -> int:
     pages = read_info(pdf).get("Pages", "0")
     return int(pages) if pages.isdigit() else 0
+
+
+def read_provenance(pdf: Path) -> dict | None:
+    """The provenance solman embedded in ``pdf``, or None when there is none (not a solman PDF)."""
+    listing = subprocess.run(["pdfdetach", "-list", str(pdf)], capture_output=True, text=True,
+                             errors="replace", check=False)
+    number = re.search(rf"^(\d+): {re.escape(PROVENANCE_NAME)}$", listing.stdout, flags=re.M)
+    if listing.returncode != 0 or not number:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / PROVENANCE_NAME
+        saved = subprocess.run(["pdfdetach", "-save", number[1], "-o", str(target), str(pdf)],
+                               capture_output=True, check=False)
+        if saved.returncode != 0 or not target.exists():
+            return None
+        try:
+            provenance = json.loads(target.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+    return provenance if isinstance(provenance, dict) and provenance.get("solman") == "provenance" else None

@@ -46,6 +46,13 @@ class Use:
     role: str  # "problem", "solution", "answer" or "chapter"
     template: str | None = None
     line: int | None = None
+    obj: object = field(default=None, repr=False, compare=False)  # what was printed; not serialised
+
+    def record(self) -> dict:
+        return {name: getattr(self, name) for name in USE_FIELDS}
+
+
+USE_FIELDS = ("value", "key", "expr", "latex", "filter", "hash", "question", "role", "template", "line")
 
 
 @dataclass
@@ -71,6 +78,8 @@ class Rendered:
     uses: list[Use] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     solutions: list[str] = field(default_factory=list)
+    chapter: str | None = None
+    title: str | None = None
 
 
 class Printed(str):
@@ -325,7 +334,8 @@ class Render:
         finally:
             self.role = "problem"
         self.solutions.append(body)
-        return f"{mark(at)}\\begin{{solution}}\n{body}\\end{{solution}}\n"
+        anchor = f"q:{self.chapter.id if self.chapter else ''}:{self.question.id}"
+        return f"{mark(at)}\\begin{{solution}}{{{anchor}}}\n{body}\\end{{solution}}\n"
 
     def open_problem(self, title: str, number: str | int | None = None, points: float | None = None) -> str:
         r"""``\VAR{ problem("Activation functions", 1, points=26) }``: a heading that groups questions.
@@ -382,7 +392,8 @@ class Render:
         if ref._root not in self.hashes:
             self.hashes[ref._root] = fingerprint(self.values[ref._root]())
         self.uses.append(Use(ref._root, self.values[ref._root].key, ref._name, latex, spec, self.hashes[ref._root],
-                             self.question.id if self.question else None, role or self.role))
+                             self.question.id if self.question else None, role or self.role,
+                             obj=ref._resolve()))
         return len(self.uses) - 1
 
     def mark(self, printed: Printed) -> str:
@@ -424,7 +435,8 @@ class Render:
                 self.uses[index].template = self.project.relative(Path(origin[0]))
                 self.uses[index].line = origin[1]
         return Rendered(output_name, self.project.relative(template_path), text, sources, self.uses, self.questions,
-                        [remove_marks(s) for s in self.solutions])
+                        [remove_marks(s) for s in self.solutions], self.chapter.id if self.chapter else None,
+                        chapter_title(text))
 
     def locate(self, error: SolmanError, exc: BaseException) -> SolmanError:
         """Point ``error`` at the template line being rendered when ``exc`` was raised."""
@@ -489,6 +501,19 @@ def render_shell(project: Project, shell: str, output_name: str, edition: str,
     """A document shell (``templates/<shell>``) around chapters."""
     render = Render(project, edition, None, {})
     return render.run(shell, output_name, context)
+
+
+def chapter_title(text: str) -> str | None:
+    r"""The argument of the first ``\chapter{...}`` in ``text`` (braces balanced)."""
+    match = re.search(r"\\chapter\*?(?:\[[^\]]*\])?\{", text)
+    if not match:
+        return None
+    depth, start = 1, match.end()
+    for position in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[position], 0)
+        if depth == 0:
+            return text[start:position]
+    return None
 
 
 def search_path(project: Project) -> tuple[Path, ...]:

@@ -1,33 +1,36 @@
 """``invoke verify``: the proof that the manual prints only tested values, from today's sources.
 
-Five checks, all run, all reported together:
+Every check runs, and everything found is reported together:
 
-1. tests: every test in the chapters' verify modules passes;
+1. tests: every test in the chapters' verify modules passes (none skipped);
 2. coverage: every value printed anywhere is called directly by at least one passing test;
-3. drift: every PDF in ``build/`` (or the one given) was built from sources that render today
+3. display: every printed value, read back from its LaTeX, is the tested value within the
+   precision it is shown with;
+4. lint: no number is typed into a solution instead of printed from a value;
+5. drift: every PDF in ``build/`` (or the one given) was built from sources that render today
    exactly as they did then; otherwise the chapters, questions and values that changed;
-4. quality: the current PDFs were built without overfull boxes, undefined references or
+6. quality: the current PDFs were built without overfull boxes, undefined references or
    missing characters;
-5. separation: no solution text is in the problems edition, neither its ``.tex`` nor its PDF.
+7. separation: no solution text is in the problems edition, neither its ``.tex`` nor its PDF.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .display import check_display
 from .errors import DriftError, Location, SolmanError, VerificationFailure
+from .lint import lint_project
 from .manifest import load_manifest
-from .pdfs import pdf_text, read_digest
+from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
 from .rendering import Rendered, Use
-from .targets import Sources, assemble, plan_targets, sha256
+from .targets import Sources, assemble, plan_targets, render_chapters, sha256
+from .testrun import TestResults, run_tests
 from .toolchain import require_tex
 
 log = logging.getLogger("solman")
@@ -48,8 +51,10 @@ class ChapterSummary:
 @dataclass
 class Report:
     chapters: list[ChapterSummary] = field(default_factory=list)
-    pdfs: dict[str, str] = field(default_factory=dict)  # PDF -> "current" or why not
+    pdfs: dict[str, str] = field(default_factory=dict)  # PDF -> "current", "stale" or "unknown"
     failures: list[SolmanError] = field(default_factory=list)
+    displayed: tuple[int, int] = (0, 0)  # printed values read back, and not readable (symbolic)
+    literals: int = 0  # numbers marked \lit in solutions
 
     @property
     def ok(self) -> bool:
@@ -71,6 +76,11 @@ class Report:
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.insert(-1, "  ".join("-" * w for w in widths))
+        checked, unreadable = self.displayed
+        lines.append(f"display: {checked} printed values read back and matched"
+                     + (f", {unreadable} symbolic ones not readable" if unreadable else ""))
+        lines.append(f"lint: {sum(1 for f in self.failures if 'typed into a solution' in f.message)} typed "
+                     f"numbers, {self.literals} marked \\lit")
         current = sum(1 for status in self.pdfs.values() if status == "current")
         lines.append(f"PDFs: {current} of {len(self.pdfs)} current" if self.pdfs else
                      "PDFs: none in build/ (nothing to check for drift; run `invoke pdf`)")
@@ -82,68 +92,59 @@ class Report:
 
 def verify(project: Project, pdf: Path | None = None) -> Report:
     """Run every check; the report lists what failed (an empty list means verified)."""
-    tests = run_tests(project)
-    sources = assemble(project, plan_targets(project))
+    results = run_tests(project)
+    targets = plan_targets(project)
+    sources = assemble(project, targets, render_chapters(project, targets), results)
     report = Report()
-    report.failures += failed_tests(project, tests)
-    report.chapters, coverage = coverage_check(project, sources, tests)
+    report.failures += failed_tests(project, results)
+    report.chapters, coverage = coverage_check(project, sources, results)
     report.failures += coverage
+    display, report.displayed = display_check(project, sources)
+    report.failures += display
+    lint, report.literals = lint_check(project)
+    report.failures += lint
     pdfs = [pdf] if pdf else published_pdfs(project.build)
     if pdfs:
         require_tex(only=("poppler-utils",))
-    report.pdfs, drift = drift_check(project, sources, pdfs)
+    report.pdfs, drift = drift_check(project, sources, pdfs, published=pdf is None)
     report.failures += drift
     current = [p for p in pdfs if report.pdfs.get(str(p)) == "current"]
+    if pdf is None:
+        report.failures += quality_check(project, current)
     report.failures += leak_check(project, sources, current)
-    report.failures += quality_check(project, current)
     return report
 
 
-# --- 1. tests ---------------------------------------------------------------------------------
+# --- 1. tests ----------------------------------------------------------------------------------
 
-def run_tests(project: Project) -> dict[str, dict]:
-    """Run the verify modules' tests in a fresh interpreter; each test's outcome and values."""
-    report = project.build / "verify" / "tests.json"
-    report.unlink(missing_ok=True)
-    files = [project.relative(c.verify) for c in project.chapters]
-    command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
-               "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root), *files]
-    log.info("running the tests of %d verify module(s)", len(files))
-    process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False)
-    if not report.exists():
-        raise VerificationFailure("the tests could not be run",
-                                  details=process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:])
-    log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
-    return json.loads(report.read_text(encoding="utf-8"))["tests"]
-
-
-def failed_tests(project: Project, tests: dict[str, dict]) -> list[SolmanError]:
+def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
     failures = []
-    for nodeid, test in tests.items():
+    for nodeid, test in results.tests.items():
         if test["outcome"] == "passed":
             continue
         location = Location.of(project.root / test["path"], test.get("line"), project.root) if "path" in test \
             else Location(test["file"])
-        message = {"failed": f"test {nodeid.split('::')[-1]} failed",
+        name = nodeid.split("::")[-1]
+        message = {"failed": f"test {name} failed",
                    "error": f"{test['file']} cannot be collected",
-                   "skipped": f"test {nodeid.split('::')[-1]} was skipped",
-                   "xfailed": f"test {nodeid.split('::')[-1]} is marked as expected to fail"}[test["outcome"]]
+                   "skipped": f"test {name} was skipped",
+                   "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
         hint = None if test["outcome"] in ("failed", "error") else "a check that does not run proves nothing; make it run"
         details = [line for line in test.get("message", "").splitlines()[:6]]
         failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
     return failures
 
 
-# --- 2. coverage ------------------------------------------------------------------------------
+# --- 2. coverage -------------------------------------------------------------------------------
 
-def coverage_check(project: Project, sources: Sources, tests: dict[str, dict]
+def coverage_check(project: Project, sources: Sources, results: TestResults
                    ) -> tuple[list[ChapterSummary], list[SolmanError]]:
-    exercised = {key for test in tests.values() if test["outcome"] == "passed" for key in test["values"]}
+    exercised = results.covered()
     summaries, failures = [], []
     for chapter in project.chapters:
         uses = [u for (cid, _), r in sources.chapters.items() if cid == chapter.id for u in r.uses]
         keys = {u.key for u in uses}
-        chapter_tests = [t for t in tests.values() if t["file"] == chapter.verify.name]
+        chapter_tests = results.of_chapter(chapter)
         solutions = sources.chapters.get((chapter.id, "solutions"))
         summaries.append(ChapterSummary(
             chapter.id, questions=len(solutions.questions) if solutions else 0, values=len(keys),
@@ -154,59 +155,87 @@ def coverage_check(project: Project, sources: Sources, tests: dict[str, dict]
             if use.key not in exercised:
                 untested[use.value].append(use)
         for name, where in untested.items():
-            first = where[0]
             questions = sorted({u.question for u in where if u.question})
             asked = f" (question {', '.join(questions)})" if questions else ""
             failures.append(VerificationFailure(
                 f"chapter {chapter.id}: value '{name}' is printed{asked} but no passing test exercises it",
-                location=Location.of(project.root / first.template, first.line, project.root) if first.template
-                else None,
+                location=use_location(project, where[0]),
                 hint=f"add a test to {project.relative(chapter.verify)} that calls {name}() and checks it "
                 "against an independent computation"))
     return summaries, failures
 
 
-# --- 3. drift ---------------------------------------------------------------------------------
+def use_location(project: Project, use: Use) -> Location | None:
+    return Location.of(project.root / use.template, use.line, project.root) if use.template else None
+
+
+# --- 3. display contract -----------------------------------------------------------------------
+
+def display_check(project: Project, sources: Sources) -> tuple[list[SolmanError], tuple[int, int]]:
+    uses = [u for (_, edition), r in sources.chapters.items() for u in r.uses]
+    findings, checked, unreadable = check_display(uses)
+    failures = [VerificationFailure(
+        f"value '{f.use.expr}' is printed as {f.use.latex!r} with {f.use.filter}, which {f.problem}",
+        location=use_location(project, f.use),
+        hint="the filter that printed it is wrong: fix it in solman/filters.py, or print the value another way")
+        for f in findings]
+    return unique(failures), (checked, unreadable)
+
+
+# --- 4. lint -----------------------------------------------------------------------------------
+
+def lint_check(project: Project) -> tuple[list[SolmanError], int]:
+    findings, literals = lint_project(project)
+    failures = [VerificationFailure(
+        f"{f.what} typed into a solution: {f.text}", location=Location.of(f.template, f.line, project.root),
+        hint="print it from a value (\\VAR{ name }), or, if it is not a result (a year, a count quoted from "
+        "the source), mark it as intended with \\lit{...}") for f in findings]
+    return failures, literals
+
+
+# --- 5. drift ----------------------------------------------------------------------------------
 
 def published_pdfs(build: Path) -> list[Path]:
     return sorted(build.glob("*.pdf")) + sorted((build / "chapters").glob("*.pdf"))
 
 
-def drift_check(project: Project, sources: Sources, pdfs: list[Path]) -> tuple[dict[str, str], list[SolmanError]]:
-    """Each PDF's status ("current", "stale", ...) and one error for all stale PDFs and their changes."""
-    manifest = load_manifest(project.build / "manifest.json")
-    targets = {t.name: t for t in plan_targets(project)}
+def drift_check(project: Project, sources: Sources, pdfs: list[Path], published: bool
+                ) -> tuple[dict[str, str], list[SolmanError]]:
+    """Each PDF's status and one error for all stale PDFs with what changed.
+
+    ``published``: the PDFs are those of ``build/``, which must also match ``build/manifest.json``.
+    """
+    manifest = load_manifest(project.build / "manifest.json") if published else None
     status: dict[str, str] = {}
     failures: list[SolmanError] = []
     stale: list[str] = []
     changes: dict[str, Location | None] = {}
     for pdf in pdfs:
         shown = project.relative(pdf)
+        provenance = read_provenance(pdf) if pdf.is_file() else None
+        why = None
         if not pdf.is_file():
-            failures.append(DriftError(f"{shown} does not exist"))
-            status[str(pdf)] = "missing"
-            continue
-        digest = read_digest(pdf)
-        record = manifest["outputs"].get(digest) if digest else None
-        if digest is None:
-            why = "it is not a solman PDF (it carries no build digest)"
-        elif record is None:
+            why = "it does not exist"
+        elif provenance is None:
+            why = "it is not a solman PDF (it carries no solman provenance)"
+        elif read_digest(pdf) != provenance["digest"]:
+            why = "its stamped digest does not match its provenance: it was altered"
+        elif manifest is not None and provenance["digest"] not in manifest["outputs"]:
             why = "it was not built from this project's build/ (its digest is not in build/manifest.json)"
-        elif sha256(pdf.read_bytes()) != record["pdf"]:
+        elif manifest is not None and sha256(pdf.read_bytes()) != manifest["outputs"][provenance["digest"]]["pdf"]:
             why = "it was modified after it was built"
-        elif record["target"] not in targets:
+        elif provenance["target"] not in sources.inputs:
             why = "its chapter is no longer part of the project"
-        elif sources.inputs[record["target"]] == record["inputs"]:
+        if why:
+            status[str(pdf)] = "unknown"
+            failures.append(DriftError(f"{shown} cannot be verified: {why}", hint="run `invoke pdf` to rebuild it"))
+        elif sources.inputs[provenance["target"]] == provenance["inputs"]:
             status[str(pdf)] = "current"
-            continue
         else:
             status[str(pdf)] = "stale"
             stale.append(shown)
-            for change, location in explain_drift(project, manifest, record, sources):
+            for change, location in explain_drift(project, provenance, sources):
                 changes.setdefault(change, location)
-            continue
-        status[str(pdf)] = "unknown"
-        failures.append(DriftError(f"{shown} cannot be verified: {why}", hint="run `invoke pdf` to rebuild it"))
     if stale:
         first = next((location for location in changes.values() if location), None)
         failures.insert(0, DriftError(
@@ -215,25 +244,29 @@ def drift_check(project: Project, sources: Sources, pdfs: list[Path]) -> tuple[d
     return status, failures
 
 
-def explain_drift(project: Project, manifest: dict, record: dict, sources: Sources
-                  ) -> list[tuple[str, Location | None]]:
-    """What changed between the build of ``record`` and today: chapters, questions, values."""
+def explain_drift(project: Project, provenance: dict, sources: Sources) -> list[tuple[str, Location | None]]:
+    """What changed between the build recorded in ``provenance`` and today: chapters, questions, values."""
     changes = []
-    edition = record["edition"]
-    fresh_inputs = sources.inputs[record["target"]]
-    for chapter_id, old_sha in record["chapters"].items():
+    edition = provenance["edition"]
+    old_inputs = provenance["inputs"]
+    fresh_inputs = sources.inputs[provenance["target"]]
+    for chapter_id, old in provenance["chapters"].items():
         fresh = sources.chapters[chapter_id, edition]
-        if sha256(fresh.text.encode()) == old_sha:
+        if sha256(fresh.text.encode()) == old_inputs[old["name"]]:
             continue
-        old = manifest["renders"].get(old_sha, {"values": [], "name": fresh.name})
         changed = changed_values(old["values"], fresh.uses)
         if changed:
             changes.extend((f"chapter {chapter_id}: {line}", None) for line in changed)
         else:
-            where = first_changed_line(project, fresh, old_sha)
+            where = first_changed_line(project, fresh, old_inputs[old["name"]])
             changes.append((f"chapter {chapter_id}: text changed{f' at {where}' if where else ''}", where))
-    for name, sha in record["inputs"].items():
-        if not name.startswith("chapters/") and fresh_inputs.get(name) != sha:
+    for name, sha in old_inputs.items():
+        if name.startswith("chapters/") or fresh_inputs.get(name) == sha:
+            continue
+        if name.startswith(("status/", "appendix/")):
+            chapter = Path(name).stem
+            changes.append((f"chapter {chapter}: test results changed (verification appendix)", None))
+        else:
             kind = "style" if name.endswith(".sty") else "document shell"
             changes.append((f"{kind} changed: {name}", None))
     return changes
@@ -245,7 +278,7 @@ def changed_values(old: list[dict], fresh: list[Use]) -> list[str]:
         return {(u["value"], u["question"], u["expr"], u["filter"]): u["latex"] for u in uses}
 
     before = index(old)
-    after = index(u.__dict__ for u in fresh)
+    after = index(u.record() for u in fresh)
     by_value: dict[str, set[str]] = defaultdict(set)
     for key in before.keys() | after.keys():
         if before.get(key) != after.get(key) or (key in before) != (key in after):
@@ -270,25 +303,24 @@ def first_changed_line(project: Project, fresh: Rendered, old_sha: str) -> Locat
     return Location.of(origin[0], origin[1], project.root) if origin else None
 
 
-# --- 4. quality gates -------------------------------------------------------------------------
+# --- 6. quality gates --------------------------------------------------------------------------
 
 def quality_check(project: Project, current_pdfs: list[Path]) -> list[SolmanError]:
     """LaTeX warnings recorded when the current PDFs were built: each one once, at its line."""
     manifest = load_manifest(project.build / "manifest.json")
-    seen: dict[tuple, SolmanError] = {}
+    failures = []
     for pdf in current_pdfs:
         record = manifest["outputs"][read_digest(pdf)]
         for warning in record["warnings"]:
-            key = (warning["file"], warning["line"], warning["what"])
             location = Location.of(project.root / warning["file"], warning["line"], project.root) \
                 if warning["file"] else None
-            seen.setdefault(key, VerificationFailure(
-                f"LaTeX warning in {project.relative(pdf)}: {warning['what']}", location=location,
+            failures.append(VerificationFailure(
+                f"LaTeX warning: {warning['what']}", location=location,
                 hint="a finished chapter has no overfull boxes, undefined references or missing characters"))
-    return list(seen.values())
+    return unique(failures)
 
 
-# --- 5. separation of the editions -------------------------------------------------------------
+# --- 7. separation of the editions -------------------------------------------------------------
 
 def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> list[SolmanError]:
     failures = []
@@ -309,7 +341,7 @@ def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> 
             solution_words.append(words(plain_text(body)))
         problem_words |= windows(words(plain_text(problems.text)))
     for pdf in current_pdfs:
-        if not pdf.name.endswith("problems.pdf"):
+        if read_provenance(pdf).get("edition") != "problems":
             continue
         shown = windows(words(pdf_text(pdf)))
         for body in solution_words:
@@ -336,3 +368,11 @@ def words(text: str) -> list[str]:
 
 def windows(sequence: list[str]) -> set[tuple[str, ...]]:
     return {tuple(sequence[i:i + WINDOW]) for i in range(len(sequence) - WINDOW + 1)}
+
+
+def unique(failures: list[SolmanError]) -> list[SolmanError]:
+    """The failures with duplicates (same place, same message) removed."""
+    seen = {}
+    for failure in failures:
+        seen.setdefault((str(failure.location), failure.message), failure)
+    return list(seen.values())

@@ -51,7 +51,9 @@ def test_every_pdf_is_written_and_carries_its_digest(built: Path):
     printed = {(v["question"], v["expr"]): v["latex"] for v in render["values"]}
     assert printed["1a", "eigenvalues[0]"] == "1" and printed["1a", "eigenvalues[1]"] == "3"
     assert printed["2", "pi_estimate"] == "3.147"
-    assert manifest["tools"]["sympy"] and manifest["tools"]["pdflatex"].startswith("pdfTeX")
+    record = manifest["outputs"][by_output["manual.pdf"]]
+    assert record["tools"]["sympy"] and record["tools"]["pdflatex"].startswith("pdfTeX")
+    assert record["commit"] == "not in a git repository"
 
 
 def test_the_pdf_shows_the_computed_values(built: Path):
@@ -94,9 +96,11 @@ def test_a_changed_value_computation_names_the_value(built: Path):
 def test_removing_the_only_test_of_a_printed_value_fails_coverage(built: Path):
     edit(built / "verify" / "demo.py", "def test_half_is_half():\n    assert half() + half() == 1\n", "")
     report = verify(load_project(built))
-    assert [f.message for f in report.failures] == [
-        "chapter demo: value 'half' is printed (question 1b) but no passing test exercises it"]
-    assert report.failures[0].location.path == "chapters/demo.tex.j2"
+    coverage, drift = report.failures
+    assert coverage.message == "chapter demo: value 'half' is printed (question 1b) but no passing test exercises it"
+    assert coverage.location.path == "chapters/demo.tex.j2"
+    # the appendix of the solutions PDFs showed the test: they are stale until rebuilt
+    assert "chapter demo: test results changed (verification appendix)" in drift.details
 
 
 def test_an_unknown_name_keeps_the_previous_pdfs(built: Path):
@@ -129,17 +133,69 @@ def test_a_chapter_build_leaves_the_manual_record_alone(built: Path):
     assert report.pdfs[str(built / "build" / "manual.pdf")] == "stale"
 
 
-def test_verify_pdf_tells_current_from_foreign(built: Path, tmp_path: Path):
-    project = load_project(built)
-    copy = tmp_path / "downloaded.pdf"
-    shutil.copy(built / "build" / "manual.pdf", copy)
-    assert verify(project, copy).pdfs == {str(copy): "current"}
+def test_verify_pdf_tells_current_stale_and_foreign(built: Path, tmp_path: Path):
+    downloaded = tmp_path / "downloaded.pdf"
+    shutil.copy(built / "build" / "manual.pdf", downloaded)
+    assert verify(load_project(built), downloaded).pdfs == {str(downloaded): "current"}
+
+    edit(built / "verify" / "demo.py", "return Fraction(1, 2)", "return Fraction(1, 3)")
+    edit(built / "verify" / "demo.py", "assert half() + half() == 1", "assert 3 * half() == 1")
+    report = verify(load_project(built), downloaded)
+    assert report.pdfs == {str(downloaded): "stale"}
+    assert "chapter demo: value 'half' changed (printed in 1b)" in report.failures[0].details
+
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "x.tex").write_text("\\documentclass{article}\\begin{document}x\\end{document}\n")
     subprocess.run(["pdflatex", "-interaction=batchmode", "x.tex"], cwd=foreign, check=True, capture_output=True)
-    report = verify(project, foreign / "x.pdf")
+    report = verify(load_project(built), foreign / "x.pdf")
+    assert report.pdfs == {str(foreign / "x.pdf"): "unknown"}
     assert "not a solman PDF" in report.failures[0].message
+
+
+def test_the_appendix_lists_values_and_tests_and_turns_red_without_them(built: Path):
+    text = pdf_text(built / "build" / "manual.pdf")
+    assert "Verification" in text and "test_half_is_half" in text and "Build digest" in text
+    assert "test_half_is_half" in pdf_text(built / "build" / "chapters" / "demo-solutions.pdf")
+    assert "test_half_is_half" not in pdf_text(built / "build" / "problems.pdf")
+    status = (built / "build" / "tex" / "status" / "demo.tex").read_text()
+    assert "\\solmansetstatus{q:demo:1b}{verified}" in status
+
+    edit(built / "verify" / "demo.py", "def test_half_is_half():\n    assert half() + half() == 1\n", "")
+    built_again = build(load_project(built))
+    assert any("print values that no passing test checks (demo 1b)" in w for w in built_again.warnings)
+    status = (built / "build" / "tex" / "status" / "demo.tex").read_text()
+    assert "\\solmansetstatus{q:demo:1b}{untested}" in status
+    assert "no test calls it" in pdf_text(built / "build" / "manual.pdf")
+    assert not verify(load_project(built)).ok
+
+
+def test_a_wrong_rounding_filter_breaks_the_display_contract(built: Path, monkeypatch):
+    from decimal import ROUND_UP, Decimal
+
+    from solman import filters, rendering
+
+    def rounding_away_from_zero(obj, digits):  # 3.1472 becomes 3.148
+        return str(Decimal(obj).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_UP))
+
+    monkeypatch.setitem(filters.FILTERS, "fixed", rounding_away_from_zero)
+    rendering.environment.cache_clear()
+    try:
+        report = verify(load_project(built))
+    finally:
+        rendering.environment.cache_clear()
+    display = [f for f in report.failures if "is printed as" in f.message]
+    assert len(display) == 1 and "value 'pi_estimate' is printed as '3.148' with fixed(3)" in display[0].message
+    assert str(display[0].location) == "chapters/demo.tex.j2:26"
+
+
+def test_a_number_typed_into_a_solution_is_flagged(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "It is $\\VAR{ half }$,", "It is $\\VAR{ half }$ (that is 0.5),")
+    report = verify(load_project(built))
+    lint = [f for f in report.failures if "typed into a solution" in f.message]
+    assert [(f.message, str(f.location)) for f in lint] == [
+        ("a decimal number typed into a solution: 0.5", "chapters/demo.tex.j2:18")]
+    assert "\\lit{...}" in lint[0].hint
 
 
 def test_a_shell_that_leaks_solutions_is_caught_in_the_pdf(built: Path):

@@ -10,13 +10,19 @@ from solman.manifest import FORMAT, empty_manifest, load_manifest, merge, output
 
 
 def output(name: str, digest: str, render: str) -> dict:
-    return output_record(name, name.removesuffix(".pdf"), "solutions", digest, {}, {"c": render}, "pdfsha", [])
+    provenance = {"format": FORMAT, "solman": "provenance", "target": name.removesuffix(".pdf"), "output": name,
+                  "edition": "solutions", "digest": digest, "inputs": {f"chapters/{render}.tex": render},
+                  "chapters": {"c": {"name": f"chapters/{render}.tex", "values": []}}, "commit": "abc", "tools": {}}
+    record, renders = output_record(provenance, "pdfsha", [])
+    assert renders == {render: {"name": f"chapters/{render}.tex", "values": []}}
+    assert record["chapters"] == {"c": render} and record["pdf"] == "pdfsha" and "format" not in record
+    return record
 
 
 def test_a_partial_build_keeps_the_records_of_outputs_it_did_not_rebuild():
-    old = {"format": FORMAT, "tools": {}, "renders": {"r1": {"n": 1}},
+    old = {"format": FORMAT, "renders": {"r1": {"n": 1}},
            "outputs": {"d1": output("manual.pdf", "d1", "r1"), "d2": output("chapters/c.pdf", "d2", "r1")}}
-    during, final = merge(old, {"r2": {"n": 2}}, [output("chapters/c.pdf", "d3", "r2")], {"python": "3"})
+    during, final = merge(old, {"r2": {"n": 2}}, [output("chapters/c.pdf", "d3", "r2")])
     assert set(final["outputs"]) == {"d1", "d3"}
     assert set(final["renders"]) == {"r1", "r2"}
     # while the PDFs are swapped, both the old and the new chapter PDF have a record
@@ -24,8 +30,8 @@ def test_a_partial_build_keeps_the_records_of_outputs_it_did_not_rebuild():
 
 
 def test_renders_no_output_uses_are_dropped():
-    old = {"format": FORMAT, "tools": {}, "renders": {"r1": {}}, "outputs": {"d1": output("manual.pdf", "d1", "r1")}}
-    _, final = merge(old, {"r2": {}}, [output("manual.pdf", "d2", "r2")], {})
+    old = {"format": FORMAT, "renders": {"r1": {}}, "outputs": {"d1": output("manual.pdf", "d1", "r1")}}
+    _, final = merge(old, {"r2": {}}, [output("manual.pdf", "d2", "r2")])
     assert set(final["renders"]) == {"r2"} and set(final["outputs"]) == {"d2"}
 
 

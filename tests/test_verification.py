@@ -4,12 +4,18 @@ from pathlib import Path
 
 from conftest import edit
 
-from solman.targets import assemble, plan_targets
-from solman.verification import changed_values, coverage_check, leak_check, run_tests, failed_tests
+from solman.targets import assemble, plan_targets, render_chapters
+from solman.testrun import TestResults, run_tests
+from solman.verification import changed_values, coverage_check, failed_tests, leak_check
+
+
+def sources_of(project, results=None):
+    targets = plan_targets(project)
+    return assemble(project, targets, render_chapters(project, targets), results or TestResults())
 
 
 def test_run_tests_reports_outcomes_and_the_values_each_test_called(project):
-    tests = run_tests(project)
+    tests = run_tests(project).tests
     by_name = {nodeid.split("::")[-1]: test for nodeid, test in tests.items()}
     assert by_name["test_half_is_half"] == {**by_name["test_half_is_half"], "outcome": "passed",
                                             "values": ["demo.py::half"]}
@@ -30,8 +36,9 @@ def test_failing_and_skipped_tests_are_failures(project, project_dir: Path):
 
 
 def test_coverage_names_chapter_question_and_value(project):
-    sources = assemble(project, plan_targets(project))
-    tests = {"t": {"file": "demo.py", "outcome": "passed", "values": ["demo.py::matrix", "demo.py::eigenvalues"]}}
+    sources = sources_of(project)
+    tests = TestResults({"t": {"file": "demo.py", "outcome": "passed",
+                               "values": ["demo.py::matrix", "demo.py::eigenvalues"]}})
     summaries, failures = coverage_check(project, sources, tests)
     assert (summaries[0].values, summaries[0].covered, summaries[0].tests, summaries[0].passed) == (7, 2, 1, 1)
     half = next(f for f in failures if "'half'" in f.message)
@@ -40,8 +47,8 @@ def test_coverage_names_chapter_question_and_value(project):
 
 
 def test_a_failing_test_covers_nothing(project):
-    sources = assemble(project, plan_targets(project))
-    tests = {"t": {"file": "demo.py", "outcome": "failed", "values": ["demo.py::matrix"]}}
+    sources = sources_of(project)
+    tests = TestResults({"t": {"file": "demo.py", "outcome": "failed", "values": ["demo.py::matrix"]}})
     _, failures = coverage_check(project, sources, tests)
     assert any("'matrix'" in f.message for f in failures)
 
@@ -52,7 +59,10 @@ def test_changed_values_groups_by_value_and_question():
 
     class Use:
         def __init__(self, **fields):
-            self.__dict__.update(fields)
+            self.fields = fields
+
+        def record(self):
+            return self.fields
 
     fresh = [Use(value="a", question="1a", expr="a", filter="latex", latex="3"),
              Use(value="b", question="1b", expr="b", filter="latex", latex="2"),
@@ -62,7 +72,7 @@ def test_changed_values_groups_by_value_and_question():
 
 
 def test_solution_text_in_the_problems_tex_is_a_leak(project):
-    sources = assemble(project, plan_targets(project))
+    sources = sources_of(project)
     assert leak_check(project, sources, []) == []
     problems = sources.chapters["demo", "problems"]
     problems.text += sources.chapters["demo", "solutions"].solutions[0]

@@ -1,0 +1,57 @@
+"""The verification appendix: for every question, the values it prints and the tests that check them.
+
+Each chapter gets two generated files for the solutions edition: ``status/<id>.tex`` sets
+the status of every solution (read in the preamble, so each solution can carry a margin mark
+linking to its entry) and ``appendix/<id>.tex`` is the chapter's part of the appendix, rendered
+from ``templates/appendix.tex.j2``.
+"""
+
+from __future__ import annotations
+
+from .project import Project
+from .rendering import Rendered, render_shell
+from .testrun import TestResults
+
+VERIFIED, FAILING, UNTESTED = "verified", "failing", "untested"
+
+
+def value_status(tests: list[tuple[str, str]]) -> str:
+    """Verified by a passing test, failing when any of its tests fails, untested otherwise."""
+    outcomes = {outcome for _, outcome in tests}
+    if outcomes & {"failed", "error"}:
+        return FAILING
+    return VERIFIED if "passed" in outcomes else UNTESTED
+
+
+def chapter_entries(rendered: Rendered, results: TestResults) -> list[dict]:
+    """One entry per question (and one for values printed outside questions), with statuses."""
+    entries = []
+    groups = [(q.id, q.label, f"q:{rendered.chapter}:{q.id}") for q in rendered.questions]
+    if any(u.question is None for u in rendered.uses):
+        groups.append((None, "Chapter text", f"q:{rendered.chapter}:"))
+    for question, label, anchor in groups:
+        values = {}
+        for use in rendered.uses:
+            if use.question == question and use.value not in values:
+                tests = results.tests_of(use.key)
+                values[use.value] = {"name": use.value, "given": use.role == "problem",
+                                     "status": value_status(tests),
+                                     "tests": [{"name": name, "outcome": outcome} for name, outcome in tests]}
+        statuses = {v["status"] for v in values.values()}
+        status = FAILING if FAILING in statuses else UNTESTED if UNTESTED in statuses else VERIFIED
+        entries.append({"id": question, "label": label, "anchor": anchor, "status": status,
+                        "printed": list(values.values())})
+    return entries
+
+
+def status_file(entries: list[dict]) -> bytes:
+    """``\\solmansetstatus{anchor}{status}`` for every question: read before the solutions."""
+    lines = [f"\\solmansetstatus{{{e['anchor']}}}{{{e['status']}}}" for e in entries if e["id"] is not None]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def render_appendix(project: Project, rendered: Rendered, number: int, entries: list[dict]) -> Rendered:
+    """The chapter's part of the verification appendix."""
+    context = {"chapter": {"id": rendered.chapter, "number": number, "title": rendered.title,
+                           "entries": entries}}
+    return render_shell(project, "appendix.tex.j2", f"appendix/{rendered.chapter}.tex", "solutions", context)

@@ -1,0 +1,62 @@
+"""Running the verify modules' tests, and what they say about each value.
+
+The tests run in a fresh interpreter under pytest with solman's recorder plugin
+(``solman.testing``), which reports each test's outcome and the values the test called
+directly. A value is *covered* when at least one passing test called it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from .errors import VerificationFailure
+from .project import Chapter, Project
+
+log = logging.getLogger("solman")
+
+
+@dataclass
+class TestResults:
+    __test__ = False  # not a pytest test class, despite its name
+
+    tests: dict[str, dict] = field(default_factory=dict)  # pytest node id -> outcome, values, location
+
+    def covered(self) -> set[str]:
+        """Keys of the values at least one passing test called."""
+        return {key for test in self.tests.values() if test["outcome"] == "passed" for key in test["values"]}
+
+    def tests_of(self, key: str) -> list[tuple[str, str]]:
+        """``(test name, outcome)`` of every test that called the value ``key``."""
+        return [(nodeid.split("::")[-1], test["outcome"]) for nodeid, test in self.tests.items()
+                if key in test["values"]]
+
+    def of_chapter(self, chapter: Chapter) -> list[dict]:
+        return [t for t in self.tests.values() if t["file"] == chapter.verify.name]
+
+
+def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestResults:
+    """Run the tests of ``chapters`` (all by default) in a fresh interpreter."""
+    chapters = list(project.chapters) if chapters is None else chapters
+    if not chapters:
+        return TestResults()
+    report = project.build / "verify" / "tests.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    files = [project.relative(c.verify) for c in chapters]
+    command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
+               "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root), *files]
+    log.info("running the tests of %s", ", ".join(c.id for c in chapters))
+    log.debug("$ %s", " ".join(command))
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # nothing written next to the sources
+    process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
+                             env=environment)
+    if not report.exists():
+        raise VerificationFailure("the tests could not be run",
+                                  details=process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:])
+    log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
+    return TestResults(json.loads(report.read_text(encoding="utf-8"))["tests"])

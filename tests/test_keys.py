@@ -1,0 +1,93 @@
+"""Answer keys: from the values the PDF prints, valid against the documented schema."""
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from solman.keys import chapter_key, schema, write_keys
+from solman.project import load_project
+from solman.rendering import render_chapter
+from solman.targets import load_values
+
+VERIFY = '''
+from fractions import Fraction
+import sympy as sp
+from solman import value
+
+@value
+def choice():
+    return "B"
+
+@value
+def claim():
+    return False
+
+@value
+def ratio():
+    return 0.1234567
+
+@value
+def q():
+    return sp.Matrix([[1, sp.Rational(1, 2)], [0, sp.sqrt(2)]])
+'''
+
+TEMPLATE = r"""\VAR{ problem("All kinds", 1) }
+\BLOCK{ call question("1a", points=2, kind="mcq", answer=choice) }
+Pick one. \begin{options}\item A\item B\end{options}
+\BLOCK{ call solution() }(\VAR{ choice })\BLOCK{ endcall }
+\BLOCK{ endcall }
+\BLOCK{ call question("1b", points=1.5, kind="tf", answer=claim) }
+True or false?
+\BLOCK{ call solution() }False.\BLOCK{ endcall }
+\BLOCK{ endcall }
+\BLOCK{ call question("1c", answer=ratio) }
+How big?
+\BLOCK{ call solution() }$\VAR{ ratio | fixed(3) }$\BLOCK{ endcall }
+\BLOCK{ endcall }
+\BLOCK{ call question("1d", answer=q) }
+Which matrix?
+\BLOCK{ call solution() }$\VAR{ q }$\BLOCK{ endcall }
+\BLOCK{ endcall }
+\BLOCK{ call question("1e") }
+Why?
+\BLOCK{ call solution() }Because.\BLOCK{ endcall }
+\BLOCK{ endcall }
+"""
+
+
+@pytest.fixture
+def key(project_dir: Path) -> dict:
+    (project_dir / "chapters" / "demo.tex.j2").write_text(TEMPLATE)
+    (project_dir / "verify" / "demo.py").write_text(VERIFY)
+    project = load_project(project_dir)
+    chapter = project.chapter("demo")
+    return chapter_key(render_chapter(project, chapter, load_values(project, chapter), "solutions"))
+
+
+def test_every_kind_of_answer(key: dict):
+    jsonschema.validate(key, schema())
+    answers = {q["id"]: q["answer"] for q in key["questions"]}
+    assert answers["1a"] == {"kind": "option", "value": "B", "latex": "B"}
+    assert answers["1b"]["kind"] == "boolean" and answers["1b"]["value"] is False
+    assert answers["1c"] == {"kind": "number", "value": 0.1234567, "exact": None, "tolerance": 0.0005,
+                             "latex": "0.123"}
+    assert answers["1d"]["kind"] == "matrix" and answers["1d"]["exact"] == [["1", "1/2"], ["0", "sqrt(2)"]]
+    assert answers["1d"]["tolerance"] == 1e-12 and answers["1e"] is None
+    points = {q["id"]: (q["type"], q["points"]) for q in key["questions"]}
+    assert points["1a"] == ("mcq", 2) and points["1b"] == ("tf", 1.5) and points["1e"] == ("open", None)
+
+
+def test_a_key_that_breaks_the_schema_is_refused(key: dict):
+    key["questions"][0]["answer"]["value"] = "banana"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(key, schema())
+
+
+def test_write_keys_writes_one_valid_file_per_chapter(project_dir: Path):
+    project = load_project(project_dir)
+    [path] = write_keys(project)
+    assert path == project_dir / "build" / "keys" / "demo.json"
+    import json
+
+    jsonschema.validate(json.loads(path.read_text()), schema())
