@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from pathlib import Path
 
 from invoke import Collection, Exit, task
 
-ROOT = Path(__file__).resolve().parent
+# The project the tasks work on: this folder, or the one named by SOLMAN_PROJECT.
+ROOT = Path(os.environ.get("SOLMAN_PROJECT") or Path(__file__).resolve().parent).resolve()
 
 
 class _Format(logging.Formatter):

@@ -90,6 +90,8 @@ def latex_errors(project: Project, sources: Sources, compiled: dict[str, Compile
         details = []
         if entry.context:
             details.append(f"LaTeX was reading: {entry.context}")
+        for use in printed_on(sources, entry.file, entry.line):
+            details.append(f"that line prints value '{use.expr}' as: {use.latex[:120]}")
         if entry.file and entry.line:
             details.append(f"generated file: {project.relative(project.build / 'tex' / entry.file)}:{entry.line}")
         details.append(f"full log: {project.relative(result.log)}")
@@ -97,6 +99,14 @@ def latex_errors(project: Project, sources: Sources, compiled: dict[str, Compile
         errors.setdefault(key, LatexError(entry.message, location=location, details=details,
                                           hint=latex_hint(entry)))
     return list(errors.values())
+
+
+def printed_on(sources: Sources, file: str | None, line: int | None) -> list:
+    """The values printed on one line of a generated file (their LaTeX may be what LaTeX choked on)."""
+    rendered = next((r for r in sources.rendered() if r.name == file), None)
+    if rendered is None or not line:
+        return []
+    return [u for u in rendered.uses if u.output_line == line and u.latex is not None]
 
 
 def located_warnings(project: Project, sources: Sources, result: Compiled) -> list[dict]:
@@ -137,7 +147,7 @@ def locate(project: Project, sources: Sources, file: str | None, line: int | Non
     return Location.of(project.build / "tex" / file, line, project.root)
 
 
-def latex_hint(entry: LogEntry) -> str | None:
+def latex_hint(entry: LogEntry) -> str:
     message = entry.message
     if "Undefined control sequence" in message:
         return "a macro is misspelt or its package is not loaded in templates/solman.sty"
@@ -147,7 +157,9 @@ def latex_hint(entry: LogEntry) -> str | None:
         return "the environment's package is not loaded, or its name is misspelt"
     if "File" in message and "not found" in message:
         return "LaTeX reads only files under build/tex; put figures and styles in templates/"
-    return None
+    if "can't write on file" in message:
+        return "LaTeX may write only inside build/tex, where solman runs it"
+    return "the line shown produced the LaTeX that failed; the full log has LaTeX's own account"
 
 
 def record(project: Project, sources: Sources, targets: list[Target], compiled: dict[str, Compiled],

@@ -310,4 +310,5 @@ def _unprintable(obj: object) -> str:
         return "a dict cannot be printed as a whole; index it, as in value['key']"
     if isinstance(obj, complex):
         return f"the complex number {obj} cannot be printed where a real is expected"
-    return f"cannot print a {type(obj).__name__}; return a number, sympy object, array, string or tex(...)"
+    return (f"cannot print a value of type {type(obj).__name__}; a value may be a number, a sympy object, "
+            "an array, a string, tex(...) or a list of these")

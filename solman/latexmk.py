@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import calendar
+import logging
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .texlog import LogEntry, parse_log
+
+log = logging.getLogger("solman")
 
 LATEXMK_FLAGS = (
     "-pdf",
@@ -65,13 +69,21 @@ def latex_environment(year: int) -> dict[str, str]:
 def run_latexmk(folder: Path, target: str, year: int) -> Compiled:
     """Compile ``folder/<target>.tex`` into ``folder/out/<target>/``."""
     outdir = Path("out") / target
+    unfinished = folder / outdir / ".unfinished"
+    if unfinished.exists():  # the last run here was interrupted or failed: its aux files cannot be trusted
+        shutil.rmtree(folder / outdir)
+    unfinished.parent.mkdir(parents=True, exist_ok=True)
+    unfinished.touch()
     command = ["latexmk", *LATEXMK_FLAGS, f"-outdir={outdir.as_posix()}", PDFLATEX, f"{target}.tex"]
+    log.debug("$ %s  (in %s)", " ".join(command), folder)
     started = time.monotonic()
     process = subprocess.run(command, cwd=folder, env=latex_environment(year), capture_output=True,
                              text=True, errors="replace", stdin=subprocess.DEVNULL)
     seconds = time.monotonic() - started
-    log = folder / outdir / f"{target}.log"
-    entries = parse_log(log.read_text(encoding="utf-8", errors="replace"), folder) if log.exists() else []
+    log_file = folder / outdir / f"{target}.log"
+    entries = parse_log(log_file.read_text(encoding="utf-8", errors="replace"), folder) if log_file.exists() else []
     pdf = folder / outdir / f"{target}.pdf"
     ok = process.returncode == 0 and pdf.exists() and not any(e.kind == "error" for e in entries)
-    return Compiled(target, ok, pdf, log, entries, process.stdout + process.stderr, seconds)
+    if ok:
+        unfinished.unlink()
+    return Compiled(target, ok, pdf, log_file, entries, process.stdout + process.stderr, seconds)

@@ -75,6 +75,8 @@ def build_lock(build: Path) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
+        for leftover in build.rglob(".*.tmp"):  # from a build killed while replacing a file
+            leftover.unlink(missing_ok=True)
         try:
             yield
         finally:
@@ -88,6 +90,7 @@ def clean(build: Path) -> bool:
     if not build.exists():
         return False
     if not (build / ".lock").exists() and not (build / "manifest.json").exists() and any(build.iterdir()):
-        raise SolmanError(f"{build} does not look like a solman build folder; not removing it")
+        raise SolmanError(f"{build} does not look like a solman build folder; not removing it",
+                          hint="remove it yourself if it holds nothing you need")
     shutil.rmtree(build)
     return True

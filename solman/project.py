@@ -48,7 +48,8 @@ class Project:
                 return chapter
         known = ", ".join(c.id for c in self.chapters) or "none"
         raise ConfigError(f"no chapter '{chapter_id}' in this project (chapters: {known})",
-                          location=Location.of(self.root / "pyproject.toml", None, self.root))
+                          location=Location.of(self.root / "pyproject.toml", None, self.root),
+                          hint="chapters are listed in [tool.solman] chapters = [...]")
 
     def relative(self, path: Path) -> str:
         """``path`` as the author sees it, relative to the project root."""
@@ -71,7 +72,9 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         match = re.search(r"line (\d+)", str(exc))
         line = int(match[1]) if match else len(text.splitlines())  # "at end of document"
         raise ConfigError(f"pyproject.toml is not valid TOML: {exc}",
-                          location=Location.of(pyproject, line, root)) from None
+                          location=Location.of(pyproject, line, root),
+                          hint='TOML wants strings in quotes and lists in brackets: title = "...", '
+                          'chapters = ["a", "b"]') from None
     settings = data.get("tool", {}).get("solman")
     if settings is None:
         raise ConfigError("pyproject.toml has no [tool.solman] table",
@@ -84,7 +87,9 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
     errors: list[ConfigError] = []
     for key, kind in SETTINGS.items():
         if key in settings and not isinstance(settings[key], kind):
-            errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key)))
+            example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]'}[kind.__name__]
+            errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
+                                      hint=f"for example: {key} = {example}"))
     for key in settings:
         if key not in SETTINGS:
             errors.append(ConfigError(f"unknown setting '{key}' in [tool.solman]", location=at(key),
@@ -93,7 +98,8 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
 
     templates = root / settings.get("templates", "templates")
     if not templates.is_dir():
-        raise ConfigError(f"the templates folder {templates} does not exist", location=at("templates"))
+        raise ConfigError(f"the templates folder {templates} does not exist", location=at("templates"),
+                          hint="point the setting templates at the folder holding manual.tex.j2 and solman.sty")
     chapters = []
     seen = set()
     for chapter_id in settings.get("chapters", []):
@@ -104,7 +110,8 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
                                       "starting with a letter"))
             continue
         if chapter_id in seen:
-            errors.append(ConfigError(f"chapter '{chapter_id}' is listed twice", location=location))
+            errors.append(ConfigError(f"chapter '{chapter_id}' is listed twice", location=location,
+                                      hint="list each chapter once, in the order of the manual"))
             continue
         seen.add(chapter_id)
         chapter = Chapter(chapter_id, root / "chapters" / f"{chapter_id}.tex.j2",
@@ -113,7 +120,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
             if not needed.is_file():
                 errors.append(ConfigError(
                     f"chapter '{chapter_id}' needs {needed.relative_to(root).as_posix()}, which does not exist",
-                    location=location))
+                    location=location, hint="create it, or remove the id from chapters"))
         chapters.append(chapter)
     raise_collected(errors)
 

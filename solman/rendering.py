@@ -47,6 +47,7 @@ class Use:
     template: str | None = None
     line: int | None = None
     obj: object = field(default=None, repr=False, compare=False)  # what was printed; not serialised
+    output_line: int | None = field(default=None, repr=False, compare=False)  # in the generated .tex
 
     def record(self) -> dict:
         return {name: getattr(self, name) for name in USE_FIELDS}
@@ -180,7 +181,10 @@ def wrap_filter(name: str, func: Callable[..., str]) -> Callable[..., Printed]:
             return Printed(func(plain, *args, **kwargs), ref, spec)
         except filters.FilterError as exc:
             what = f"value '{ref._name}'" if ref is not None else "this expression"
-            raise ValueFailure(f"cannot print {what} with {spec}: {exc}") from None
+            hint = (f"the value comes from {ref._render.values[ref._root].path.name}:"
+                    f"{ref._render.values[ref._root].line}; fix what it returns, or print it with another filter"
+                    if ref is not None else None)
+            raise ValueFailure(f"cannot print {what} with {spec}: {exc}", hint=hint) from None
         except TypeError as exc:
             raise TemplateError(f"filter {name}: {exc}") from None
 
@@ -233,7 +237,8 @@ def finalize(obj: object) -> str:
     try:
         return filters.latex(obj)
     except filters.FilterError as exc:
-        raise ValueFailure(f"cannot print this expression: {exc}") from None
+        raise ValueFailure(f"cannot print this expression: {exc}",
+                           hint="print values from verify/ or plain text; compute anything else in a value") from None
 
 
 class Render:
@@ -282,19 +287,25 @@ class Render:
                       caller: Callable[[], str] | None = None) -> str:
         r"""``\BLOCK{ call question("4.1a", points=2) } problem... \BLOCK{ endcall }``."""
         if caller is None:
-            raise TemplateError("question() is a block: write \\BLOCK{ call question(...) } ... \\BLOCK{ endcall }")
+            raise TemplateError("question() is a block, not a value",
+                                hint="write \\BLOCK{ call question(\"1a\", points=2) } ... \\BLOCK{ endcall }")
         if self.question is not None:
             raise TemplateError(f"question '{id}' is inside question '{self.question.id}'",
                                 hint="close the first question with \\BLOCK{ endcall } before the next")
         if not isinstance(id, str) or not id.strip():
-            raise TemplateError(f"a question id must be a non-empty string, not {id!r}")
+            raise TemplateError(f"a question id must be a non-empty string, not {id!r}",
+                                hint="use the source's own numbering, for example \"4.1d\" or \"q10\"")
         if any(q.id == id for q in self.questions):
-            raise TemplateError(f"question id '{id}' is used twice in this chapter")
+            raise TemplateError(f"question id '{id}' is used twice in this chapter",
+                                hint="each question needs its own id: it names the question in the manifest, "
+                                "the appendix and the answer key")
         if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float))
                                    or points < 0):
-            raise TemplateError(f"points of question '{id}' must be a non-negative number, not {points!r}")
+            raise TemplateError(f"points of question '{id}' must be a non-negative number, not {points!r}",
+                                hint="write points=2 or points=1.5; leave it out when the source gives none")
         if kind not in QUESTION_KINDS:
-            raise TemplateError(f"question kind must be one of {', '.join(QUESTION_KINDS)}, not {kind!r}")
+            raise TemplateError(f"question kind must be one of {', '.join(QUESTION_KINDS)}, not {kind!r}",
+                                hint="mcq for multiple choice, tf for true/false, open (the default) otherwise")
         if answer is not None and not isinstance(answer, ValueRef):
             raise TemplateError(f"the answer of question '{id}' must be a value from verify/, "
                                 f"not the literal {answer!r}", hint="so that a test checks it")
@@ -320,11 +331,15 @@ class Render:
     def open_solution(self, *, caller: Callable[[], str] | None = None) -> str:
         r"""``\BLOCK{ call solution() } ... \BLOCK{ endcall }`` inside a question."""
         if caller is None:
-            raise TemplateError("solution() is a block: write \\BLOCK{ call solution() } ... \\BLOCK{ endcall }")
+            raise TemplateError("solution() is a block, not a value",
+                                hint="write \\BLOCK{ call solution() } ... \\BLOCK{ endcall }")
         if self.question is None:
-            raise TemplateError("solution() must be inside a question block")
+            raise TemplateError("solution() must be inside a question block",
+                                hint="put \\BLOCK{ call solution() } ... \\BLOCK{ endcall } between the "
+                                "question's \\BLOCK{ call question(...) } and its \\BLOCK{ endcall }")
         if self.role == "solution":
-            raise TemplateError(f"question '{self.question.id}' has a solution inside its solution")
+            raise TemplateError(f"question '{self.question.id}' has a solution inside its solution",
+                                hint="close the first solution with \\BLOCK{ endcall }")
         if self.edition != "solutions":
             return ""
         at = here()
@@ -344,12 +359,15 @@ class Render:
         too, they must add up to it.
         """
         if self.question is not None:
-            raise TemplateError("problem() cannot be inside a question")
+            raise TemplateError("problem() cannot be inside a question",
+                                hint="open the problem before its questions: \\VAR{ problem(\"Title\", 1) }")
         if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
-            raise TemplateError(f"points of problem '{title}' must be a non-negative number, not {points!r}")
+            raise TemplateError(f"points of problem '{title}' must be a non-negative number, not {points!r}",
+                                hint="write points=26, the problem's total as the source gives it")
         self.problem = f"{number}" if number is not None else title
         if self.problem in self.problems:
-            raise TemplateError(f"problem {self.problem} appears twice in this chapter")
+            raise TemplateError(f"problem {self.problem} appears twice in this chapter",
+                                hint="give each problem its own number or title")
         self.problems[self.problem] = title
         origin = here()
         self.problem_points[self.problem] = (points, Location.of(origin[0], origin[1], self.project.root)
@@ -411,7 +429,10 @@ class Render:
             template = env.get_template(template_name)
             marked = template.render(self.context())
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(exc.message or "syntax error",
+            hint = (f"the filters are: {', '.join(filters.FILTERS)}" if "No filter named" in (exc.message or "")
+                    else "check the \\BLOCK{ } and \\VAR{ } on this line: delimiters, quotes, parentheses, "
+                    "and that every block has its end")
+            raise TemplateError(exc.message or "syntax error", hint=hint,
                                 location=Location.of(exc.filename or template_path, exc.lineno,
                                                      self.project.root)) from None
         except jinja2.TemplateNotFound as exc:
@@ -430,7 +451,8 @@ class Render:
         if POINTS_TABLE in marked:
             marked = marked.replace(POINTS_TABLE, self.render_points_table())
         text, sources, printed_at = strip_marks(marked)
-        for index, (origin, _output_line) in printed_at.items():
+        for index, (origin, output_line) in printed_at.items():
+            self.uses[index].output_line = output_line
             if origin:
                 self.uses[index].template = self.project.relative(Path(origin[0]))
                 self.uses[index].line = origin[1]
@@ -475,7 +497,8 @@ class Render:
             key = (problem, self.problems[problem])
             if key in groups and groups[key] != points:
                 raise TemplateError(f"the questions of problem {problem} have {number_text(groups[key])} points, "
-                                    f"but the problem says {number_text(points)}", location=location)
+                                    f"but the problem says {number_text(points)}", location=location,
+                                    hint="correct the points of the problem or of its questions to match the source")
             groups[key] = points
         groups = dict(sorted(groups.items(), key=lambda item: list(self.problems).index(item[0][0])
                              if item[0][0] in self.problems else len(self.problems)))

@@ -62,7 +62,13 @@ def parse_log(text: str, folder: Path) -> list[LogEntry]:
         error = BARE_ERROR.match(line)
         if error:
             context, index = read_context(lines, index)
-            entries.append(LogEntry("error", error["message"], current(stack), None, context))
+            file, at = current(stack), None
+            for following in lines[index:index + 15]:  # "./x.tex:3: Emergency stop." gives the line
+                stop = FILE_LINE_ERROR.match(following)
+                if stop and (folder / stop["file"]).exists():
+                    file, at = normalise(stop["file"]), int(stop["line"])
+                    break
+            entries.append(LogEntry("error", error["message"], file, at, context))
             continue
         box = BOX.match(line)
         if box:

@@ -120,6 +120,7 @@ def load_module(path: Path, name: str, root: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing outside build/
     try:
         spec.loader.exec_module(module)
     except ValueFailure:
@@ -128,9 +129,12 @@ def load_module(path: Path, name: str, root: Path) -> ModuleType:
         raise ValueFailure(
             f"{path.name} does not parse: {exc.msg}",
             location=Location.of(exc.filename or path, exc.lineno, root),
+            hint="a Python syntax error: look at this line and the one before it",
         ) from None
     except Exception as exc:
         raise failure_in_code(exc, f"importing {path.name} raised", root, path) from None
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     return module
 
 
@@ -145,7 +149,9 @@ def failure_in_code(exc: BaseException, what: str, root: Path, fallback: Path) -
     inside = [f for f in frames if is_author_file(Path(f.filename), root)]
     frame = inside[-1] if inside else None
     location = Location.of(frame.filename, frame.lineno, root) if frame else Location.of(fallback, None, root)
-    return ValueFailure(f"{what} {type(exc).__name__}: {exc}", location=location)
+    return ValueFailure(f"{what} {type(exc).__name__}: {exc}", location=location,
+                        hint="the line shown is where the computation failed; run the chapter's tests "
+                        "(invoke test -k <name>) for the full traceback")
 
 
 def is_author_file(file: Path, root: Path) -> bool:

@@ -129,7 +129,8 @@ def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
                    "error": f"{test['file']} cannot be collected",
                    "skipped": f"test {name} was skipped",
                    "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
-        hint = None if test["outcome"] in ("failed", "error") else "a check that does not run proves nothing; make it run"
+        hint = (f"run `invoke test -k {name.split('[')[0]}` to see the whole failure"
+                if test["outcome"] in ("failed", "error") else "a check that does not run proves nothing; make it run")
         details = [line for line in test.get("message", "").splitlines()[:6]]
         failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
     return failures

@@ -1,0 +1,237 @@
+"""The bad-input corpus: every kind of author mistake, end to end with real latexmk runs.
+
+Each case breaks a copy of the built fixture project in one way and asserts that the build
+fails with the right category, at the author's own file and line, with a message and a hint,
+and that the previous PDFs and manifest are byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURE, REPO, edit
+
+from solman.build import build
+from solman.errors import SolmanError
+from solman.pdfs import pdf_text
+from solman.project import load_project
+
+pytestmark = pytest.mark.tex
+
+OUTPUTS = ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapters/demo-problems.pdf",
+           "manifest.json"]
+VERIFY_LINES = len((FIXTURE / "verify" / "demo.py").read_text().splitlines())
+
+
+@dataclass
+class Case:
+    name: str
+    edits: list[tuple[str, str, str]]  # (file, old, new); old "" appends
+    category: str
+    location: str
+    message: str
+    detail: str = ""
+
+
+def value(name: str, body: str) -> tuple[str, str, str]:
+    return ("verify/demo.py", "", f"\n\n@value\ndef {name}():\n    {body}\n")
+
+
+def printed(expression: str) -> tuple[str, str, str]:
+    return ("chapters/demo.tex.j2", "What is half of one?", f"What is half of one? $\\VAR{{ {expression} }}$")
+
+
+CASES = [
+    Case("unknown name", [("chapters/demo.tex.j2", r"$\VAR{ half }$", r"$\VAR{ halve }$")],
+         "template", "chapters/demo.tex.j2:18", "'halve' is undefined"),
+    Case("template syntax", [("chapters/demo.tex.j2", "\\BLOCK{ call solution() }\nIt is",
+                              "\\BLOCK{ call solution( }\nIt is")],
+         "template", "chapters/demo.tex.j2:17", "unexpected"),
+    Case("unknown filter", [("chapters/demo.tex.j2", "pi_estimate | fixed(3)", "pi_estimate | fixd(3)")],
+         "template", "chapters/demo.tex.j2:26", "No filter named 'fixd'"),
+    Case("question misuse", [("chapters/demo.tex.j2", "\\VAR{ points_table() }",
+                              "\\BLOCK{ call solution() }x\\BLOCK{ endcall }")],
+         "template", "chapters/demo.tex.j2:4", "solution() must be inside a question"),
+    Case("latex error in template text", [("chapters/demo.tex.j2", "What is half of one?", r"What is \halfof one?")],
+         "latex", "chapters/demo.tex.j2:16", "Undefined control sequence"),
+    Case("latex error inside a value", [value("bad_tex", r'return tex(r"\notamacro{1}")'), printed("bad_tex")],
+         "latex", "chapters/demo.tex.j2:16", "Undefined control sequence",
+         detail=r"that line prints value 'bad_tex' as: \notamacro{1}"),
+    Case("latex error in the shell", [("templates/manual.tex.j2", "\\frontmatter", "\\frontmatter\n\\badshellmacro")],
+         "latex", "templates/manual.tex.j2:16", "Undefined control sequence"),
+    Case("latex error in the style", [("templates/solman.sty", "\\endinput", "\\badstylemacro\n\\endinput")],
+         "latex", "templates/solman.sty:", "Undefined control sequence"),
+    Case("reading outside the project", [("chapters/demo.tex.j2", "What is half of one?", r"\input{/etc/hostname}")],
+         "latex", "chapters/demo.tex.j2:16", "not found"),
+    Case("writing outside the project", [("chapters/demo.tex.j2", "What is half of one?",
+                                          r"\newwrite\f \immediate\openout\f=/tmp/solman-outside.txt")],
+         "latex", "chapters/demo.tex.j2:16", "I can't write on file"),
+    Case("exception in a value", [value("ratio_of_nothing", "return 1 / 0"), printed("ratio_of_nothing")],
+         "value", f"verify/demo.py:{VERIFY_LINES + 5}", "value 'ratio_of_nothing' raised ZeroDivisionError",
+         detail="needed by chapters/demo.tex.j2:16 (question 1b)"),
+    Case("NaN", [value("undefined_mean", 'return float("nan")'), printed("undefined_mean | fixed(2)")],
+         "value", "chapters/demo.tex.j2:16", "not a finite number"),
+    Case("infinity", [value("unbounded", 'return float("inf")'), printed("unbounded | fixed(2)")],
+         "value", "chapters/demo.tex.j2:16", "not a finite number"),
+    Case("complex where a real is printed", [value("root", "return (-1) ** 0.5"), printed("root | fixed(2)")],
+         "value", "chapters/demo.tex.j2:16", "cannot be printed where a real is expected"),
+    Case("float without precision", [value("ratio", "return 2 / 3"), printed("ratio")],
+         "value", "chapters/demo.tex.j2:16", "needs a precision"),
+    Case("unsupported type", [value("thing", "return object()"), printed("thing")],
+         "value", "chapters/demo.tex.j2:16", "cannot print a value of type object"),
+    Case("value returns None", [value("forgotten", "pass"), printed("forgotten")],
+         "value", "chapters/demo.tex.j2:16", "did the value function forget to return"),
+    Case("dict printed whole", [value("table", 'return {"a": 1}'), printed("table")],
+         "value", "chapters/demo.tex.j2:16", "index it"),
+    Case("syntax error in a verify module", [("verify/demo.py", "def half():", "def half(:")],
+         "value", "verify/demo.py:", "demo.py does not parse"),
+    Case("import error in a verify module", [("verify/demo.py", "import numpy as np", "import numpy as np\nimport nonexistent_helper")],
+         "value", "verify/demo.py:6", "No module named 'nonexistent_helper'"),
+    Case("unknown setting", [("pyproject.toml", 'year = 2026', 'year = 2026\ntitel = "typo"')],
+         "configuration", "pyproject.toml:6", "unknown setting 'titel'"),
+    Case("missing chapter file", [("pyproject.toml", 'chapters = ["demo"]', 'chapters = ["demo", "ghost"]')],
+         "configuration", "pyproject.toml:6", "chapters/ghost.tex.j2, which does not exist"),
+]
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus") / "project"
+    shutil.copytree(FIXTURE, root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    build(load_project(root))
+    return root
+
+
+@pytest.fixture
+def built(built_once: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    shutil.copytree(built_once, copy)
+    return copy
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {name: (root / "build" / name).read_bytes() for name in OUTPUTS}
+
+
+def apply(root: Path, edits: list[tuple[str, str, str]]) -> None:
+    for file, old, new in edits:
+        if old:
+            edit(root / file, old, new)
+        else:
+            with open(root / file, "a", encoding="utf-8") as handle:
+                handle.write(new)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_a_mistake_is_reported_at_its_line_and_loses_nothing(built: Path, case: Case):
+    before = snapshot(built)
+    apply(built, case.edits)
+    with pytest.raises(SolmanError) as caught:
+        build(load_project(built))
+    error = caught.value
+    assert error.category == case.category, error.render()
+    assert str(error.location).startswith(case.location), error.render()
+    assert case.message in error.message, error.render()
+    assert error.hint, error.render()
+    if case.detail:
+        assert case.detail in error.details, error.render()
+    if error.location.line:
+        assert error.location.text is not None  # the offending line is shown
+    assert snapshot(built) == before
+    assert not Path("/tmp/solman-outside.txt").exists()
+
+
+def test_shell_escape_is_disabled(built: Path, tmp_path: Path):
+    marker = tmp_path / "shell-escape-ran"
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?",
+         f"What is half of one? \\immediate\\write18{{touch {marker}}}")
+    build(load_project(built))
+    assert not marker.exists()
+
+
+def test_special_characters_and_unicode_print_literally(built: Path):
+    apply(built, [value("place", 'return "Zürich & Co: 50% of $5, #1 {x} ~ ^ _ café α"'),
+                  ("chapters/demo.tex.j2", "What is half of one?", "What is half of one? \\VAR{ place }")])
+    edit(built / "verify" / "demo.py", "def test_answer_letter():", "def test_place():\n    assert 'é' in place()\n\n\ndef test_answer_letter():")
+    build(load_project(built))
+    text = pdf_text(built / "build" / "manual.pdf")
+    assert "Zürich & Co: 50% of $5, #1 {x} ~ ^ _ café α" in " ".join(text.split())
+
+
+def test_nothing_is_written_outside_build(built: Path):
+    from solman.verification import verify
+
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(built)): p.read_bytes() for p in built.rglob("*")
+                if p.is_file() and "build" not in p.relative_to(built).parts}
+
+    before = files()
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
+    changed = files()
+    build(load_project(built))
+    verify(load_project(built))
+    assert files() == changed and set(changed) == set(before)
+
+
+# --- the command line: exit codes, no tracebacks, the lock, interruptions ----------------------
+
+def invoke(root: Path, *args: str, **kwargs) -> subprocess.Popen:
+    environment = dict(os.environ, SOLMAN_PROJECT=str(root))
+    return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=REPO, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in (
+    "unknown name", "latex error in template text", "exception in a value", "unknown setting")], ids=lambda c: c.name)
+def test_the_command_line_prints_the_location_and_exits_with_the_category_code(built: Path, case: Case):
+    from solman.errors import EXIT_CODES
+
+    apply(built, case.edits)
+    process = invoke(built, "pdf", "--quiet")
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == EXIT_CODES[case.category]
+    assert stderr.startswith(f"{case.location}") and f": {case.category}: " in stderr.splitlines()[0]
+    assert "Traceback" not in stderr and "hint:" in stderr
+
+
+def test_a_second_build_waits_for_the_first(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    first = invoke(built, "pdf", "--quiet")
+    lock = built / "build" / ".lock"
+    deadline = time.monotonic() + 60
+    while "pid" not in (lock.read_text() if lock.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = invoke(built, "pdf")
+    _, second_err = second.communicate(timeout=600)
+    first.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0
+    assert "another build of this project is running (pid" in second_err
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill -9"])
+def test_an_interrupted_build_leaves_the_previous_outputs(built: Path, how: signal.Signals):
+    before = snapshot(built)
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    process = invoke(built, "pdf", start_new_session=True)
+    out = built / "build" / "tex" / "out"
+    deadline = time.monotonic() + 120
+    while not any(out.glob("*/.unfinished")) and time.monotonic() < deadline:  # LaTeX is running
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.killpg(process.pid, how)
+    _, stderr = process.communicate(timeout=120)
+    assert snapshot(built) == before
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and "previous PDFs in build/ are unchanged" in stderr
+    # and the next build works, from whatever the interruption left behind
+    build(load_project(built))
+    assert "What is one half?" in pdf_text(built / "build" / "problems.pdf")
