@@ -141,6 +141,8 @@ def locate(project: Project, sources: Sources, file: str | None, line: int | Non
         origin = rendered.sources.locate(line)
         if origin:
             return Location.of(origin[0], origin[1], project.root)
+    if rendered is not None:  # LaTeX gave no line (a page-level warning): the template, at least
+        return Location.of(project.root / rendered.template, None, project.root)
     static = project.templates / file
     if file in sources.static and static.exists():
         return Location.of(static, line, project.root)

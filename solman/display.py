@@ -160,10 +160,11 @@ def same_exact(expected: object, shown: object) -> bool:
 # --- parsing ---------------------------------------------------------------------------------
 
 def parse_spec(spec: str) -> tuple[str, int | None]:
-    match = re.fullmatch(r"(\w+)(?:\((\d+)\))?", spec)
+    """A filter and its precision from how it was called: ``fixed(3)``, ``latex``, ``latex(order='none')``."""
+    match = re.fullmatch(r"(\w+)(?:\((.*)\))?", spec)
     if not match:
         raise Unreadable(spec)
-    return match[1], int(match[2]) if match[2] else None
+    return match[1], int(match[2]) if match[2] and match[2].isdigit() else None
 
 
 def unwrap(latex: str) -> str:

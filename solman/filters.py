@@ -23,13 +23,23 @@ class FilterError(ValueError):
 
 
 SYMPY_SETTINGS = {"mat_str": "bmatrix", "mat_delim": ""}
+SYMPY_OPTIONS = {"order", "ln_notation", "fold_frac_powers", "fold_short_frac", "inv_trig_style", "mul_symbol",
+                 "root_notation", "imaginary_unit", "symbol_names", "long_frac_ratio", "min", "max"}
 PRECISION = 200  # decimal digits carried while rounding
 
 
 # --- the filters --------------------------------------------------------------------------
 
-def latex(obj: object) -> str:
-    """The default: exact LaTeX for exact values; floats are refused (they need a precision)."""
+def latex(obj: object, **settings: object) -> str:
+    """The default: exact LaTeX for exact values; floats are refused (they need a precision).
+
+    For sympy objects, ``settings`` are passed to ``sympy.latex``, among them ``order="none"``
+    (keep the expression's own term order) and ``ln_notation=True``; see SYMPY_OPTIONS.
+    """
+    unknown = set(settings) - SYMPY_OPTIONS
+    if unknown:
+        raise FilterError(f"latex() does not know {', '.join(sorted(unknown))}; it takes "
+                          f"{', '.join(sorted(SYMPY_OPTIONS))}")
     if isinstance(obj, Tex):
         return str(obj)
     if isinstance(obj, bool) or _is_numpy(obj, "bool_"):
@@ -37,9 +47,9 @@ def latex(obj: object) -> str:
     if isinstance(obj, str):
         return text(obj)
     if isinstance(obj, (list, tuple)):
-        return ", ".join(latex(item) for item in obj)
+        return ", ".join(latex(item, **settings) for item in obj)
     if _is_sympy(obj):
-        return _sympy_latex(obj)
+        return _sympy_latex(obj, settings)
     if _is_numpy_array(obj):
         if obj.dtype.kind not in "iu":
             raise FilterError(f"an array of {obj.dtype} needs a precision: use | fixed(n) or | sig(n)")
@@ -251,7 +261,7 @@ def _spaced(latex: str) -> str:
     return latex
 
 
-def _sympy_latex(obj: object) -> str:
+def _sympy_latex(obj: object, settings: dict | None = None) -> str:
     import sympy
 
     if obj.atoms(sympy.Float):
@@ -259,7 +269,7 @@ def _sympy_latex(obj: object) -> str:
             f"the sympy expression {obj} contains floating-point numbers; make it exact "
             "(sympy.Rational, sympy.nsimplify) or print numbers with | fixed(n)"
         )
-    return _spaced(sympy.latex(obj, **SYMPY_SETTINGS))
+    return _spaced(sympy.latex(obj, **{**SYMPY_SETTINGS, **(settings or {})}))
 
 
 def _escape(s: str) -> str:

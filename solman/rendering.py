@@ -292,6 +292,8 @@ class Render:
         if self.question is not None:
             raise TemplateError(f"question '{id}' is inside question '{self.question.id}'",
                                 hint="close the first question with \\BLOCK{ endcall } before the next")
+        id = str(id) if isinstance(id, str) else id  # a filter's output is a str subclass; keep plain text
+        label = str(label) if isinstance(label, str) else label
         if not isinstance(id, str) or not id.strip():
             raise TemplateError(f"a question id must be a non-empty string, not {id!r}",
                                 hint="use the source's own numbering, for example \"4.1d\" or \"q10\"")
@@ -364,6 +366,7 @@ class Render:
         if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
             raise TemplateError(f"points of problem '{title}' must be a non-negative number, not {points!r}",
                                 hint="write points=26, the problem's total as the source gives it")
+        title = str(title)
         self.problem = f"{number}" if number is not None else title
         if self.problem in self.problems:
             raise TemplateError(f"problem {self.problem} appears twice in this chapter",

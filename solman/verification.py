@@ -335,7 +335,7 @@ def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> 
         for body in solutions.solutions:
             for line in body.splitlines():
                 line = line.strip()
-                if len(line) >= 40 and not line.startswith("%") and line in problems.text:
+                if len(words(plain_text(line))) >= 6 and not line.startswith("%") and line in problems.text:
                     failures.append(VerificationFailure(
                         f"chapter {chapter.id}: solution text is in the problems edition: {line[:60]}..."))
                     break
