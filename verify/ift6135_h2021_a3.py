@@ -215,6 +215,19 @@ def test_q1_enumeration_equals_the_closed_form_on_the_instance():
     assert q1_enumerated_expectation().subs(P, 1) == int(r @ r)
 
 
+def test_q1_instance_givens_and_the_loss_at_w_point_by_direct_numpy_enumeration():
+    X = np.array(q1_X(), dtype=float)
+    y = np.array(q1_y(), dtype=float).ravel()
+    w = np.array(q1_w_point(), dtype=float).ravel()
+    assert X.shape == (3, 2) and w.tolist() == [1.0, -1.0]
+    for p in (0.2, 0.5, 0.9):
+        total = 0.0
+        for bits in itertools.product((0, 1), repeat=6):
+            R = np.array(bits, dtype=float).reshape(3, 2)
+            total += p ** R.sum() * (1 - p) ** (6 - R.sum()) * np.sum((y - (X * R) @ w) ** 2)
+        assert math.isclose(total, float(q1_enumerated_expectation().subs(P, p)), rel_tol=1e-12)
+
+
 def test_q1_enumeration_equals_the_closed_form_for_every_w_symbolically():
     w = sp.Matrix(sp.symbols("a b"))
     X, y = sp.Matrix(q1_X()), sp.Matrix(q1_y())
@@ -655,6 +668,7 @@ def test_q2_ecll_identity_by_quadrature_at_several_theta():
 
 def test_q2_posterior_is_the_normalised_joint():
     post = q2_posterior()
+    assert q2_x() == 2  # the observation used by every quadrature helper below
     theta = 1.7
     mean, var = float(post["mean"].subs(THETA, theta)), float(post["var"].subs(THETA, theta))
     evidence = math.exp(_evidence_by_quadrature(theta))
@@ -1328,10 +1342,10 @@ def q5_best_gamma():
 def q5_simulation():
     """The two systems integrated from the same start; the figure and the stability claims use it."""
     start = [0.0, 0.0, 1.0]  # (psi_0, psi_1, theta)
-    gamma = 0.5
+    gamma = sp.Rational(1, 2)
     horizon = 40.0
     f = sp.lambdify([STATE], list(q5_velocity()), modules=[{"sigma": special.expit}, "numpy"])
-    g = sp.lambdify([STATE], list(q5_velocity_reg().subs(GAMMA, sp.Rational(1, 2))),
+    g = sp.lambdify([STATE], list(q5_velocity_reg().subs(GAMMA, gamma)),
                     modules=[{"sigma": special.expit}, "numpy"])
     times = np.linspace(0, horizon, 161)
     runs = {}
@@ -1347,7 +1361,7 @@ def q5_simulation():
             "penalised_phase": [(float(s[2]), float(s[0])) for s in penalised],
             "plain_norm": [(float(t), float(n)) for t, n in zip(times, np.linalg.norm(plain, axis=1))][::2],
             "penalised_norm": [(float(t), float(n)) for t, n in zip(times, norms)][::2],
-            "reference": [(t, float(norms[80] * math.exp(-gamma / 2 * (t - times[80])))) for t in (0.0, horizon)],
+            "reference": [(t, float(norms[80] * math.exp(-float(gamma) / 2 * (t - times[80])))) for t in (0.0, horizon)],
             "radius_drift": float(np.max(np.abs(radius - radius[0]))),
             "final_norm": float(norms[-1]), "final_plain_norm": float(np.linalg.norm(plain[-1])),
             "fitted_rate": float(np.polyfit(times[80:], np.log(norms[80:]), 1)[0])}
@@ -1356,7 +1370,9 @@ def q5_simulation():
 @value
 def q5_predicted_rate_figure():
     """The slowest decay rate predicted by J-bar* for the gamma of the figure: -gamma/2."""
-    return max(float(sp.re(e.subs(GAMMA, sp.Rational(1, 2)))) for e in q5_eigenvalues_reg())
+    gamma = q5_simulation()["gamma"]
+    return max((sp.re(sp.expand_complex(e.subs(GAMMA, gamma))) for e in q5_eigenvalues_reg()),
+               key=lambda r: float(r))
 
 
 # --- tests of question 5 ---------------------------------------------------------------------
@@ -1481,13 +1497,15 @@ def test_q5_plain_system_conserves_the_radius_and_never_converges():
 def test_q5_penalised_system_converges_at_the_predicted_rate():
     sim = q5_simulation()
     assert sim["final_norm"] < 1e-3
-    assert math.isclose(sim["fitted_rate"], q5_predicted_rate_figure(), rel_tol=0.05)
-    assert q5_predicted_rate_figure() == -0.25
-    assert sim["gamma"] == 0.5 and sim["start"] == [0.0, 0.0, 1.0]
+    assert math.isclose(sim["fitted_rate"], float(q5_predicted_rate_figure()), rel_tol=0.05)
+    assert q5_predicted_rate_figure() == sp.Rational(-1, 4)
+    numeric = np.linalg.eigvals(np.array([[-0.5, 0, -0.5], [0, -0.5, 0], [0.5, 0, 0]])).real.max()
+    assert math.isclose(numeric, float(q5_predicted_rate_figure()), rel_tol=1e-12)
+    assert sim["gamma"] == sp.Rational(1, 2) and sim["start"] == [0.0, 0.0, 1.0]
     phase = sim["penalised_phase"]
     assert len(phase) == 161 and len(sim["plain_norm"]) == 81
     (t0, r0), (t1, r1) = sim["reference"]
-    assert math.isclose(math.log(r1 / r0) / (t1 - t0), q5_predicted_rate_figure(), rel_tol=1e-12)
+    assert math.isclose(math.log(r1 / r0) / (t1 - t0), float(q5_predicted_rate_figure()), rel_tol=1e-12)
     assert math.isclose(dict(sim["penalised_norm"])[20.0], r0 * math.exp(-0.25 * 20), rel_tol=1e-9)
 
 
