@@ -341,6 +341,16 @@ def test_q1_w_l2_matches_a_numerical_optimiser():
     assert np.allclose(np.array(q1_xty(), dtype=float).ravel(), X.T @ y)
 
 
+def test_q1_w_l2_is_a_zero_of_the_gradient():
+    w = sp.Matrix(sp.symbols("a b"))
+    X, y = sp.Matrix(q1_X()), sp.Matrix(q1_y())
+    r = y - X * w
+    loss = (r.T * r)[0, 0] + q1_lambda_l2_instance() * (w.T * w)[0, 0]
+    point = dict(zip(w, q1_w_l2_instance()))
+    assert [sp.diff(loss, wi).subs(point) for wi in w] == [0, 0]
+    assert all(ev > 0 for ev in sp.hessian(loss, list(w)).eigenvals())
+
+
 def test_q1_l2_formula_on_random_instances_against_a_numerical_optimiser():
     rng = np.random.default_rng(13)
     for _ in range(5):
@@ -1198,6 +1208,10 @@ def test_q4_density_ratio_identity_and_the_sample_trained_estimate():
     grid = np.linspace(-6, 7, 131)
     d = _d_star(grid)
     assert np.allclose(_f(0).pdf(grid) * d / (1 - d), _f(1).pdf(grid), rtol=1e-12)
+    # by quadrature: f_0 D*/(1 - D*) integrates to one and has L1 distance zero from f_1
+    ratio = lambda x: _npdf(x) * math.exp(_log_d_star(x) - _log_one_minus_d_star(x))
+    assert math.isclose(_quad(ratio, -30, 30), 1.0, rel_tol=1e-10)
+    assert _quad(lambda x: abs(ratio(x) - _npdf(x, 1, 2)), -30, 30) < 1e-10
     sample = q4_sample_estimate()
     assert abs(sample["jsd"] - q4_jsd_definition()) < 4 * sample["se"] + 0.01
     assert np.allclose(sample["coefficients"], [float(c) for c in q4_logit_coefficients()], atol=0.15)
