@@ -380,6 +380,27 @@ def test_q2_3_typed_density_matches_scipy_normal_with_cov_s_st():
 
 
 # ================================================================================================
+# Question 3 (solved in chapter ift6135_h2021_a3): the identity quoted in the orientation of 3.1
+# ================================================================================================
+
+
+def test_q3_1_ecll_is_log_evidence_minus_kl_minus_entropy():
+    """E_q[log p(x, z)] = log p(x) - KL(q || p(z|x)) - H[q], on random Gaussian models and proposals."""
+    rng = np.random.default_rng(21)
+    for _ in range(5):
+        x, m, s, prior_var = rng.normal() * 2, rng.normal(), rng.uniform(0.3, 2), rng.uniform(0.5, 2)
+        log_joint = lambda z: stats.norm.logpdf(z, 0, math.sqrt(prior_var)) + stats.norm.logpdf(x, z, 1)  # noqa: E731
+        ecll = integrate.quad(lambda z: stats.norm.pdf(z, m, s) * log_joint(z), -40, 40)[0]
+        log_px = stats.norm.logpdf(x, 0, math.sqrt(prior_var + 1))
+        post_var = prior_var / (prior_var + 1)
+        post_mean = post_var * x
+        kl = math.log(math.sqrt(post_var) / s) + (s ** 2 + (m - post_mean) ** 2) / (2 * post_var) - 0.5
+        entropy = 0.5 * math.log(2 * math.pi * math.e * s ** 2)
+        assert math.isclose(ecll, log_px - kl - entropy, rel_tol=1e-8)
+        assert not math.isclose(ecll, log_px - kl + entropy, rel_tol=1e-3)  # the sign matters
+
+
+# ================================================================================================
 # Question 4: the importance-weighted bound as an ELBO with a refined proposal
 # ================================================================================================
 # Model: p(z) = N(0, 1), p(x | z) = N(x; z, 1), observed x = 2; proposal q(z | x) = N(1/2, 1).
