@@ -872,7 +872,9 @@ def test_the_output_never_exceeds_alpha():
 
 # --- 2.2 convolutional networks for text -----------------------------------------------------
 
-N_WORDS, M_FILTERS, L_WINDOW = sp.symbols("n m l", positive=True, integer=True)
+# \mathit{n} prints as n but sorts before l, so that sympy writes n - l + 1 rather than -l + n + 1
+N_WORDS = sp.Symbol(r"\mathit{n}", positive=True, integer=True)
+M_FILTERS, L_WINDOW = sp.symbols("m l", positive=True, integer=True)
 
 
 @value
@@ -1349,6 +1351,11 @@ def adagrad_steps():
 
 
 @value
+def adagrad_rate():
+    return Fraction(1, 10)
+
+
+@value
 def adagrad_sequences():
     """The repeating patterns of the three gradient sequences: A always 1, B alternately 0.12 and -0.08, C always 10."""
     return {"A": (1,), "B": (0.12, -0.08), "C": (10,)}
@@ -1365,7 +1372,8 @@ def adagrad_coordinates():
     sequences = {name: np.resize(np.array(pattern, dtype=float), steps) for name, pattern in adagrad_sequences().items()}
     result = {}
     for name, g in sequences.items():
-        result[name] = {"relative_variance": float(g.var() / g.mean() ** 2), "step": float(0.1 / np.sqrt(np.sum(g ** 2)))}
+        result[name] = {"relative_variance": float(g.var() / g.mean() ** 2),
+                        "step": float(adagrad_rate()) / float(np.sqrt(np.sum(g ** 2)))}
     return result
 
 
@@ -1426,6 +1434,7 @@ def test_adagrad_step_sizes_follow_magnitude_not_relative_variance():
     steps = 100
     sequences = {"A": np.ones(steps), "B": np.tile([0.12, -0.08], steps // 2), "C": 10 * np.ones(steps)}
     assert adagrad_steps() == steps and adagrad_sequences() == {"A": (1,), "B": (0.12, -0.08), "C": (10,)}
+    assert adagrad_rate() == Fraction(1, 10)
     for name, g in sequences.items():
         w, accumulated = 0.0, 0.0
         for gt in g:
@@ -1468,6 +1477,26 @@ def ls_gradient_at_wt():
 def ls_hessian():
     """The Hessian X^T X, by differentiating the gradient once more."""
     return sp.diff(ls_gradient(), MW)
+
+
+def _with_top(expression):
+    """sympy's LaTeX for a matrix expression, with the transpose written as in the rest of the chapter."""
+    return tex(sp.latex(expression).replace("^{T}", r"^{\top}"))
+
+
+@value
+def ls_gradient_tex():
+    return _with_top(ls_gradient())
+
+
+@value
+def ls_gradient_at_wt_tex():
+    return _with_top(ls_gradient_at_wt())
+
+
+@value
+def ls_hessian_tex():
+    return _with_top(ls_hessian())
 
 
 @value
@@ -1538,6 +1567,14 @@ def test_gradient_and_hessian_match_finite_differences():
         assert np.allclose(step, w - alpha * _numeric_gradient(f, w), atol=1e-6)
         # the rewritten update: w_t - alpha X^T (X w_t - y) = (I - alpha X^T X) w_t + alpha X^T y
         assert np.allclose(step, (np.eye(d) - alpha * x.T @ x) @ w + alpha * x.T @ y)
+
+
+def test_printed_gradient_and_hessian_are_the_tested_sympy_expressions():
+    for printed, expression in ((ls_gradient_tex(), ls_gradient()), (ls_gradient_at_wt_tex(), ls_gradient_at_wt()),
+                                (ls_hessian_tex(), ls_hessian())):
+        assert "^{T}" not in printed and printed.replace(r"^{\top}", "^{T}") == sp.latex(expression)
+    assert ls_gradient_tex() == r"\mathbf{X}^{\top} \left(\mathbf{X} \mathbf{w} - \mathbf{y}\right)"
+    assert ls_hessian_tex() == r"\mathbf{X}^{\top} \mathbf{X}"
 
 
 def test_convexity_along_random_segments():
@@ -1793,7 +1830,12 @@ def test_kl_of_gaussian_and_uniform_averaging_differ_by_the_entropy_gap():
     assert abs(np.mean(log_q - log_p) - kl["uniform"]) < 0.01
     w = rng.multivariate_normal(v, s, size=200_000)
     log_q = stats.multivariate_normal(v, s).logpdf(w)
-    assert abs(np.mean(log_q - stats.multivariate_normal(np.zeros(3), np.eye(3)).logpdf(w)) - kl["gaussian"]) < 0.01
+    gamma = prior_variance()
+    prior = stats.multivariate_normal(np.zeros(3), gamma * np.eye(3))
+    assert gamma == 1 and abs(np.mean(log_q - prior.logpdf(w)) - kl["gaussian"]) < 0.01
+    # the closed form used for the KL to the prior, at another gamma, against Monte Carlo
+    other = stats.multivariate_normal(np.zeros(3), 2.5 * np.eye(3))
+    assert abs(np.mean(log_q - other.logpdf(w)) - _kl_gauss_to_prior(v, s, 2.5)) < 0.01
 
 
 def test_published_kl_order_makes_the_uniform_bound_infinite():
@@ -1815,6 +1857,7 @@ def test_published_pac_bayes_bound_grows_with_n():
     assert printed == sorted(printed) and printed[-1] > 5  # a generalisation gap that grows with n: wrong
     assert correct == sorted(correct, reverse=True) and correct[-1] < 0.01
     assert math.isclose(correct[0], math.sqrt((1 + math.log(20) + 2.5 * math.log(100) + 8) / 199))
+    assert pac_bayes_delta() == Fraction(1, 20)
 
 
 def test_gaussian_averaging_gives_a_finite_bound_and_the_population_identity():
@@ -2020,8 +2063,8 @@ def reparam_example():
     With z = mu + s eps, grad_mu f = -sin(mu + s eps) and grad_s f = -eps sin(mu + s eps); L = 1000 samples.
     """
     mu, s = sp.Rational(1, 2), sp.Integer(1)
-    m, sd = sp.symbols("m s", positive=True)
-    expectation = sp.cos(m) * sp.exp(-sd ** 2 / 2)  # E cos(m + s eps) for eps ~ N(0, 1)
+    m, sd = sp.Symbol("mu", real=True), sp.Symbol("s", positive=True)
+    expectation = sp.cos(m) * sp.exp(-sd ** 2 / 2)  # E cos(mu + s eps) for eps ~ N(0, 1)
     exact = (sp.diff(expectation, m).subs({m: mu, sd: s}), sp.diff(expectation, sd).subs({m: mu, sd: s}))
     rng = np.random.default_rng(92)
     eps = rng.normal(size=1000)
@@ -2076,7 +2119,7 @@ def test_the_reparameterised_estimator_is_unbiased():
     h = 1e-5
     assert math.isclose((expectation(mu + h, s) - expectation(mu - h, s)) / (2 * h), exact_mu, rel_tol=1e-6)
     assert math.isclose((expectation(mu, s + h) - expectation(mu, s - h)) / (2 * h), exact_s, rel_tol=1e-6)
-    assert math.isclose(expectation(mu, s), float(example["expectation"].subs({sp.Symbol("m", positive=True): mu,
+    assert math.isclose(expectation(mu, s), float(example["expectation"].subs({sp.Symbol("mu", real=True): mu,
                                                                                  sp.Symbol("s", positive=True): s})))
     # the printed estimate lies within 4 standard errors of the truth
     assert abs(example["estimate_mu"] - exact_mu) < 4 * example["se_mu"]
@@ -2126,10 +2169,15 @@ def fdiv_table():
     return table
 
 
+T_RATIO = sp.Symbol("t", positive=True)
+
+
 @value
-def fdiv_generator_tex():
-    return {"KL": tex(r"t\log t"), "reverse KL": tex(r"-\log t"), "chi2": tex(r"(t-1)^2"),
-            "hellinger": tex(r"(\sqrt{t}-1)^2"), "tv": tex(r"\tfrac12\lvert t-1\rvert"), "linear": tex(r"t-1")}
+def fdiv_generator_formulas():
+    """The generators f(t) of the table, as printed."""
+    t = T_RATIO
+    return {"KL": t * sp.log(t), "reverse KL": -sp.log(t), "chi2": (t - 1) ** 2,
+            "hellinger": (sp.sqrt(t) - 1) ** 2, "tv": sp.Abs(t - 1) / 2, "linear": t - 1}
 
 
 @value
@@ -2209,12 +2257,28 @@ def kl_likelihood_example():
     rows = []
     for w in (-1.0, 0.0, 0.5, 2.0):
         log_q = stats.norm.logpdf(_GRID, w, 1.0)
-        rows.append({"w": w, "kl": _kl_p_q(w, 1.0), "loglik": _quad_on_grid(p * log_q)})
+        kl, loglik = _kl_p_q(w, 1.0), _quad_on_grid(p * log_q)
+        rows.append({"w": w, "kl": kl, "loglik": loglik, "total": kl + loglik})
     return rows
+
+
+def test_the_printed_generators_are_the_ones_integrated_convex_and_zero_at_one():
+    formulas = fdiv_generator_formulas()
+    generators = _fdiv_generators()
+    assert set(formulas) == set(generators) == set(fdiv_table())
+    grid = np.linspace(0.05, 6, 200)
+    for name, expression in formulas.items():
+        printed = sp.lambdify(T_RATIO, expression, "numpy")
+        assert np.allclose(printed(grid), generators[name](grid))
+        assert expression.subs(T_RATIO, 1) == 0
+        values = printed(grid)
+        # convexity on the grid: second differences are non-negative
+        assert (values[:-2] + values[2:] - 2 * values[1:-1] >= -1e-12).all()
 
 
 def test_every_f_divergence_is_nonnegative_and_zero_for_equal_laws():
     table = fdiv_table()
+    assert fdiv_pair() == {"p": (0, 1), "q": (1, Fraction(3, 2))}  # the pair behind the closed forms below
     for name, row in table.items():
         assert abs(row["same"]) < 1e-12
         if name != "linear":
@@ -2262,6 +2326,7 @@ def test_kl_minimisation_is_maximum_likelihood():
     constant = rows[0]["kl"] + rows[0]["loglik"]
     for row in rows:
         assert math.isclose(row["kl"] + row["loglik"], constant, abs_tol=1e-9)
+        assert math.isclose(row["total"], constant, abs_tol=1e-9)
     # -H(p) by independent quadrature
     neg_entropy = integrate.quad(lambda t: _mixture_pdf(t) * math.log(_mixture_pdf(t)), -12, 12, points=[-2, 2],
                                  limit=200)[0]
