@@ -1623,7 +1623,7 @@ def test_convergence_just_below_the_critical_step_and_divergence_just_above():
     assert math.isclose(best.fun, inst["optimal_rate"], rel_tol=1e-6)
 
 
-def test_published_hint_1_fails_for_an_inconsistent_system_while_the_bound_holds():
+def test_published_hint_1_y_equals_x_w_star_fails():
     result = ls_inconsistent_instance()
     rng = np.random.default_rng(72)
     x, y = rng.normal(size=(20, 3)), rng.normal(size=20)
@@ -1838,7 +1838,7 @@ def test_kl_of_gaussian_and_uniform_averaging_differ_by_the_entropy_gap():
     assert abs(np.mean(log_q - other.logpdf(w)) - _kl_gauss_to_prior(v, s, 2.5)) < 0.01
 
 
-def test_published_kl_order_makes_the_uniform_bound_infinite():
+def test_published_kl_order_gives_uniform_averaging_an_infinite_bound_so_it_is_wrong():
     mass = prior_mass_outside_uniform_support()
     assert mass > 0.5
     # independent: the prior density is positive on the whole space while q_U vanishes outside its box,
@@ -1850,7 +1850,7 @@ def test_published_kl_order_makes_the_uniform_bound_infinite():
     assert stats.multivariate_normal(np.zeros(3), np.eye(3)).pdf(far) > 0
 
 
-def test_published_pac_bayes_bound_grows_with_n():
+def test_published_pac_bayes_complexity_term_grows_with_n_so_it_is_wrong():
     rows = pac_bayes_terms_versus_n()
     printed = [r["printed"] for r in rows]
     correct = [r["correct"] for r in rows]
@@ -2295,7 +2295,7 @@ def test_every_f_divergence_is_nonnegative_and_zero_for_equal_laws():
     assert math.isclose(table["tv"]["different"], tv, rel_tol=1e-6)
 
 
-def test_published_claim_zero_only_if_equal_fails_for_a_convex_f_that_is_affine_at_1():
+def test_published_zero_only_if_equal_claim_for_every_convex_f_fails():
     table = fdiv_table()
     assert abs(table["linear"]["different"]) < 1e-10   # f(t) = t - 1 is convex with f(1) = 0, yet D_f = 0 for P != Q
     rng = np.random.default_rng(96)
