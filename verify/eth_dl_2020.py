@@ -757,7 +757,8 @@ def ma_gain_series():
 @value
 def ma_gain_first_zero():
     """The smallest omega > 0 with G(omega) = 0: a sinusoid of period 5 is removed completely."""
-    return sp.solve(sp.sin(5 * OMEGA / 2), OMEGA)[0] if sp.solve(sp.sin(5 * OMEGA / 2), OMEGA) else None
+    zeros = sp.solve(sp.sin(5 * OMEGA / 2), OMEGA)  # the numerator of the closed form; omega > 0
+    return min(zeros, key=float)
 
 
 @value
