@@ -97,7 +97,7 @@ def compare_entry(expected: object, latex: str, name: str, digits: int | None) -
             latex = latex.rstrip()[:-4]
         shown = parse_number(latex)
         return rounded(expected, shown, digits, name, latex)
-    shown = parse_expression(latex)
+    shown = parse_expression(latex, symbols_of(expected))
     return None if same_exact(expected, shown) else f"shows {shown}, the value is {expected}"
 
 
@@ -213,17 +213,30 @@ def split_top(text: str, separator: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def parse_expression(latex: str):
-    """A sympy expression for ``latex`` (numbers, fractions, roots, powers, symbols, functions)."""
-    return Parser(latex).parse()
+def parse_expression(latex: str, symbols: dict | None = None):
+    """A sympy expression for ``latex`` (numbers, fractions, roots, powers, symbols, functions).
+
+    ``symbols`` maps names to the symbols of the value being compared: the LaTeX says
+    "alpha" or "e", not which assumptions alpha carries or whether e is a variable.
+    """
+    return Parser(latex, symbols or {}).parse()
+
+
+def symbols_of(expected: object) -> dict:
+    return {plain_name(str(s)): s for s in getattr(expected, "free_symbols", ())}
+
+
+def plain_name(name: str) -> str:
+    return name.replace("{", "").replace("}", "").replace("\\", "")
 
 
 class Parser:
     """Recursive descent: sum := term (('+'|'-') term)*; term := factor (('*'|juxtaposition) factor)*."""
 
-    def __init__(self, latex: str) -> None:
+    def __init__(self, latex: str, symbols: dict) -> None:
         self.tokens = tokenize(latex)
         self.position = 0
+        self.symbols = symbols
 
     def parse(self):
         result = self.sum()
@@ -272,7 +285,8 @@ class Parser:
 
             self.take()
             index = self.take()[1] if self.peek()[1] != "{" else self.subscript()
-            base = sympy.Symbol(f"{base}_{index}")
+            name = f"{base}_{index}"
+            base = self.symbols.get(plain_name(name), sympy.Symbol(name))
         if self.peek() and self.peek()[1] == "^":
             self.take()
             exponent = self.group() if self.peek() and self.peek()[1] == "{" else self.atom()
@@ -304,6 +318,8 @@ class Parser:
             name = value.lstrip("\\")
             if self.peek() and self.peek()[1] == "{":  # sympy writes f{\left(x \right)} for a function
                 return sympy.Function(name)(self.group())
+            if name in self.symbols:
+                return self.symbols[name]
             return sympy.E if name == "e" else sympy.I if name == "i" else sympy.Symbol(name)
         if value == "{":
             self.position -= 1

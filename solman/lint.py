@@ -34,12 +34,12 @@ EXEMPT = [
                r"rule|setlength|addvspace|kern|raisebox|phantom|hphantom|vphantom|ding|setcounter|addtocounter|"
                r"multicolumn|multirow|renewcommand|newcommand|providecommand|arraystretch)\*?"
                r"(?:\[[^\]]*\])*(?:\{(?:[^{}]|\{[^{}]*\})*\})*"),
-    re.compile(r"(?<=[a-zA-Z}\]])\[[^\]\n]*\]"),  # option lists right after a command or environment
     re.compile(r"-?\d*\.?\d+\s*(?:pt|mm|cm|em|ex|in|bp|pc|sp|mu)\b"),  # lengths
     re.compile(r"\b10(?=\s*\^)"),  # the base of a power of ten
     re.compile(r"[\^_]\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|-?\d+)"),  # exponents and subscripts
     re.compile(r"![\d.]+"),  # colour mixes: solaccent!40
     re.compile(rf"(?:{NUMBERING_WORDS})[~\s]*{NUMBER_REF}(?:(?:\s*(?:,|and|or|--|–|to)\s*|~){NUMBER_REF})*"),
+    re.compile(r"(?<![\w^_])\(\d{1,3}\)"),  # an equation number on its own: (18)
 ]
 MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(.*?)\\end\{\1\}", re.S)
 DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?!\w|\.\d)")
@@ -72,7 +72,7 @@ def lint_template(path: Path) -> tuple[list[Finding], int]:
 
 def lint_text(path: Path, text: str, first_line: int) -> list[Finding]:
     """The typed numbers in one stretch of literal solution text starting at ``first_line``."""
-    masked = text
+    masked = _blank_options(text)
     for pattern in EXEMPT:
         masked = pattern.sub(_blank, masked)
     findings = []
@@ -98,6 +98,37 @@ def lint_project(project: Project) -> tuple[list[Finding], int]:
 
 def _finding(path: Path, text: str, first_line: int, position: int, what: str, shown: str) -> Finding:
     return Finding(path, first_line + text.count("\n", 0, position), shown.strip(), what)
+
+
+def _blank_options(text: str) -> str:
+    """Blank every option list ``[...]`` that follows a command or environment, across lines.
+
+    Options are layout (``[width=0.6\\textwidth, ymin=-1.2]``), not results. Brackets nest, and
+    braces inside an option list may hold brackets of their own.
+    """
+    out = list(text)
+    position = 0
+    while (start := text.find("[", position)) != -1:
+        position = start + 1
+        if start == 0 or not re.match(r"[a-zA-Z}\]]", text[start - 1]):
+            continue
+        depth, end = 0, None
+        for index in range(start, len(text)):
+            char = text[index]
+            if char in "[{":
+                depth += 1
+            elif char in "]}":
+                depth -= 1
+                if depth == 0:
+                    end = index
+                    break
+        if end is None or text[end] != "]":
+            continue
+        for index in range(start, end + 1):
+            if out[index] != "\n":
+                out[index] = " "
+        position = end + 1
+    return "".join(out)
 
 
 def _blank(match: re.Match) -> str:

@@ -16,7 +16,6 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -258,6 +257,7 @@ class Render:
         self.problem: str | None = None
         self.problems: dict[str, str] = {}  # number (or title) -> title
         self.problem_points: dict[str, tuple[float | None, Location | None]] = {}
+        self.headings: dict[str, str] = {}  # problem -> "Problem 1", "Part 2" or ""
         self.hashes: dict[str, str] = {}
         self.points_table_at: Location | None = None
         self.extra: Mapping[str, object] = {}
@@ -354,11 +354,12 @@ class Render:
         anchor = f"q:{self.chapter.id if self.chapter else ''}:{self.question.id}"
         return f"{mark(at)}\\begin{{solution}}{{{anchor}}}\n{body}\\end{{solution}}\n"
 
-    def open_problem(self, title: str, number: str | int | None = None, points: float | None = None) -> str:
+    def open_problem(self, title: str, number: str | int | None = None, points: float | None = None,
+                     heading: str = "Problem") -> str:
         r"""``\VAR{ problem("Activation functions", 1, points=26) }``: a heading that groups questions.
 
         ``points`` is the problem's total as the source gives it; when its questions have points
-        too, they must add up to it.
+        too, they must add up to it. ``heading`` is the word before the number ("Part 2").
         """
         if self.question is not None:
             raise TemplateError("problem() cannot be inside a question",
@@ -372,10 +373,11 @@ class Render:
             raise TemplateError(f"problem {self.problem} appears twice in this chapter",
                                 hint="give each problem its own number or title")
         self.problems[self.problem] = title
+        self.headings[self.problem] = f"{heading} {number}" if number is not None else ""
         origin = here()
         self.problem_points[self.problem] = (points, Location.of(origin[0], origin[1], self.project.root)
                                              if origin else None)
-        return f"\\problem{{{'' if number is None else number}}}{{{title}}}\n"
+        return f"\\problem[{heading}]{{{'' if number is None else number}}}{{{title}}}\n"
 
     def see(self, chapter_id: str, question_id: str) -> str:
         r"""``\VAR{ see("other_chapter", "2.1") }``: a reference to a question, linked where possible.
@@ -491,20 +493,20 @@ class Render:
         groups: dict[tuple[str, str], float] = {}
         for question in self.questions:
             if question.points is not None:
-                key = ((question.problem, self.problems[question.problem]) if question.problem is not None
-                       else (question.label, ""))
+                key = ((self.headings[question.problem], self.problems[question.problem])
+                       if question.problem is not None else (question.label, ""))
                 groups[key] = groups.get(key, 0) + question.points
         for problem, (points, location) in self.problem_points.items():
             if points is None:
                 continue
-            key = (problem, self.problems[problem])
+            key = (self.headings[problem], self.problems[problem])
             if key in groups and groups[key] != points:
                 raise TemplateError(f"the questions of problem {problem} have {number_text(groups[key])} points, "
                                     f"but the problem says {number_text(points)}", location=location,
                                     hint="correct the points of the problem or of its questions to match the source")
             groups[key] = points
-        groups = dict(sorted(groups.items(), key=lambda item: list(self.problems).index(item[0][0])
-                             if item[0][0] in self.problems else len(self.problems)))
+        order = {(self.headings[p], title): n for n, (p, title) in enumerate(self.problems.items())}
+        groups = dict(sorted(groups.items(), key=lambda item: order.get(item[0], len(order))))
         if not groups:
             raise TemplateError("points_table() found no question with points", location=self.points_table_at,
                                 hint="give questions their points: question(\"1.1a\", points=2)")
@@ -557,7 +559,8 @@ def question_label(id: str) -> str:
 
 
 def number_text(points: float) -> str:
-    return str(int(points)) if float(points).is_integer() else str(Fraction(points).limit_denominator(100))
+    """Points as the exam writes them: 2, 1.5, 2.5."""
+    return f"{points:g}"
 
 
 def points_text(points: float | None) -> str:

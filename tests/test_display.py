@@ -20,7 +20,9 @@ x = sp.Symbol("x")
     ([1, Fraction(1, 2)], "latex"), (0.1234, "fixed(2)"), (np.array([[0.5, 1 / 3]]), "fixed(3)"),
     (0.000123456, "sci(3)"), (0.1234, "percent(1)"), (123456.0, "sig(2)"), (True, "latex"),
     ("R&D: 100%", "latex"), (sp.Matrix([1, 2]), "latex"), (sp.pi, "latex"), (2 * sp.Symbol("lambda"), "latex"),
-    (sp.tanh(x), "latex"), (sp.oo, "latex"), ([(0.0, 0.25), (0.5, 1.0)], "coords(2)"), (np.int64(7), "latex"),
+    (sp.tanh(x), "latex"), (sp.oo, "latex"), (sp.Symbol("alpha", real=True) * 2, "latex"),
+    (sp.Symbol("S_{11}") * sp.Symbol("S_{22}"), "latex"),
+    (sp.Symbol("a") + sp.Symbol("b") * sp.Symbol("i") + sp.Symbol("e"), "latex"), ([(0.0, 0.25), (0.5, 1.0)], "coords(2)"), (np.int64(7), "latex"),
 ])
 def test_every_filter_output_reads_back_as_its_value(obj, spec):
     name, _, digits = spec.partition("(")

@@ -16,6 +16,9 @@ from solman.lint import lint_template, lint_text
     (r"% 3.14 only in a comment", []),
     (r"$A = \begin{bmatrix}1 & 0\\0 & 1\end{bmatrix}$", [r"\begin{bmatrix}1 & 0\\0 & 1"]),
     (r"$\begin{pmatrix}a\\b\end{pmatrix}$", []),
+    ("so (18) minimises it", []),
+    ("\\begin{axis}[xlabel={step $t$}, ymin=-1.2,\n  legend style={fill opacity=0.8}, height=0.46\\textwidth]", []),
+    ("$f(x) = 12$ at $x = (12)$", ["12"]),
 ])
 def test_lint_text(text, flagged):
     assert [f.text for f in lint_text(Path("t"), text, 1)] == flagged

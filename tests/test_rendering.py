@@ -104,10 +104,10 @@ def test_points_table_sums_problems(project_dir: Path):
 \BLOCK{ call question("2", points=3) }c\BLOCK{ endcall }
 """
     rendered, _ = render(project_dir, template)
-    assert r"\pointsrow{1}{Algebra}{7/2}" in rendered.text
-    assert r"\pointsrow{2}{Analysis}{3}" in rendered.text
-    assert r"\pointstotal{13/2}" in rendered.text
-    assert rendered.text.index("pointstable") < rendered.text.index(r"\problem{1}{Algebra}")
+    assert r"\pointsrow{Problem 1}{Algebra}{3.5}" in rendered.text
+    assert r"\pointsrow{Problem 2}{Analysis}{3}" in rendered.text
+    assert r"\pointstotal{6.5}" in rendered.text
+    assert rendered.text.index("pointstable") < rendered.text.index(r"\problem[Problem]{1}{Algebra}")
 
 
 def test_a_problem_may_state_its_total(project_dir: Path):
@@ -121,7 +121,20 @@ def test_a_problem_may_state_its_total(project_dir: Path):
         render(project_dir, template)
     assert str(caught.value.location) == "chapters/demo.tex.j2:4"
     rendered, _ = render(project_dir, template.replace("points=1", "points=3"))
-    assert r"\pointsrow{1}{Algebra}{5}" in rendered.text and r"\pointstotal{8}" in rendered.text
+    assert r"\pointsrow{Problem 1}{Algebra}{5}" in rendered.text and r"\pointstotal{8}" in rendered.text
+
+
+def test_an_unnumbered_part_shows_its_title_once(project_dir: Path):
+    template = r"""\VAR{ points_table() }
+\VAR{ problem("Multiple choice") }
+\BLOCK{ call question("q1", points=2) }a\BLOCK{ endcall }
+\VAR{ problem("Open questions", 2, heading="Part") }
+\BLOCK{ call question("q2", points=1.5) }b\BLOCK{ endcall }
+"""
+    rendered, _ = render(project_dir, template)
+    assert r"\pointsrow{}{Multiple choice}{2}" in rendered.text
+    assert r"\pointsrow{Part 2}{Open questions}{1.5}" in rendered.text
+    assert r"\problem[Part]{2}{Open questions}" in rendered.text
 
 
 @pytest.mark.parametrize("given, shown", [("4.1a", r"4.1\,(a)"), ("3.2(iii)", r"3.2\,(iii)"), ("q10", "Q10"),
