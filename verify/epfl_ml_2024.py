@@ -1357,14 +1357,15 @@ def test_q16_ridge_conditions_but_does_not_sparsify():
 
 def q17_problem():
     rng = np.random.default_rng(17)
-    x = rng.normal(size=(2000, 10)) * np.geomspace(1, 0.1, 10)  # an ill-conditioned design
-    y = x @ rng.normal(size=10) + 0.1 * rng.normal(size=2000)
+    n = q17_budget()["n"]
+    x = rng.normal(size=(n, 10)) * np.geomspace(1, 0.1, 10)  # an ill-conditioned design
+    y = x @ rng.normal(size=10) + 0.1 * rng.normal(size=n)
     return x, y
 
 
 @value
 def q17_budget():
-    return {"epochs": 2, "batch": 20}
+    return {"epochs": 2, "batch": 20, "n": 2000}
 
 
 @value
@@ -1405,7 +1406,7 @@ def test_q17_sgd_wins_at_equal_cost():
     w_star = np.linalg.lstsq(x, y, rcond=None)[0]
     floor = np.mean((x @ w_star - y) ** 2) / 2
     assert losses["sgd"] < 2 * floor < losses["gd"] < losses["initial"]
-    assert losses["sgd_steps"] == 200 and q17_answer() is False
+    assert losses["sgd_steps"] == 200 and len(x) == q17_budget()["n"] and q17_answer() is False
 
 
 # --- Q18: robustness of MAE versus MSE -------------------------------------------------------
@@ -1469,6 +1470,12 @@ def q19_step():
 
 
 @value
+def q19_score():
+    e = q19_example()
+    return sum(a * b for a, b in zip(e["x"], e["theta"]))
+
+
+@value
 def q19_answer():
     return bool(np.allclose(q19_step(), 0))
 
@@ -1484,6 +1491,7 @@ def test_q19_step_is_the_negative_gradient_and_nonzero():
     h = 1e-6
     grad = np.array([(nll(theta + h * u) - nll(theta - h * u)) / (2 * h) for u in np.eye(2)])
     assert np.allclose(q19_step(), -0.1 * grad, atol=1e-9)
+    assert q19_score() == float(x @ theta) == 3
     assert x @ theta > 0 and np.linalg.norm(q19_step()) > 1e-3 and q19_answer() is False
 
 
@@ -1494,6 +1502,11 @@ def test_q19_step_is_the_negative_gradient_and_nonzero():
 def q20_xor():
     """XOR: points and labels."""
     return {"x": [[0, 0], [1, 1], [0, 1], [1, 0]], "y": [-1, -1, 1, 1]}
+
+
+@value
+def q20_xor_points():
+    return [{"x1": p[0], "x2": p[1], "y": y} for p, y in zip(q20_xor()["x"], q20_xor()["y"])]
 
 
 @value
@@ -1514,6 +1527,7 @@ def q20_answer():
 def test_q20_xor_is_not_linearly_separable_but_is_after_the_feature_map():
     s = q20_separability()
     assert s == {"input": False, "features": True}
+    assert [(p["x1"], p["x2"], p["y"]) for p in q20_xor_points()] == [(0, 0, -1), (1, 1, -1), (0, 1, 1), (1, 0, 1)]
     # independent: any (w, b) gives one sign error on XOR (sum of the constraints is contradictory)
     rng = np.random.default_rng(20)
     x, y = np.array(q20_xor()["x"], float), np.array(q20_xor()["y"], float)
@@ -1680,9 +1694,16 @@ def test_published_q23_justification_without_compactness_fails():
 # --- Q24: EM and the global maximum ----------------------------------------------------------
 
 
+@value
+def q24_design():
+    """Three clusters of fifty points, unit variance, at these centres."""
+    return {"centres": [-10, 0, 10], "per_cluster": 50, "n": 150}
+
+
 def q24_sample():
     rng = np.random.default_rng(24)
-    return np.concatenate([rng.normal(-10, 1, 50), rng.normal(0, 1, 50), rng.normal(10, 1, 50)])
+    d = q24_design()
+    return np.concatenate([rng.normal(c, 1, d["per_cluster"]) for c in d["centres"]])
 
 
 @value
@@ -1699,13 +1720,13 @@ def q24_runs():
 
 @value
 def q24_degenerate():
-    """Log-likelihood when one component sits on a data point with standard deviation s -> 0."""
+    """Log-likelihood when one component sits on a data point with standard deviation s = 10^-k, k = 3, 6, 9."""
     x = q24_sample()
     out = {}
-    for s in (Fraction(1, 10 ** 3), Fraction(1, 10 ** 6), Fraction(1, 10 ** 9)):
-        covs = np.array([[[float(s) ** 2]], [[1.0]], [[100.0]]])
+    for k in (3, 6, 9):  # s = 10^-k
+        covs = np.array([[[10.0 ** (-2 * k)]], [[1.0]], [[100.0]]])
         means = np.array([[x[0]], [0.0], [0.0]])
-        out[s] = gmm_loglik(x[:, None], np.full(3, 1 / 3), means, covs)
+        out[k] = gmm_loglik(x[:, None], np.full(3, 1 / 3), means, covs)
     return out
 
 
@@ -1719,6 +1740,7 @@ def test_q24_bad_start_is_a_stationary_point_with_lower_likelihood():
     x = q24_sample()
     r = q24_runs()
     assert r["bad"]["loglik"] < r["good"]["loglik"] - 50
+    assert len(x) == q24_design()["n"] and np.allclose(sorted(r["good"]["means"]), q24_design()["centres"], atol=0.5)
     # EM has converged there: one more step changes nothing
     means, variances, pis, ll = em_1d(x, [-10.5, -9.5, 5], [0.5, 0.5, 25], [0.25, 0.25, 0.5], 300)
     means2, variances2, pis2, ll2 = em_1d(x, means, variances, pis, 1)
@@ -1810,7 +1832,8 @@ def q26_receptive_fields():
     and after one more 3 x 3 convolution."""
     return {"conv": receptive_field_side([("conv", 3)]),
             "conv_pool": receptive_field_side([("conv", 3), ("pool", 2)]),
-            "conv_pool_conv": receptive_field_side([("conv", 3), ("pool", 2), ("conv", 3)])}
+            "conv_pool_conv": receptive_field_side([("conv", 3), ("pool", 2), ("conv", 3)]),
+            "conv_conv": receptive_field_side([("conv", 3), ("conv", 3)])}
 
 
 @value
@@ -1825,6 +1848,7 @@ def test_q26_receptive_fields_follow_the_recursion():
     assert r["conv"] == 1 + (3 - 1) * 1
     assert r["conv_pool"] == r["conv"] + (2 - 1) * 1
     assert r["conv_pool_conv"] == r["conv_pool"] + (3 - 1) * 2
+    assert r["conv_conv"] == r["conv"] + (3 - 1) * 1
     assert receptive_field_side([("pool", 2)]) == 2 and q26_answer() is True
 
 
@@ -2157,3 +2181,632 @@ def test_q32_one_causal_pass_equals_prefix_by_prefix_evaluation():
     changed[-1] = (changed[-1] + 1) % 11
     assert np.allclose(causal_lm_logits(changed, params)[:-1], causal_lm_logits(tokens, params)[:-1])
     assert q32_answer() is False
+
+
+# =============================================================================================
+# Open questions Q33-Q42
+# =============================================================================================
+
+# --- Q33: a network with a fixed normalisation as activation ---------------------------------
+
+
+def q33_instance(seed, m=4, d=3):
+    rng = np.random.default_rng(seed)
+    return {"W": rng.normal(size=(m, d)), "v": rng.normal(size=m), "gamma": rng.normal(size=m),
+            "beta": rng.uniform(0.5, 2, size=m) * rng.choice([-1, 1], size=m), "x": rng.normal(size=d),
+            "y": rng.normal()}
+
+
+def q33_network(p, x, W=None, centred=False):
+    """f(x) = v^T ((W x - gamma) / beta); with centred=True, gamma_i = mean_j (w_j^T x) for every i."""
+    W = p["W"] if W is None else W
+    pre = W @ x
+    gamma = np.full_like(pre, pre.mean()) if centred else p["gamma"]
+    return float(p["v"] @ ((pre - gamma) / p["beta"]))
+
+
+def q33_loss_hessian(p, centred=False, h=1e-4):
+    """Finite-difference Hessian of (f(x) - y)^2 with respect to vec(W)."""
+    m, d = p["W"].shape
+
+    def loss(flat):
+        return (q33_network(p, p["x"], flat.reshape(m, d), centred) - p["y"]) ** 2
+
+    w0 = p["W"].ravel()
+    n = w0.size
+    hess = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            e_i, e_j = np.eye(n)[i] * h, np.eye(n)[j] * h
+            hess[i, j] = (loss(w0 + e_i + e_j) - loss(w0 + e_i - e_j) - loss(w0 - e_i + e_j) + loss(w0 - e_i - e_j)) / (4 * h * h)
+    return hess
+
+
+@value
+def q33_hessian_spectrum():
+    """Extreme eigenvalues of the loss Hessian in vec(W) (finite differences, m = 4, d = 3), for the fixed
+    gamma and for the centred gamma of part (c), with the closed-form value 2 ||v/beta||^2 ||x||^2
+    (times (1 - ...) for (c)) of the single nonzero eigenvalue."""
+    out = {}
+    for label, centred in (("fixed", False), ("centred", True)):
+        eig = np.linalg.eigvalsh(q33_loss_hessian(q33_instance(33), centred))
+        out[label] = {"min": float(eig.min()), "max": float(eig.max()), "positive": int(np.sum(eig > 1e-4))}
+    return out
+
+
+@value
+def q33_affine_check():
+    """For (c): f(0), and the largest gap between the slope of f in x and the slope W^T (v / beta) of (a)."""
+    p = q33_instance(33)
+    d = p["x"].size
+    slope = np.array([q33_network(p, np.eye(d)[i], centred=True) - q33_network(p, np.zeros(d), centred=True)
+                      for i in range(d)])
+    return {"f_at_zero": q33_network(p, np.zeros(d), centred=True),
+            "slope_change": float(np.abs(slope - p["W"].T @ (p["v"] / p["beta"])).max())}
+
+
+@value
+def q33_published_bias_gap():
+    """The published (b) rewrites the loss as (x'^T w' - b')^2 with b' = b - y; the gap to the true loss
+    on a random instance (ours, with b' = b + y, has gap 0)."""
+    p = q33_instance(33)
+    a = p["v"] / p["beta"]
+    b = float(a @ p["gamma"])
+    xw = float(a @ p["W"] @ p["x"])
+    true = (q33_network(p, p["x"]) - p["y"]) ** 2
+    return {"published": abs((xw - (b - p["y"])) ** 2 - true), "ours": abs((xw - (b + p["y"])) ** 2 - true)}
+
+
+def test_q33_network_is_affine_in_x_symbolically():
+    m, d = 3, 2
+    W = sp.Matrix(m, d, lambda i, j: sp.Symbol(f"w{i}{j}"))
+    v, gamma, beta = (sp.Matrix(m, 1, lambda i, _: sp.Symbol(f"{n}{i}")) for n in ("v", "g", "b"))
+    x = sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"x{i}"))
+    f = sum(v[i] * ((W * x)[i] - gamma[i]) / beta[i] for i in range(m))
+    a = W.T * sp.Matrix(m, 1, lambda i, _: v[i] / beta[i])
+    b = sum(v[i] * gamma[i] / beta[i] for i in range(m))
+    assert sp.simplify(f - ((a.T * x)[0] - b)) == 0
+    assert all(sp.diff(f, xi, 2) == 0 for xi in x)  # no curvature in x
+    # (c): gamma_i = (1/m) sum_j w_j^T x makes f linear in x (no bias) and still linear in W
+    mean_pre = sum((W * x)[i] for i in range(m)) / m
+    f_c = sum(v[i] * ((W * x)[i] - mean_pre) / beta[i] for i in range(m))
+    assert f_c.subs({xi: 0 for xi in x}) == 0
+    assert all(sp.diff(f_c, wij, 2) == 0 for wij in W) and all(sp.diff(f_c, xi, 2) == 0 for xi in x)
+
+
+def test_q33_loss_is_convex_in_w():
+    s = q33_hessian_spectrum()
+    for label in ("fixed", "centred"):
+        assert s[label]["min"] > -1e-4 and s[label]["positive"] == 1  # PSD, rank one: 2 g g^T
+    p = q33_instance(33)
+    g = np.outer(p["v"] / p["beta"], p["x"]).ravel()
+    assert np.isclose(s["fixed"]["max"], 2 * g @ g, rtol=1e-4)
+    # random chords: the loss lies below the chord (Jensen), for both versions
+    rng = np.random.default_rng(330)
+    for centred in (False, True):
+        for _ in range(200):
+            p = q33_instance(int(rng.integers(1 << 30)))
+            w1, w2, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.uniform()
+            loss = lambda w: (q33_network(p, p["x"], w, centred) - p["y"]) ** 2
+            assert loss(t * w1 + (1 - t) * w2) <= t * loss(w1) + (1 - t) * loss(w2) + 1e-9
+
+
+def test_published_q33c_justification_gamma_only_in_the_bias_is_wrong():
+    """The published (c) says gamma 'only contributes linearly to the bias term b'. With gamma the mean of
+    the pre-activations, gamma depends on x: the bias vanishes and the slope changes."""
+    c = q33_affine_check()
+    assert abs(c["f_at_zero"]) < 1e-12 and c["slope_change"] > 0.1
+
+
+def test_published_q33b_sign_of_y_is_wrong():
+    g = q33_published_bias_gap()
+    assert g["ours"] < 1e-12 and g["published"] > 1e-2
+
+
+# --- Q34: GeLU -------------------------------------------------------------------------------
+
+
+Q34_Z, Q34_C = sp.symbols("z c", real=True)
+Q34_SIGMA = sp.Function("sigma")
+
+
+def q34_logistic(t):
+    return 1 / (1 + sp.exp(-t))
+
+
+@value
+def q34_c():
+    return Fraction(1702, 1000)
+
+
+@value
+def q34_derivative():
+    """phi'(z) = sigma(cz) (1 + cz (1 - sigma(cz))), written with sigma."""
+    s = Q34_SIGMA(Q34_C * Q34_Z)
+    return s * (1 + Q34_C * Q34_Z * (1 - s))
+
+
+@value
+def q34_derivative_exp():
+    """The same derivative written with exponentials: (1 + e^{-cz} + cz e^{-cz}) / (1 + e^{-cz})^2."""
+    e = sp.exp(-Q34_C * Q34_Z)
+    return (1 + e + Q34_C * Q34_Z * e) / (1 + e) ** 2
+
+
+@value
+def q34_limits():
+    """The limits of phi'(z) at -oo and +oo, by sympy on the exponential form (c > 0 symbolic). (Sympy 1.14
+    returns 0 at +oo for the sigma form, a wrong value that the numerical test would catch.)"""
+    c = sp.Symbol("c", positive=True)
+    d = q34_derivative_exp().subs(Q34_C, c)
+    return {"minus": sp.limit(d, Q34_Z, -sp.oo), "plus": sp.limit(d, Q34_Z, sp.oo)}
+
+
+def q34_derivative_numeric(z, c=1.702):
+    """phi'(z), evaluated stably for large |z| (expit avoids overflowing e^{-cz})."""
+    s = expit(c * z)
+    return s * (1 + c * z * expit(-c * z))
+
+
+@value
+def q34_far_values():
+    """phi'(z) at z = -20, -10, 10, 20 with c = 1.702, evaluated stably."""
+    return {z: float(q34_derivative_numeric(float(z))) for z in (-20, -10, 10, 20)}
+
+
+@value
+def q34_extremes():
+    """Where phi' changes sign, and its minimum and maximum (at the points where phi'' = 0)."""
+    c = float(q34_c())
+    zero = float(sp.nsolve(1 + sp.Symbol("u") * (1 - q34_logistic(sp.Symbol("u"))), sp.Symbol("u"), -1.3)) / c
+    low = minimize_scalar(lambda z: q34_derivative_numeric(z, c), bounds=(-5, 0), method="bounded",
+                          options={"xatol": 1e-10})
+    return {"zero": zero, "argmin": float(low.x), "min": float(low.fun), "argmax": -float(low.x),
+            "max": float(q34_derivative_numeric(-low.x, c)), "gelu_min": zero * float(expit(c * zero))}
+
+
+@value
+def q34_curve():
+    """(z, phi'(z)) on [-4, 4] for the figure."""
+    zs = np.linspace(-4, 4, 81)
+    return np.column_stack([zs, q34_derivative_numeric(zs)])
+
+
+def test_q34_derivative_matches_sympy_and_finite_differences():
+    z, c = Q34_Z, Q34_C
+    phi = z * q34_logistic(c * z)
+    for form in (q34_derivative().replace(Q34_SIGMA, q34_logistic), q34_derivative_exp()):
+        assert sp.simplify(sp.diff(phi, z) - form) == 0
+    rng = np.random.default_rng(34)
+    for zz in rng.uniform(-6, 6, 50):
+        h = 1e-6
+        fd = ((zz + h) * expit(1.702 * (zz + h)) - (zz - h) * expit(1.702 * (zz - h))) / (2 * h)
+        assert np.isclose(fd, q34_derivative_numeric(zz), atol=1e-8)
+
+
+def test_q34_limits_symbolic_and_numeric():
+    assert q34_limits() == {"minus": 0, "plus": 1}
+    far = q34_far_values()
+    assert abs(far[-20]) < 1e-12 and abs(far[20] - 1) < 1e-12
+    assert abs(far[-10]) < 1e-5 and abs(far[10] - 1) < 1e-5
+    # high precision, where naive floating point overflows: z = -50 with mpmath
+    import mpmath
+    mpmath.mp.dps = 50
+    z = mpmath.mpf(-50)
+    s = 1 / (1 + mpmath.e ** (-1.702 * z))
+    value_at = s * (1 + 1.702 * z * (1 - s))
+    assert abs(value_at) < mpmath.mpf(10) ** -30
+    assert (far[-20] < 0) and (far[20] > 1)  # approached from below 0 and from above 1
+
+
+def test_q34_symmetry_and_extremes():
+    d = q34_derivative().replace(Q34_SIGMA, q34_logistic)
+    assert sp.simplify(d + d.subs(Q34_Z, -Q34_Z) - 1) == 0  # phi'(z) + phi'(-z) = 1
+    e = q34_extremes()
+    assert abs(q34_derivative_numeric(e["zero"])) < 1e-9
+    assert np.isclose(e["min"] + e["max"], 1) and e["min"] < 0 and e["max"] > 1
+    grid = np.linspace(-8, 8, 160001)
+    values = q34_derivative_numeric(grid)
+    assert np.isclose(values.min(), e["min"], atol=1e-9) and np.isclose(grid[values.argmin()], e["argmin"], atol=1e-3)
+    gelu = grid * expit(1.702 * grid)
+    assert np.isclose(gelu.min(), e["gelu_min"], atol=1e-8)
+    assert q34_c() == Fraction(851, 500) and q34_curve().shape == (81, 2)
+
+
+# --- Q35-Q38: EM for a weighted Gaussian mixture ---------------------------------------------
+
+
+Q35_N, Q35_K, Q35_n = sp.symbols("N K n", integer=True, positive=True)
+Q35_k = sp.Symbol("k", integer=True, positive=True)
+Q35_W = sp.IndexedBase("w")
+Q35_Q = sp.IndexedBase(r"q^{(t)}")
+Q35_X = sp.IndexedBase("x")
+Q35_MU_NEW = sp.Symbol(r"\mu_k^{(t+1)}")
+
+
+@value
+def q35_mu_update():
+    n = Q35_n
+    return sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * Q35_X[n], (n, 1, Q35_N)) / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N))
+
+
+@value
+def q36_var_update():
+    n = Q35_n
+    return (sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * (Q35_X[n] - Q35_MU_NEW) ** 2, (n, 1, Q35_N))
+            / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)))
+
+
+@value
+def q37_pi_update():
+    n = Q35_n
+    return sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)) / sp.Sum(Q35_W[n], (n, 1, Q35_N))
+
+
+def q35_instance(seed=35, n=9, k=3):
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(-2, 0.5, 3), rng.normal(0.5, 0.7, 3), rng.normal(3, 0.4, n - 6)])
+    w = rng.uniform(0.2, 3.0, n)
+    q = rng.dirichlet(np.ones(k), size=n)  # any responsibilities with rows summing to one
+    return x, w, q
+
+
+def q35_evaluate(expr, x, w, q, k, mu_new=None):
+    """Evaluate one of the printed update formulas for component k on concrete arrays."""
+    subs_sum = expr.subs(Q35_N, len(x)).doit()
+    values = {Q35_k: k + 1}
+    if mu_new is not None:
+        values[Q35_MU_NEW] = mu_new
+    subs_sum = subs_sum.subs(values)
+    table = {}
+    for i in range(len(x)):
+        table[Q35_X[i + 1]] = x[i]
+        table[Q35_W[i + 1]] = w[i]
+        for j in range(q.shape[1]):
+            table[Q35_Q[j + 1, i + 1]] = q[i, j]
+    return float(subs_sum.xreplace(table))
+
+
+def q35_m_step_objective(params, x, w, q):
+    """sum_n w_n sum_k q_kn [log pi_k + log N(x_n | mu_k, sigma_k^2)], with pi = softmax(a), sigma = exp(s)."""
+    k = q.shape[1]
+    a, mu, s = params[:k], params[k:2 * k], params[2 * k:]
+    log_pi = a - logsumexp(a)
+    log_n = stats.norm.logpdf(x[:, None], mu[None, :], np.exp(s)[None, :])
+    return float(np.sum(w[:, None] * q * (log_pi[None, :] + log_n)))
+
+
+@value
+def q35_numeric_check():
+    """The closed-form M-step and a numerical maximiser (BFGS) of the M-step objective on a random instance."""
+    x, w, q = q35_instance()
+    k = q.shape[1]
+    closed = {"mu": [q35_evaluate(q35_mu_update(), x, w, q, j) for j in range(k)],
+              "pi": [q35_evaluate(q37_pi_update(), x, w, q, j) for j in range(k)]}
+    closed["var"] = [q35_evaluate(q36_var_update(), x, w, q, j, mu_new=closed["mu"][j]) for j in range(k)]
+    result = minimize(lambda p: -q35_m_step_objective(p, x, w, q), np.zeros(3 * k), method="BFGS",
+                      options={"gtol": 1e-10})
+    a, mu, s = result.x[:k], result.x[k:2 * k], result.x[2 * k:]
+    numeric = {"mu": list(mu), "var": list(np.exp(2 * s)), "pi": list(np.exp(a - logsumexp(a)))}
+    return {"closed": closed, "numeric": numeric}
+
+
+def test_q35_q36_q37_closed_form_is_the_maximiser():
+    c = q35_numeric_check()
+    for key in ("mu", "var", "pi"):
+        assert np.allclose(c["closed"][key], c["numeric"][key], atol=1e-5), key
+    x, w, q = q35_instance()
+    # the closed forms, rewritten directly with numpy, agree too
+    mass = (w[:, None] * q).sum(0)
+    assert np.allclose(c["closed"]["mu"], (w[:, None] * q * x[:, None]).sum(0) / mass)
+    assert np.allclose(c["closed"]["pi"], mass / w.sum()) and np.isclose(sum(c["closed"]["pi"]), 1)
+    # no perturbation of the closed form improves the objective
+    params = np.concatenate([np.log(c["closed"]["pi"]), c["closed"]["mu"], 0.5 * np.log(c["closed"]["var"])])
+    best = q35_m_step_objective(params, x, w, q)
+    rng = np.random.default_rng(350)
+    for _ in range(200):
+        assert q35_m_step_objective(params + 1e-3 * rng.normal(size=params.size), x, w, q) <= best + 1e-12
+
+
+def test_q35_gradients_vanish_at_the_closed_form():
+    x, w, q = q35_instance()
+    c = q35_numeric_check()["closed"]
+    for j in range(3):
+        r = w * q[:, j]
+        assert np.isclose(np.sum(r * (x - c["mu"][j])), 0, atol=1e-10)  # d/dmu_k
+        assert np.isclose(np.sum(r * (-0.5 / c["var"][j] + 0.5 * (x - c["mu"][j]) ** 2 / c["var"][j] ** 2)), 0, atol=1e-10)
+
+
+def test_q35_problem_statement_needs_the_transpose():
+    """The Gaussian density of the paper reads exp(-(x - mu) Sigma^{-1} (x - mu) / 2): for d > 1 the
+    untransposed product of a column vector, a matrix and a column vector is undefined."""
+    diff, sigma_inv = np.ones((2, 1)), np.eye(2)
+    try:
+        diff @ sigma_inv
+        raise AssertionError("the untransposed product should not exist")
+    except ValueError:
+        pass
+    assert (diff.T @ sigma_inv @ diff).shape == (1, 1)
+
+
+@value
+def q38_example():
+    """A small one-dimensional data set with integer weights, and a starting two-component mixture."""
+    return {"x": [-2, -1, 0, 1, 3, 4], "w": [1, 3, 1, 2, 1, 2],
+            "pi": [Fraction(1, 2), Fraction(1, 2)], "mu": [-1, 2], "var": [1, 1]}
+
+
+@value
+def q38_one_step():
+    """One EM step on the weighted data, and one unweighted step on the data with x_n repeated w_n times."""
+    e = q38_example()
+    x = np.array(e["x"], float)[:, None]
+    w = np.array(e["w"], float)
+    pis, mus = np.array([float(p) for p in e["pi"]]), np.array(e["mu"], float)[:, None]
+    covs = np.array(e["var"], float)[:, None, None]
+    weighted = gmm_em_step(x, pis, mus, covs, weights=w)
+    duplicated = gmm_em_step(np.repeat(x, e["w"], axis=0), pis, mus, covs)
+    pack = lambda r: {"pi": list(r[0]), "mu": list(r[1][:, 0]), "var": list(r[2][:, 0, 0])}
+    return {"weighted": pack(weighted), "duplicated": pack(duplicated), "n_duplicated": int(sum(e["w"]))}
+
+
+def test_q38_duplication_reproduces_the_weighted_step_and_objective():
+    s = q38_one_step()
+    for key in ("pi", "mu", "var"):
+        assert np.allclose(s["weighted"][key], s["duplicated"][key], atol=1e-12)
+    e = q38_example()
+    x = np.array(e["x"], float)[:, None]
+    rng = np.random.default_rng(38)
+    for _ in range(20):  # the objectives agree for every parameter value, not only after one step
+        pis = rng.dirichlet(np.ones(2))
+        mus = rng.normal(size=(2, 1))
+        covs = rng.uniform(0.3, 3, size=(2, 1, 1))
+        assert np.isclose(gmm_loglik(x, pis, mus, covs, weights=np.array(e["w"], float)),
+                          gmm_loglik(np.repeat(x, e["w"], axis=0), pis, mus, covs))
+    assert s["n_duplicated"] == 10
+
+
+# --- Q39-Q42: diffusion ----------------------------------------------------------------------
+
+
+@value
+def q39_forward_marginal():
+    """Mean factor and variance of X_t given X_0 = x_0, by unrolling the recursion symbolically."""
+    alpha = sp.Symbol("alpha", positive=True)
+    t = sp.Symbol("t", integer=True, nonnegative=True)
+    return {"mean_factor": alpha ** t, "variance": 1 - alpha ** (2 * t)}
+
+
+@value
+def q39_simulation():
+    """Forward chain with alpha = 9/10 for T = 100 steps from a two-point data distribution in one dimension:
+    the final sample mean and variance, and the Kolmogorov-Smirnov p-value against N(0, 1)."""
+    rng = np.random.default_rng(39)
+    alpha, steps, n = 0.9, 100, 20000
+    x = np.where(rng.uniform(size=n) < 0.3, 3.0, -2.0)
+    for _ in range(steps):
+        x = alpha * x + math.sqrt(1 - alpha ** 2) * rng.normal(size=n)
+    return {"alpha": Fraction(9, 10), "steps": steps, "n": n, "mean": float(x.mean()), "var": float(x.var()),
+            "ks_pvalue": float(stats.kstest(x, "norm").pvalue), "alpha_t": alpha ** steps}
+
+
+@value
+def q39_invalid_alphas():
+    """The transition variance 1 - alpha^2 at alpha = 1 and alpha = 3/2."""
+    return {1: 1 - sp.Integer(1) ** 2, sp.Rational(3, 2): 1 - sp.Rational(3, 2) ** 2}
+
+
+def test_q39_recursion_gives_the_marginal():
+    alpha, t = sp.Symbol("alpha", positive=True), sp.Symbol("t", integer=True, nonnegative=True)
+    m = q39_forward_marginal()
+    # X_{t+1} = alpha X_t + sqrt(1 - alpha^2) eps: mean factor times alpha, variance alpha^2 var + 1 - alpha^2
+    assert sp.simplify(alpha * m["mean_factor"] - m["mean_factor"].subs(t, t + 1)) == 0
+    assert sp.simplify(alpha ** 2 * m["variance"] + 1 - alpha ** 2 - m["variance"].subs(t, t + 1)) == 0
+    assert m["mean_factor"].subs(t, 0) == 1 and m["variance"].subs(t, 0) == 0
+    assert sp.limit(m["variance"].subs(alpha, sp.Rational(9, 10)), t, sp.oo) == 1
+    assert sp.limit(m["mean_factor"].subs(alpha, sp.Rational(9, 10)), t, sp.oo) == 0
+
+
+def test_q39_simulation_ends_standard_normal():
+    s = q39_simulation()
+    assert abs(s["mean"]) < 0.03 and abs(s["var"] - 1) < 0.03 and s["ks_pvalue"] > 0.01
+    assert s["alpha_t"] < 1e-4
+
+
+def test_q39_statement_needs_alpha_below_one():
+    v = q39_invalid_alphas()
+    assert v[1] == 0 and v[sp.Rational(3, 2)] < 0  # alpha = 1 freezes the chain, alpha > 1 is no Gaussian
+    rng = np.random.default_rng(390)
+    x0 = np.where(rng.uniform(size=5000) < 0.3, 3.0, -2.0)
+    x = x0.copy()
+    for _ in range(100):
+        x = 1.0 * x + 0.0 * rng.normal(size=x.size)
+    assert np.array_equal(x, x0)  # with alpha = 1, X_T = X_0 ~ p_data, not N(0, 1)
+
+
+@value
+def q40_gaussian_mean_gap():
+    """For p_data = N(0, I) (stationary): the exact backward mean is alpha x_{t+1}; the approximate mean
+    (2 - alpha) x + (1 - alpha^2) grad log p(x) with grad log p(x) = -x; their difference per unit of x."""
+    alpha = sp.Symbol("alpha", positive=True)
+    return sp.factor((2 - alpha) - (1 - alpha ** 2) - alpha)
+
+
+@value
+def q40_tweedie_expansion():
+    """1/alpha to first order around alpha = 1: the approximation behind the mean (2 - alpha) x."""
+    alpha = sp.Symbol("alpha", positive=True)
+    return sp.series(1 / alpha, alpha, 1, 2).removeO()
+
+
+def test_q40_gaussian_backward_mean():
+    alpha = sp.Symbol("alpha", positive=True)
+    assert sp.expand(q40_gaussian_mean_gap() - (alpha - 1) ** 2) == 0
+    assert sp.expand(q40_tweedie_expansion() - (2 - alpha)) == 0
+    # exact backward mean for the stationary Gaussian chain, by simulation: E[X_t | X_{t+1}] = alpha X_{t+1}
+    rng = np.random.default_rng(40)
+    a = 0.8
+    xt = rng.normal(size=400000)
+    xnext = a * xt + math.sqrt(1 - a * a) * rng.normal(size=xt.size)
+    slope = np.sum(xt * xnext) / np.sum(xnext * xnext)
+    assert abs(slope - a) < 0.005
+
+
+Q41_DATA = {"weights": (0.4, 0.6), "means": (-2.0, 1.5), "sds": (0.5, 0.3)}
+
+
+@value
+def q41_setup():
+    """One-dimensional check: p_data a two-component Gaussian mixture, alpha^t = 4/5."""
+    return {"alpha_t": Fraction(4, 5), "weights": [Fraction(2, 5), Fraction(3, 5)], "means": [-2, Fraction(3, 2)],
+            "sds": [Fraction(1, 2), Fraction(3, 10)]}
+
+
+def q41_marginal(x):
+    """Density and score of X_t = a X_0 + s xi, a mixture of N(a m_i, a^2 v_i + s^2)."""
+    a = 0.8
+    s2 = 1 - a * a
+    dens, dens_prime = 0.0, 0.0
+    for w, m, sd in zip(*Q41_DATA.values()):
+        var = a * a * sd * sd + s2
+        comp = w * np.exp(-(x - a * m) ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var)
+        dens = dens + comp
+        dens_prime = dens_prime - comp * (x - a * m) / var
+    return dens, dens_prime / dens
+
+
+@value
+def q41_thetas():
+    """Linear score models s(x) = theta_1 x + theta_2 at which both objectives are evaluated."""
+    return [(Fraction(-1), Fraction(0)), (Fraction(-2), Fraction(1, 2)), (Fraction(1, 2), Fraction(-1))]
+
+
+def q41_denoising_objective(t1, t2, nodes=20):
+    """(1/2) E_{X_0} E_{X_t | X_0} (t1 X_t + t2 - grad log p(X_t | X_0))^2 by Gauss-Hermite quadrature in
+    (u, xi), with X_0 = m + sd u for each mixture component and X_t = a X_0 + s xi (exact: the integrand
+    is a polynomial of degree two)."""
+    a = 0.8
+    s = math.sqrt(1 - a * a)
+    u, wu = np.polynomial.hermite_e.hermegauss(nodes)
+    wu = wu / wu.sum()
+    total = 0.0
+    for w, m, sd in zip(*Q41_DATA.values()):
+        x0 = m + sd * u[:, None]
+        xi = u[None, :]
+        xt = a * x0 + s * xi
+        target = -(xt - a * x0) / (s * s)
+        total += w * float(np.sum(wu[:, None] * wu[None, :] * 0.5 * (t1 * xt + t2 - target) ** 2))
+    return total
+
+
+@value
+def q41_objectives():
+    """For each theta: the explicit objective (1/2) E (grad log p(X_t) - s(X_t))^2 (quadrature with the
+    exact marginal score), the denoising objective (Gauss-Hermite quadrature), and their difference."""
+    out = []
+    for t1, t2 in q41_thetas():
+        t1, t2 = float(t1), float(t2)
+        explicit = integrate.quad(lambda x: 0.5 * q41_marginal(x)[0] * (q41_marginal(x)[1] - t1 * x - t2) ** 2,
+                                  -12, 12, limit=200, epsabs=1e-12, epsrel=1e-12)[0]
+        denoising = q41_denoising_objective(t1, t2)
+        out.append({"explicit": explicit, "denoising": denoising, "difference": explicit - denoising})
+    return out
+
+
+@value
+def q41_learned_score_error():
+    """The best denoising predictor over all functions is the regression function E[target | X_t = x];
+    estimated by averaging the targets -xi / s in bins of width 1/10 of x_t (10^6 samples), its largest gap
+    to the true marginal score at the bin centres in [-5/2, 2] (where the data are)."""
+    rng = np.random.default_rng(410)
+    n, a = 1_000_000, 0.8
+    s = math.sqrt(1 - a * a)
+    comp = rng.uniform(size=n) < Q41_DATA["weights"][0]
+    x0 = np.where(comp, rng.normal(Q41_DATA["means"][0], Q41_DATA["sds"][0], n),
+                  rng.normal(Q41_DATA["means"][1], Q41_DATA["sds"][1], n))
+    xi = rng.normal(size=n)
+    xt = a * x0 + s * xi
+    edges = np.linspace(-2.5, 2.0, 46)
+    which = np.digitize(xt, edges) - 1
+    inside = (which >= 0) & (which < len(edges) - 1)
+    sums = np.bincount(which[inside], weights=(-xi / s)[inside], minlength=len(edges) - 1)
+    counts = np.bincount(which[inside], minlength=len(edges) - 1)
+    centres = (edges[1:] + edges[:-1]) / 2
+    return float(np.abs(sums / counts - q41_marginal(centres)[1]).max())
+
+
+def test_q41_score_identity_by_quadrature():
+    """grad log p(x_t) = E[grad log p(x_t | X_0) | X_t = x_t], at a few points."""
+    a, s2 = 0.8, 0.36
+
+    def p0(x0):
+        return sum(w * stats.norm.pdf(x0, m, sd) for w, m, sd in zip(*Q41_DATA.values()))
+
+    for x in (-2.0, -0.5, 0.7, 1.5):
+        num = integrate.quad(lambda x0: p0(x0) * stats.norm.pdf(x, a * x0, math.sqrt(s2)) * (-(x - a * x0) / s2), -8, 8, limit=200)[0]
+        den = integrate.quad(lambda x0: p0(x0) * stats.norm.pdf(x, a * x0, math.sqrt(s2)), -8, 8, limit=200)[0]
+        assert np.isclose(num / den, q41_marginal(x)[1], rtol=1e-6)
+        h = 1e-5
+        assert np.isclose((np.log(q41_marginal(x + h)[0]) - np.log(q41_marginal(x - h)[0])) / (2 * h), q41_marginal(x)[1], rtol=1e-5)
+
+
+def test_q41_objectives_differ_by_a_constant():
+    rows = q41_objectives()
+    diffs = [r["difference"] for r in rows]
+    assert max(diffs) - min(diffs) < 1e-7  # the same constant for every theta
+    assert rows[1]["explicit"] - rows[0]["explicit"] > 0.1  # while the objectives themselves vary a lot
+    # the constant is (1/2) E||grad log p(X_t)||^2 - (1/2) E||grad log p(X_t|X_0)||^2 = (1/2) J - 1/(2 s^2)
+    fisher = integrate.quad(lambda x: q41_marginal(x)[0] * q41_marginal(x)[1] ** 2, -12, 12, limit=200)[0]
+    assert abs(np.mean(diffs) - (0.5 * fisher - 0.5 / 0.36)) < 1e-7
+    # Monte Carlo of the denoising objective agrees with the quadrature
+    rng = np.random.default_rng(41)
+    n, a = 400_000, 0.8
+    sd_t = math.sqrt(1 - a * a)
+    comp = rng.uniform(size=n) < Q41_DATA["weights"][0]
+    x0 = np.where(comp, rng.normal(Q41_DATA["means"][0], Q41_DATA["sds"][0], n),
+                  rng.normal(Q41_DATA["means"][1], Q41_DATA["sds"][1], n))
+    xi = rng.normal(size=n)
+    xt = a * x0 + sd_t * xi
+    for (t1, t2), r in zip(q41_thetas(), rows):
+        mc = 0.5 * np.mean((float(t1) * xt + float(t2) + xi / sd_t) ** 2)
+        assert abs(mc - r["denoising"]) < 0.02
+    assert q41_setup()["alpha_t"] == Fraction(4, 5)
+
+
+def test_q41_denoising_regression_learns_the_marginal_score():
+    assert q41_learned_score_error() < 0.15
+
+
+@value
+def q42_score_substituted():
+    """grad log p(x_t | x_0) after substituting x_t = alpha^t x_0 + sqrt(1 - alpha^{2t}) xi."""
+    alpha, t, x0, xi = sp.symbols("alpha t x_0 xi", positive=True)
+    sigma_t = sp.sqrt(1 - alpha ** (2 * t))
+    xt = alpha ** t * x0 + sigma_t * xi
+    return sp.simplify(-(xt - alpha ** t * x0) / (1 - alpha ** (2 * t)))
+
+
+@value
+def q42_loss_factor():
+    """(1/2)(s - grad log p)^2 with s = -xi_hat / sigma_t equals this factor times (1/2)(xi_hat - xi)^2."""
+    alpha, t, xi, xi_hat = sp.symbols("alpha t xi xihat", positive=True)
+    sigma_t = sp.sqrt(1 - alpha ** (2 * t))
+    ratio = sp.simplify(((-xi_hat / sigma_t) - q42_score_substituted().subs(sp.Symbol("xi", positive=True), xi)) ** 2
+                        / (xi_hat - xi) ** 2)
+    return sp.simplify(ratio)
+
+
+def test_q42_noise_prediction_form():
+    alpha, t, xi = sp.symbols("alpha t xi", positive=True)
+    assert sp.simplify(q42_score_substituted() + xi / sp.sqrt(1 - alpha ** (2 * t))) == 0
+    assert sp.simplify(q42_loss_factor() - 1 / (1 - alpha ** (2 * t))) == 0
+    # Monte Carlo: the two losses differ by exactly that factor for a crude noise predictor
+    rng = np.random.default_rng(42)
+    a_t, n = 0.8, 100000
+    x0, xi_s = rng.normal(1.0, 0.5, n), rng.normal(size=n)
+    s = math.sqrt(1 - a_t ** 2)
+    xt = a_t * x0 + s * xi_s
+    xi_hat = 0.5 * xt  # any predictor
+    score_loss = np.mean((-xi_hat / s + (xt - a_t * x0) / s ** 2) ** 2)
+    noise_loss = np.mean((xi_hat - xi_s) ** 2)
+    assert np.isclose(score_loss, noise_loss / s ** 2, rtol=1e-10)
