@@ -2350,8 +2350,11 @@ def q34_derivative_numeric(z, c=1.702):
 
 @value
 def q34_far_values():
-    """phi'(z) at z = -20, -10, 10, 20 with c = 1.702, evaluated stably."""
-    return {z: float(q34_derivative_numeric(float(z))) for z in (-20, -10, 10, 20)}
+    """phi'(z) at z = -20, -10, 10, 20 with c = 1.702, evaluated stably; and phi'(z) - 1 for z > 0."""
+    out = {z: float(q34_derivative_numeric(float(z))) for z in (-20, -10, 10, 20)}
+    # phi'(z) - 1 = -phi'(-z), by the symmetry phi'(z) + phi'(-z) = 1, without cancellation
+    out["excess"] = {z: -float(q34_derivative_numeric(-float(z))) for z in (10, 20)}
+    return out
 
 
 @value
@@ -2361,7 +2364,7 @@ def q34_extremes():
     zero = float(sp.nsolve(1 + sp.Symbol("u") * (1 - q34_logistic(sp.Symbol("u"))), sp.Symbol("u"), -1.3)) / c
     low = minimize_scalar(lambda z: q34_derivative_numeric(z, c), bounds=(-5, 0), method="bounded",
                           options={"xatol": 1e-10})
-    return {"zero": zero, "argmin": float(low.x), "min": float(low.fun), "argmax": -float(low.x),
+    return {"zero": zero, "zero_abs": abs(zero), "argmin": float(low.x), "min": float(low.fun), "argmax": -float(low.x),
             "max": float(q34_derivative_numeric(-low.x, c)), "gelu_min": zero * float(expit(c * zero))}
 
 
@@ -2397,13 +2400,17 @@ def test_q34_limits_symbolic_and_numeric():
     value_at = s * (1 + 1.702 * z * (1 - s))
     assert abs(value_at) < mpmath.mpf(10) ** -30
     assert (far[-20] < 0) and (far[20] > 1)  # approached from below 0 and from above 1
+    for z, excess in far["excess"].items():
+        assert np.isclose(excess, float(mpmath.mpf(1) - 1) + float((lambda s: s * (1 + 1.702 * z * (1 - s)) - 1)(
+            1 / (1 + mpmath.e ** (-1.702 * mpmath.mpf(z))))), rtol=1e-8)
 
 
 def test_q34_symmetry_and_extremes():
     d = q34_derivative().replace(Q34_SIGMA, q34_logistic)
     assert sp.simplify(d + d.subs(Q34_Z, -Q34_Z) - 1) == 0  # phi'(z) + phi'(-z) = 1
     e = q34_extremes()
-    assert abs(q34_derivative_numeric(e["zero"])) < 1e-9
+    assert abs(q34_derivative_numeric(e["zero"])) < 1e-9 and e["zero_abs"] == -e["zero"]
+    assert abs(q34_derivative_numeric(e["zero_abs"]) - 1) < 1e-9
     assert np.isclose(e["min"] + e["max"], 1) and e["min"] < 0 and e["max"] > 1
     grid = np.linspace(-8, 8, 160001)
     values = q34_derivative_numeric(grid)
@@ -2491,10 +2498,21 @@ def q35_numeric_check():
     return {"closed": closed, "numeric": numeric}
 
 
+@value
+def q35_check_rows():
+    """The check of Q35-Q37 as table rows, one per component."""
+    c = q35_numeric_check()
+    return [{"k": j + 1, **{f"{side}_{key}": c[side][key][j] for side in ("closed", "numeric") for key in ("mu", "var", "pi")}}
+            for j in range(3)]
+
+
 def test_q35_q36_q37_closed_form_is_the_maximiser():
     c = q35_numeric_check()
     for key in ("mu", "var", "pi"):
         assert np.allclose(c["closed"][key], c["numeric"][key], atol=1e-5), key
+    for row in q35_check_rows():
+        for key in ("mu", "var", "pi"):
+            assert abs(row[f"closed_{key}"] - row[f"numeric_{key}"]) < 1e-5
     x, w, q = q35_instance()
     # the closed forms, rewritten directly with numpy, agree too
     mass = (w[:, None] * q).sum(0)
@@ -2592,8 +2610,9 @@ def q39_simulation():
 
 @value
 def q39_invalid_alphas():
-    """The transition variance 1 - alpha^2 at alpha = 1 and alpha = 3/2."""
-    return {1: 1 - sp.Integer(1) ** 2, sp.Rational(3, 2): 1 - sp.Rational(3, 2) ** 2}
+    """The transition variance 1 - alpha^2 at alpha = 1 and at alpha = 3/2."""
+    return {"one": {"alpha": sp.Integer(1), "variance": 1 - sp.Integer(1) ** 2},
+            "above": {"alpha": sp.Rational(3, 2), "variance": 1 - sp.Rational(3, 2) ** 2}}
 
 
 def test_q39_recursion_gives_the_marginal():
@@ -2615,7 +2634,9 @@ def test_q39_simulation_ends_standard_normal():
 
 def test_q39_statement_needs_alpha_below_one():
     v = q39_invalid_alphas()
-    assert v[1] == 0 and v[sp.Rational(3, 2)] < 0  # alpha = 1 freezes the chain, alpha > 1 is no Gaussian
+    for case in v.values():
+        assert case["variance"] == 1 - float(case["alpha"]) ** 2
+    assert v["one"]["variance"] == 0 and v["above"]["variance"] < 0  # alpha = 1 freezes the chain, alpha > 1 is no Gaussian
     rng = np.random.default_rng(390)
     x0 = np.where(rng.uniform(size=5000) < 0.3, 3.0, -2.0)
     x = x0.copy()
@@ -2793,7 +2814,10 @@ def q42_loss_factor():
     sigma_t = sp.sqrt(1 - alpha ** (2 * t))
     ratio = sp.simplify(((-xi_hat / sigma_t) - q42_score_substituted().subs(sp.Symbol("xi", positive=True), xi)) ** 2
                         / (xi_hat - xi) ** 2)
-    return sp.simplify(ratio)
+    factor = 1 / (1 - alpha ** (2 * t))
+    if sp.simplify(ratio - factor) != 0:
+        raise ValueError(f"unexpected factor {ratio}")
+    return factor
 
 
 def test_q42_noise_prediction_form():
