@@ -581,6 +581,16 @@ def test_q6_nearest_neighbour_distance_shrinks_like_n_to_minus_one_over_p():
         assert abs(dist.mean() * math.sqrt(n) - 0.5) < 0.03
 
 
+def test_q6_dimensions_are_those_simulated():
+    dims = q6_dimensions()
+    assert dims["d"] == 10 and dims["p"] == [1, 2, 3] and dims["n"] == [250, 1000, 4000]
+    sample = q6_plane_sampler(dims["d"], 2, seed=7)
+    pts = sample(500)
+    assert pts.shape == (500, 10) and np.all((pts >= 0) & (pts <= 1))
+    # the sample lies on a 2-dimensional affine plane: centred points have rank 2
+    assert np.linalg.matrix_rank(pts - pts.mean(0), tol=1e-9) == 2
+
+
 def test_q6_required_n_solves_the_bound_and_grows_faster_than_two_to_the_p():
     for p, n in q6_required_n().items():
         assert 4 * math.sqrt(p) * n ** (-1 / (p + 1)) <= 0.5 + 1e-12
@@ -744,6 +754,15 @@ def q8_results():
 
 
 @value
+def q8_d_kmeans_groups():
+    """Stand-in D split by the best k-means partition (for the solution figure), with its centres."""
+    d = q8_datasets()["D"]
+    x = np.vstack(d["clusters"])
+    _, labels, centres = kmeans(x, 3, seed=80)
+    return {"groups": [x[labels == j] for j in range(3)], "centres": centres}
+
+
+@value
 def q8_d_misassigned_points():
     """Points of stand-in D that are nearer to another true centre than to their own."""
     d = q8_datasets()["D"]
@@ -806,6 +825,19 @@ def test_q8_conclusion_holds_for_other_samples_of_the_same_shapes():
             r = q8_analyse(clusters, seed=seed)
             assert r["gmm_accuracy"] == 1.0
             assert (r["kmeans_accuracy"] == 1.0) == (name != "D")
+
+
+def test_q8_kmeans_groups_of_d_are_a_voronoi_partition_that_differs_from_the_truth():
+    g = q8_d_kmeans_groups()
+    for j, group in enumerate(g["groups"]):
+        assert np.all(nearest(group, g["centres"]) == j)  # a Lloyd fixed point
+        assert np.allclose(group.mean(0), g["centres"][j])
+    d = q8_datasets()["D"]
+    sizes = sorted(len(group) for group in g["groups"])
+    assert sizes != sorted(len(c) for c in d["clusters"]) or not all(
+        any(np.array_equal(np.sort(group, 0), np.sort(c, 0)) for c in d["clusters"]) for group in g["groups"])
+    cost = sum(((group - group.mean(0)) ** 2).sum() for group in g["groups"])
+    assert np.isclose(cost, q8_results()["D"]["kmeans_cost"])
 
 
 def test_q8_misassigned_points_lie_beyond_the_bisector():
@@ -1024,6 +1056,16 @@ def test_q9_relu_attention_is_scale_invariant_and_softmax_is_not():
         assert np.allclose(p.sum(1), 1) and p.min() >= 0
     m = q9_measurements()
     assert m["relu_change"] < 1e-12 < 1e-3 < m["softmax_change"]
+
+
+def test_q9_scale_is_the_one_measured():
+    q, k, _ = q9_inputs(9)
+    a = q9_scale()
+    assert a == 3
+    recomputed = np.abs(softmax_attention_weights(a * q, k) - softmax_attention_weights(q, k)).max()
+    assert np.isclose(recomputed, q9_measurements()["softmax_change"])
+    manual = np.maximum(3 * q @ k.T, 0) / np.maximum(3 * q @ k.T, 0).sum(1, keepdims=True)
+    assert np.allclose(manual, relu_attention_weights(q, k))
 
 
 def test_q9_both_mechanisms_cost_the_same_number_of_products():
@@ -1337,6 +1379,7 @@ def q16_answer():
 
 def test_q16_ridge_conditions_but_does_not_sparsify():
     x, y = q16_problem()
+    assert q16_lambda() == 1
     f = q16_facts()
     eig = np.linalg.eigvalsh(x.T @ x)
     assert np.isclose(f["cond_ridge"], (eig.max() + 1) / (eig.min() + 1), rtol=1e-6)
@@ -2526,6 +2569,18 @@ def test_q35_q36_q37_closed_form_is_the_maximiser():
         assert q35_m_step_objective(params + 1e-3 * rng.normal(size=params.size), x, w, q) <= best + 1e-12
 
 
+def test_q35_q36_q37_printed_formulas_give_the_numerical_maximiser():
+    """Evaluate the printed sympy formulas themselves on the random instance and compare with BFGS."""
+    x, w, q = q35_instance()
+    numeric = q35_numeric_check()["numeric"]
+    for j in range(3):
+        mu = q35_evaluate(q35_mu_update(), x, w, q, j)
+        assert abs(mu - numeric["mu"][j]) < 1e-5
+        assert abs(q35_evaluate(q36_var_update(), x, w, q, j, mu_new=mu) - numeric["var"][j]) < 1e-5
+        assert abs(q35_evaluate(q37_pi_update(), x, w, q, j) - numeric["pi"][j]) < 1e-5
+    assert q35_mu_update().has(Q35_W) and q37_pi_update().has(Q35_Q)
+
+
 def test_q35_gradients_vanish_at_the_closed_form():
     x, w, q = q35_instance()
     c = q35_numeric_check()["closed"]
@@ -2635,7 +2690,7 @@ def test_q39_simulation_ends_standard_normal():
 def test_q39_statement_needs_alpha_below_one():
     v = q39_invalid_alphas()
     for case in v.values():
-        assert case["variance"] == 1 - float(case["alpha"]) ** 2
+        assert float(case["variance"]) == 1 - float(case["alpha"]) ** 2
     assert v["one"]["variance"] == 0 and v["above"]["variance"] < 0  # alpha = 1 freezes the chain, alpha > 1 is no Gaussian
     rng = np.random.default_rng(390)
     x0 = np.where(rng.uniform(size=5000) < 0.3, 3.0, -2.0)
