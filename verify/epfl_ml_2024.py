@@ -331,6 +331,19 @@ def test_published_q4_justification_moves_closer_is_wrong():
     assert w_next ** 2 > w ** 2
 
 
+def test_q4_statement_strict_convexity_gives_a_minimum_is_wrong():
+    """The question says L 'is strictly convex, so it has a unique minimum': e^w is strictly convex with none."""
+    w = sp.Symbol("w", real=True)
+    loss = sp.exp(w)
+    assert sp.diff(loss, w, 2).is_positive  # strictly convex
+    assert sp.solve(sp.Eq(sp.diff(loss, w), 0), w) == []  # no stationary point, hence no minimiser
+    assert sp.limit(loss, w, -sp.oo) == 0 and all(float(loss.subs(w, v)) > 0 for v in (-50, 0, 50))
+    iterate = 0.0
+    for _ in range(1000):  # gradient descent decreases forever
+        iterate -= 0.5 * math.exp(iterate)
+    assert iterate < -5
+
+
 # =============================================================================================
 # Q5: logistic regression
 # =============================================================================================
@@ -2469,7 +2482,7 @@ def test_q34_symmetry_and_extremes():
 Q35_N, Q35_K, Q35_n = sp.symbols("N K n", integer=True, positive=True)
 Q35_k = sp.Symbol("k", integer=True, positive=True)
 Q35_W = sp.IndexedBase("w")
-Q35_Q = sp.IndexedBase(r"q^{(t)}")
+Q35_Q = sp.IndexedBase("q")  # q[k, n] stands for q_kn^(t)
 Q35_X = sp.IndexedBase("x")
 Q35_MU_NEW = sp.Symbol(r"\mu_k^{(t+1)}")
 
@@ -2483,7 +2496,7 @@ def q35_mu_update():
 @value
 def q36_var_update():
     n = Q35_n
-    return (sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * (Q35_X[n] - Q35_MU_NEW) ** 2, (n, 1, Q35_N))
+    return (sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * (Q35_MU_NEW - Q35_X[n]) ** 2, (n, 1, Q35_N))
             / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)))
 
 
@@ -2590,7 +2603,7 @@ def test_q35_gradients_vanish_at_the_closed_form():
         assert np.isclose(np.sum(r * (-0.5 / c["var"][j] + 0.5 * (x - c["mu"][j]) ** 2 / c["var"][j] ** 2)), 0, atol=1e-10)
 
 
-def test_q35_problem_statement_needs_the_transpose():
+def test_q35_statement_untransposed_density_is_wrong():
     """The Gaussian density of the paper reads exp(-(x - mu) Sigma^{-1} (x - mu) / 2): for d > 1 the
     untransposed product of a column vector, a matrix and a column vector is undefined."""
     diff, sigma_inv = np.ones((2, 1)), np.eye(2)
@@ -2687,7 +2700,7 @@ def test_q39_simulation_ends_standard_normal():
     assert s["alpha_t"] < 1e-4
 
 
-def test_q39_statement_needs_alpha_below_one():
+def test_q39_statement_alpha_only_positive_is_wrong():
     v = q39_invalid_alphas()
     for case in v.values():
         assert float(case["variance"]) == 1 - float(case["alpha"]) ** 2
@@ -2846,7 +2859,10 @@ def test_q41_objectives_differ_by_a_constant():
     for (t1, t2), r in zip(q41_thetas(), rows):
         mc = 0.5 * np.mean((float(t1) * xt + float(t2) + xi / sd_t) ** 2)
         assert abs(mc - r["denoising"]) < 0.02
-    assert q41_setup()["alpha_t"] == Fraction(4, 5)
+    setup = q41_setup()
+    assert setup["alpha_t"] == Fraction(4, 5)
+    for key in ("weights", "means", "sds"):  # the printed parameters are those simulated
+        assert [float(v) for v in setup[key]] == list(Q41_DATA[key])
 
 
 def test_q41_denoising_regression_learns_the_marginal_score():
