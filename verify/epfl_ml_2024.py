@@ -624,6 +624,16 @@ def q7_data():
             "mu": [[1, 1], [4, 3]]}
 
 
+@value
+def q7_points():
+    return [{"x1": a, "x2": b} for a, b in q7_data()["x"]]
+
+
+@value
+def q7_centres():
+    return [{"x1": a, "x2": b} for a, b in q7_data()["mu"]]
+
+
 def q7_arrays():
     d = q7_data()
     return np.array(d["x"], float), np.array(d["w"], float), np.array(d["mu"], float)
@@ -687,6 +697,13 @@ def test_q7_weighted_mean_minimises_the_weighted_loss_in_mu():
     losses = q7_option_losses()
     assert losses["D"] < losses["A"] == losses["C"] and losses["D"] < losses["B"]
     assert min(losses, key=losses.get) == "D" == q7_answer()
+
+
+def test_q7_printed_data_are_the_data_used():
+    x, w, mu = q7_arrays()
+    assert np.array_equal(np.array([[p["x1"], p["x2"]] for p in q7_points()], float), x)
+    assert np.array_equal(np.array([[c["x1"], c["x2"]] for c in q7_centres()], float), mu)
+    assert list(w) == q7_data()["w"] and len(x) == 8
 
 
 def test_q7_constant_weights_expose_option_b():
