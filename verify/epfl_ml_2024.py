@@ -1,14 +1,911 @@
-"""Values and tests of chapter epfl_ml_2024 (EPFL CS-433 Machine Learning, final exam, 18 Jan 2024)."""
+"""Values and tests of chapter epfl_ml_2024 (EPFL CS-433 Machine Learning, final exam, 18 Jan 2024).
 
+One section per question, values first, then their tests. Multiple-choice answers are letters
+decided by a computation on every option; true/false answers are booleans decided by a check or
+a counterexample. Algorithms without a library here (k-means, Gaussian-mixture EM, a hard-margin
+SVM, least absolute deviations) live in epfl_ml_2024_algorithms.py.
+"""
+
+import itertools
+import math
 import string
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
+from scipy import integrate, stats
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import expit, logsumexp, softmax
+from scipy.spatial import cKDTree
+from scipy.stats import truncnorm
 
-from solman import value
+from epfl_ml_2024_algorithms import (clustering_accuracy, em_1d, gmm_em, gmm_em_step, gmm_loglik,
+                                     gmm_responsibilities, hard_svm, kmeans, kmeans_cost,
+                                     least_absolute_deviations, linearly_separable, max_min_bilinear,
+                                     min_max_bilinear, nearest)
+from solman import tex, value
 
-# --- Question 10: a determinant from eigenvectors and the trace --------------------------------
+LETTERS = string.ascii_uppercase
 
+
+def letter_of_unique_true(checks):
+    """The letter of the only option whose check is True; an error if there is not exactly one."""
+    true = [letter for letter, ok in checks.items() if ok]
+    if len(true) != 1:
+        raise ValueError(f"expected exactly one correct option, found {true}")
+    return true[0]
+
+
+# =============================================================================================
+# Q1, Q2: MSE and MAE of the three data sets of Figure 1 (model y = x)
+# =============================================================================================
+
+
+@value
+def fig1_data():
+    """The data points of Figure 1 (restored from the original exam), one list per panel."""
+    return {
+        "A": [(1, 1), (2, 2), (2, 5), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8)],
+        "B": [(1, 1), (2, 2), (3, 3), (5, 3), (5, 5), (5, 7), (7, 7), (8, 8)],
+        "C": [(1, 1), (2, 3), (3, 4), (4, 5), (5, 6), (6, 5), (7, 7), (8, 8)],
+    }
+
+
+@value
+def fig1_residuals():
+    """The residuals y - x of every point under the model y = x."""
+    return {name: [y - x for x, y in points] for name, points in fig1_data().items()}
+
+
+@value
+def fig1_off_model():
+    """The points not on the line y = x, with their residual, per data set."""
+    return {name: [{"x": x, "y": y, "r": y - x} for x, y in points if y != x]
+            for name, points in fig1_data().items()}
+
+
+@value
+def q1_mse():
+    """MSE of the model y = x on each data set, exactly."""
+    return {name: Fraction(sum(r * r for r in res), len(res)) for name, res in fig1_residuals().items()}
+
+
+@value
+def q1_mse_numerators():
+    """The sums of squared residuals (the MSE times 8), to show the arithmetic."""
+    return {name: sum(r * r for r in res) for name, res in fig1_residuals().items()}
+
+
+@value
+def q2_mae():
+    """MAE of the model y = x on each data set, exactly."""
+    return {name: Fraction(sum(abs(r) for r in res), len(res)) for name, res in fig1_residuals().items()}
+
+
+@value
+def q2_mae_numerators():
+    return {name: sum(abs(r) for r in res) for name, res in fig1_residuals().items()}
+
+
+@value
+def q1_options():
+    """The options of Q1 in the exam's order: a strict ordering (first > second > third) or 'equal'."""
+    return [("B", "A", "C"), ("B", "C", "A"), "equal", ("A", "C", "B"), ("C", "B", "A"), ("A", "B", "C"),
+            ("C", "A", "B")]
+
+
+@value
+def q2_options():
+    """The options of Q2 in the exam's order."""
+    return [("A", "C", "B"), ("B", "C", "A"), ("A", "B", "C"), ("C", "A", "B"), ("B", "A", "C"), "equal",
+            ("C", "B", "A")]
+
+
+def ordering_option_holds(option, losses):
+    if option == "equal":
+        return len(set(losses.values())) < len(losses)
+    first, second, third = option
+    return losses[first] > losses[second] > losses[third]
+
+
+@value
+def q1_answer():
+    return letter_of_unique_true({LETTERS[i]: ordering_option_holds(o, q1_mse()) for i, o in enumerate(q1_options())})
+
+
+@value
+def q2_answer():
+    return letter_of_unique_true({LETTERS[i]: ordering_option_holds(o, q2_mae()) for i, o in enumerate(q2_options())})
+
+
+def test_fig1_data_has_eight_points_per_panel_and_a_few_off_the_line():
+    data = fig1_data()
+    assert all(len(points) == 8 for points in data.values())
+    assert [len(v) for v in fig1_off_model().values()] == [1, 2, 5]
+    assert fig1_residuals()["B"] == [0, 0, 0, -2, 0, 2, 0, 0]
+
+
+def test_q1_q2_losses_match_numpy():
+    for name, points in fig1_data().items():
+        xy = np.array(points, dtype=float)
+        assert np.isclose(float(q1_mse()[name]), np.mean((xy[:, 1] - xy[:, 0]) ** 2))
+        assert np.isclose(float(q2_mae()[name]), np.mean(np.abs(xy[:, 1] - xy[:, 0])))
+        assert q1_mse_numerators()[name] == 8 * q1_mse()[name]
+        assert q2_mae_numerators()[name] == 8 * q2_mae()[name]
+
+
+def test_q1_q2_published_values_agree():
+    assert q1_mse() == {"A": Fraction(9, 8), "B": Fraction(8, 8), "C": Fraction(5, 8)}
+    assert q2_mae() == {"A": Fraction(3, 8), "B": Fraction(4, 8), "C": Fraction(5, 8)}
+
+
+def test_q1_q2_answers_are_the_orderings_by_brute_force():
+    for options, losses, answer in ((q1_options(), q1_mse(), q1_answer()), (q2_options(), q2_mae(), q2_answer())):
+        ranking = tuple(sorted(losses, key=lambda k: -losses[k]))
+        assert options[LETTERS.index(answer)] == ranking
+        assert len(options) == 7 and len(set(map(str, options))) == 7
+        assert sum(o == ranking for o in options) == 1
+    assert (q1_answer(), q2_answer()) == ("F", "G")
+
+
+# =============================================================================================
+# Q3: Laplace likelihood
+# =============================================================================================
+
+
+@value
+def q3_data():
+    """A small data set with scalar inputs, to compare the four formulations on a grid."""
+    return {"x": [1, 2, 3, 4, 5], "y": [2, 3, 7, 8, 9]}
+
+
+@value
+def q3_b():
+    return Fraction(1, 2)
+
+
+def q3_objectives():
+    """The four formulations as (direction, function of w) for the scalar model y = w x."""
+    x, y = (np.array(q3_data()[k], dtype=float) for k in ("x", "y"))
+    b = float(q3_b())
+
+    def loglik(w):
+        return float(np.sum(-np.log(2 * b) - np.abs(y - w * x) / b))
+
+    return {
+        "A": ("min", lambda w: float(np.sum(np.abs(y - w * x)))),
+        "B": ("min", lambda w: float(np.sum(np.abs(y - w * x) / b))),
+        "C": ("max", lambda w: float(np.exp(loglik(w)))),
+        "D": ("min", loglik),
+    }
+
+
+def q3_grid_optimisers(half_width):
+    grid = np.round(np.arange(-half_width, half_width + 1e-9, 0.01), 2)
+    result = {}
+    for letter, (direction, f) in q3_objectives().items():
+        values = np.array([f(w) for w in grid])
+        index = values.argmin() if direction == "min" else values.argmax()
+        result[letter] = Fraction(str(grid[index]))
+    return result
+
+
+@value
+def q3_grid_optimisers_narrow():
+    """The optimiser of each formulation over the grid w in [-4, 4] (step 1/100)."""
+    return q3_grid_optimisers(4)
+
+
+@value
+def q3_grid_optimisers_wide():
+    """The same over the grid w in [-8, 8]: an optimiser that moves with the grid does not exist."""
+    return q3_grid_optimisers(8)
+
+
+@value
+def q3_mle():
+    """The maximiser of the likelihood on the grid."""
+    return q3_grid_optimisers_narrow()["C"]
+
+
+@value
+def q3_abs_residual_sum_at_mle():
+    """sum |y_n - w x_n| at the MLE (objective A), and objective B there: they differ by the factor 1/b."""
+    direction_a, f_a = q3_objectives()["A"]
+    direction_b, f_b = q3_objectives()["B"]
+    w = float(q3_mle())
+    return {"A": Fraction(round(f_a(w))), "B": Fraction(round(f_b(w)))}
+
+
+@value
+def q3_answer():
+    """The formulation whose optimiser is not the MLE (or does not exist)."""
+    narrow, wide = q3_grid_optimisers_narrow(), q3_grid_optimisers_wide()
+    return letter_of_unique_true({k: not (narrow[k] == wide[k] == q3_mle()) for k in narrow})
+
+
+def test_q3_mle_is_the_weighted_median_of_slopes():
+    x, y = np.array(q3_data()["x"], float), np.array(q3_data()["y"], float)
+    result = minimize_scalar(lambda w: np.sum(np.abs(y - w * x)), bounds=(-10, 10), method="bounded",
+                             options={"xatol": 1e-10})
+    assert abs(result.x - float(q3_mle())) < 1e-4
+    # the subgradient condition: 0 lies in sum_n -x_n sign(r_n) + [-x_n, x_n] over zero residuals
+    r = y - float(q3_mle()) * x
+    fixed = -np.sum(x[r != 0] * np.sign(r[r != 0]))
+    assert abs(fixed) <= np.sum(x[r == 0])
+
+
+def test_q3_equivalent_formulations_share_the_optimiser_and_d_runs_to_the_edge():
+    narrow, wide = q3_grid_optimisers_narrow(), q3_grid_optimisers_wide()
+    assert narrow["A"] == narrow["B"] == narrow["C"] == wide["C"] == 2
+    assert narrow["D"] == -4 and wide["D"] == -8
+    x, y = np.array(q3_data()["x"], float), np.array(q3_data()["y"], float)
+    loglik = [np.sum(-np.log(2 * 0.5) - np.abs(y - w * x) / 0.5) for w in (-10.0, -100.0, -1000.0)]
+    assert loglik[0] > loglik[1] > loglik[2]  # unbounded below: argmin log p does not exist
+    assert q3_answer() == "D"
+
+
+def test_published_q3_justification_the_factor_changes_the_value_is_wrong():
+    """The published solution says the factor 1/b 'does not change the value': it scales the value."""
+    values = q3_abs_residual_sum_at_mle()
+    x, y = np.array(q3_data()["x"], float), np.array(q3_data()["y"], float)
+    assert values["A"] == np.sum(np.abs(y - 2 * x)) == 3
+    assert values["B"] == values["A"] / q3_b() != values["A"]  # the value changes ...
+    assert q3_grid_optimisers_narrow()["A"] == q3_grid_optimisers_narrow()["B"]  # ... the minimiser does not
+
+
+# =============================================================================================
+# Q4: a gradient step on a strictly convex function
+# =============================================================================================
+
+
+def q4_loss_table():
+    """Strictly convex losses with their derivative and minimiser."""
+    return [
+        ("(w-1)^2", lambda w: (w - 1) ** 2, lambda w: 2 * (w - 1), 1.0),
+        ("e^{w} - 2w", lambda w: np.exp(w) - 2 * w, lambda w: np.exp(w) - 2, math.log(2)),
+        ("w^4 + w", lambda w: w ** 4 + w, lambda w: 4 * w ** 3 + 1, -(0.25 ** (1 / 3))),
+        (r"\log\cosh(w-2)", lambda w: np.log(np.cosh(w - 2)), lambda w: np.tanh(w - 2), 2.0),
+    ]
+
+
+@value
+def q4_losses():
+    """The strictly convex losses we test, as LaTeX."""
+    return [tex(name) for name, *_ in q4_loss_table()]
+
+
+@value
+def q4_trials():
+    """Random trials: for every loss, points w_t > w* and step sizes; counts of each sign pattern."""
+    rng = np.random.default_rng(4)
+    counts = {"A": 0, "B": 0, "C": 0, "D": 0}
+    total = 0
+    for _, _, grad, w_star in q4_loss_table():
+        for _ in range(250):
+            w_t = w_star + rng.uniform(1e-3, 3.0)
+            gamma = 10 ** rng.uniform(-3, 0)
+            g = grad(w_t)
+            w_next = w_t - gamma * g
+            key = {(True, True): "A", (False, True): "B", (True, False): "C", (False, False): "D"}[(g > 0, w_next < w_t)]
+            counts[key] += 1
+            total += 1
+    return {"total": total, "counts": counts}
+
+
+@value
+def q4_answer():
+    counts = q4_trials()["counts"]
+    return letter_of_unique_true({k: v == q4_trials()["total"] for k, v in counts.items()})
+
+
+@value
+def q4_overshoot():
+    """L(w) = w^2, w_t = 1, step 3/2: the iterate decreases but moves away from w* = 0."""
+    w_t, gamma = Fraction(1), Fraction(3, 2)
+    w_next = w_t - gamma * 2 * w_t
+    return {"w_t": w_t, "gamma": gamma, "w_next": w_next, "gap_before": abs(w_t), "gap_after": abs(w_next)}
+
+
+def test_q4_gradient_positive_and_step_down_by_finite_differences():
+    rng = np.random.default_rng(40)
+    for _, loss, grad, w_star in q4_loss_table():
+        h = 1e-6
+        assert abs((loss(w_star + h) - loss(w_star - h)) / (2 * h)) < 1e-5  # w* is stationary
+        for w in w_star + rng.uniform(0.01, 3, size=20):
+            fd = (loss(w + h) - loss(w - h)) / (2 * h)
+            assert np.isclose(fd, grad(w), rtol=1e-5, atol=1e-7) and fd > 0
+            second = (loss(w + 1e-3) - 2 * loss(w) + loss(w - 1e-3)) / 1e-6
+            assert second > 0  # strictly convex there
+    assert q4_trials()["total"] == 1000 and q4_trials()["counts"]["A"] == 1000
+    assert q4_answer() == "A" and len(q4_losses()) == 4
+
+
+def test_published_q4_justification_moves_closer_is_wrong():
+    """The published solution says the step 'moves closer to the optimum': not for a large step."""
+    o = q4_overshoot()
+    w = 1.0
+    w_next = w - 1.5 * 2 * w  # gradient descent on w^2 with step 1.5
+    assert o["w_next"] == w_next == -2 and w_next < w  # it decreases, as option (A) says
+    assert o["gap_after"] == 2 * o["gap_before"]  # ... but it is twice as far from w* = 0
+    assert w_next ** 2 > w ** 2
+
+
+def test_q4_statement_strict_convexity_gives_a_minimum_is_wrong():
+    """The question says L 'is strictly convex, so it has a unique minimum': e^w is strictly convex with none."""
+    w = sp.Symbol("w", real=True)
+    loss = sp.exp(w)
+    assert sp.diff(loss, w, 2).is_positive  # strictly convex
+    assert sp.solve(sp.Eq(sp.diff(loss, w), 0), w) == []  # no stationary point, hence no minimiser
+    assert sp.limit(loss, w, -sp.oo) == 0 and all(float(loss.subs(w, v)) > 0 for v in (-50, 0, 50))
+    iterate = 0.0
+    for _ in range(1000):  # gradient descent decreases forever
+        iterate -= 0.5 * math.exp(iterate)
+    assert iterate < -5
+
+
+# =============================================================================================
+# Q5: logistic regression
+# =============================================================================================
+
+
+@value
+def q5_separable_data():
+    """Six points in the plane, labels +-1, separable by a line through the origin."""
+    return {"x": [[1, 2], [2, 3], [3, Fraction(3, 2)], [-1, -1], [-2, Fraction(1, 2)], [0, -2]],
+            "y": [1, 1, 1, -1, -1, -1]}
+
+
+@value
+def q5_points():
+    """The inputs of the separable data, one dict per point, for printing."""
+    return [{"x1": a, "x2": b} for a, b in q5_separable_data()["x"]]
+
+
+@value
+def q5_gd_last_step():
+    return max(q5_gd_iterates())
+
+
+def q5_arrays(extra_point=False):
+    d = q5_separable_data()
+    x = np.array([[float(v) for v in row] for row in d["x"]])
+    y = np.array(d["y"], dtype=float)
+    if extra_point:
+        x, y = np.vstack([x, [[2.0, 2.0]]]), np.append(y, -1.0)  # a mislabelled point: not separable
+    return x, y
+
+
+def logistic_loss(theta, x, y):
+    """Mean logistic loss with labels +-1: mean log(1 + exp(-y x.theta))."""
+    return float(np.mean(np.logaddexp(0.0, -y * (x @ theta))))
+
+
+def logistic_gradient(theta, x, y):
+    return -(x * (y * expit(-y * (x @ theta)))[:, None]).mean(0)
+
+
+def q5_gradient_descent(steps, checkpoints):
+    x, y = q5_arrays()
+    theta = np.zeros(2)
+    out = {}
+    for t in range(1, steps + 1):
+        theta = theta - 1.0 * logistic_gradient(theta, x, y)
+        if t in checkpoints:
+            out[t] = theta.copy()
+    return out
+
+
+@value
+def q5_gd_norms():
+    """||theta_t|| of gradient descent (step 1, from 0) on the separable data, at t = 10, 100, 1000, 10000."""
+    return {t: float(np.linalg.norm(v)) for t, v in q5_gd_iterates().items()}
+
+
+@value
+def q5_gd_iterates():
+    return q5_gradient_descent(10_000, (10, 100, 1000, 10_000))
+
+
+@value
+def q5_max_margin_direction():
+    """The hard-margin SVM (no intercept) weight vector of the separable data, exactly."""
+    return sp.Matrix([sp.Rational(5, 8), sp.Rational(1, 2)])
+
+
+@value
+def q5_gd_angle_to_max_margin():
+    """Angle in degrees between theta_t (t = 10 000) and the max-margin direction."""
+    theta = q5_gd_iterates()[10_000]
+    w = np.array(q5_max_margin_direction(), dtype=float).ravel()
+    return float(np.degrees(np.arccos(np.clip(theta @ w / np.linalg.norm(theta) / np.linalg.norm(w), -1, 1))))
+
+
+@value
+def q5_other_separator_angle():
+    """Angle in degrees between the separating direction (1, 1) and the max-margin direction."""
+    w = np.array(q5_max_margin_direction(), dtype=float).ravel()
+    v = np.array([1.0, 1.0])
+    return float(np.degrees(np.arccos(v @ w / np.linalg.norm(v) / np.linalg.norm(w))))
+
+
+@value
+def q5_nonseparable_fits():
+    """On the data plus the mislabelled point (2, 2): the logistic-regression minimiser, the
+    least-squares fit of the +-1 labels, and the gradient norm of the logistic loss at each."""
+    x, y = q5_arrays(extra_point=True)
+    result = minimize(logistic_loss, np.zeros(2), args=(x, y), jac=logistic_gradient, method="BFGS",
+                      options={"gtol": 1e-12})
+    theta_lr = result.x
+    theta_ls = np.linalg.lstsq(x, y, rcond=None)[0]
+    return {"lr": theta_lr, "ls": theta_ls,
+            "grad_lr": float(np.linalg.norm(logistic_gradient(theta_lr, x, y))),
+            "grad_ls": float(np.linalg.norm(logistic_gradient(theta_ls, x, y))),
+            "separable": bool(linearly_separable(x, y))}
+
+
+@value
+def q5_checks():
+    """Whether each option's claim survives a computation."""
+    x, y = q5_arrays(extra_point=True)
+    fits = q5_nonseparable_fits()
+    rng = np.random.default_rng(5)
+    # (B) a closed form like the normal equations needs an affine gradient; test midpoints
+    affine = True
+    for _ in range(20):
+        a, b = rng.normal(size=2), rng.normal(size=2)
+        mid = logistic_gradient((a + b) / 2, x, y)
+        affine &= bool(np.allclose(mid, (logistic_gradient(a, x, y) + logistic_gradient(b, x, y)) / 2))
+    norms = list(q5_gd_norms().values())
+    return {
+        # (A) on non-separable data no margin exists, yet logistic regression has a finite minimiser
+        "A": fits["separable"],
+        "B": affine,
+        # (C) the least-squares weights are a stationary point of the logistic loss?
+        "C": fits["grad_ls"] < 1e-6,
+        # (D) the norm keeps growing, by about the same amount per decade of steps (log t)
+        "D": all(b - a > 1 for a, b in zip(norms, norms[1:])),
+    }
+
+
+@value
+def q5_answer():
+    return letter_of_unique_true(q5_checks())
+
+
+def test_q5_max_margin_direction_matches_a_numerical_svm():
+    x, y = q5_arrays()
+    w, _ = hard_svm(x, y, bias=False)
+    assert np.allclose(w, np.array(q5_max_margin_direction(), dtype=float).ravel(), atol=1e-5)
+    margins = y * (x @ np.array([0.625, 0.5]))
+    assert np.isclose(margins.min(), 1) and np.sum(np.isclose(margins, 1)) == 2
+
+
+def test_q5_norm_grows_like_log_t_and_the_loss_keeps_falling():
+    x, y = q5_arrays()
+    norms = q5_gd_norms()
+    steps = sorted(norms)
+    increments = np.diff([norms[t] for t in steps])
+    assert np.all(increments > 1.5) and np.all(increments < 2.2)  # about the same per decade: log growth
+    assert linearly_separable(x, y)
+    losses = [logistic_loss(q5_gd_iterates()[t], x, y) for t in steps]
+    assert all(a > b > 0 for a, b in zip(losses, losses[1:]))
+    # no finite minimiser: scaling any separating direction up lowers the loss towards 0
+    w = np.array([0.625, 0.5])
+    assert logistic_loss(100 * w, x, y) < logistic_loss(10 * w, x, y) < logistic_loss(w, x, y)
+
+
+def test_q5_printed_points_are_the_data():
+    x, y = q5_arrays()
+    assert np.array_equal(np.array([[float(p["x1"]), float(p["x2"])] for p in q5_points()]), x)
+    assert q5_gd_last_step() == 10_000 and list(y) == [1, 1, 1, -1, -1, -1]
+
+
+def test_q5_checks_and_answer():
+    fits = q5_nonseparable_fits()
+    assert not fits["separable"] and fits["grad_lr"] < 1e-8 and fits["grad_ls"] > 1e-2
+    assert np.linalg.norm(fits["lr"] - fits["ls"]) > 0.1
+    assert q5_checks() == {"A": False, "B": False, "C": False, "D": True} and q5_answer() == "D"
+
+
+def test_published_q5_any_separating_solution_is_wrong():
+    """The published solution says logistic regression 'finds any solution that separates two classes'.
+    Gradient descent singles out one: its direction tends to the max-margin direction."""
+    assert q5_gd_angle_to_max_margin() < 0.1
+    assert q5_other_separator_angle() > 5  # (1, 1) separates too, but GD does not go there
+    x, y = q5_arrays()
+    assert np.all(y * (x @ np.array([1.0, 1.0])) > 0)
+
+
+# =============================================================================================
+# Q6: 1-NN on a p-dimensional plane
+# =============================================================================================
+
+
+def q6_plane_sampler(d, p, seed):
+    """Uniform samples of [0,1]^d intersected with a random p-dimensional plane through its centre."""
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.normal(size=(d, p)))
+
+    def sample(n):
+        out, have = [], 0
+        while have < n:
+            t = rng.uniform(-1, 1, size=(4 * n, p)) * np.sqrt(d) / 2
+            x = 0.5 + t @ basis.T
+            keep = x[np.all((x >= 0) & (x <= 1), axis=1)]
+            out.append(keep)
+            have += len(keep)
+        return np.vstack(out)[:n]
+
+    return sample
+
+
+@value
+def q6_dimensions():
+    return {"d": 10, "p": [1, 2, 3], "n": [250, 1000, 4000]}
+
+
+@value
+def q6_nn_slopes():
+    """Slope of log(mean nearest-neighbour distance) against log N for data on a p-plane in R^10."""
+    dims = q6_dimensions()
+    slopes = {}
+    for p in dims["p"]:
+        sample = q6_plane_sampler(dims["d"], p, seed=60 + p)
+        means = []
+        for n in dims["n"]:
+            train, test = sample(n), sample(1000)
+            means.append(cKDTree(train).query(test)[0].mean())
+        slopes[p] = float(np.polyfit(np.log(dims["n"]), np.log(means), 1)[0])
+    return slopes
+
+
+@value
+def q6_required_n():
+    """The smallest N with 4 c sqrt(p) N^(-1/(p+1)) <= eps, for c = 1 and eps = 1/2, p = 1..5."""
+    return {p: math.ceil((4 * 1 * math.sqrt(p) / 0.5) ** (p + 1) - 1e-9) for p in range(1, 6)}
+
+
+@value
+def q6_required_n_ratios():
+    n = q6_required_n()
+    return [n[p + 1] / n[p] for p in range(1, 5)]
+
+
+@value
+def q6_answer():
+    """N depends on p (slopes near -1/p, not -1/d) and grows geometrically in p: option (C)."""
+    slopes, d = q6_nn_slopes(), q6_dimensions()["d"]
+    tracks_p = all(abs(s + 1 / p) < 0.03 and abs(s + 1 / d) > 0.1 for p, s in slopes.items())
+    geometric = all(r >= 2 for r in q6_required_n_ratios())
+    return letter_of_unique_true({"A": tracks_p and not geometric, "B": not tracks_p and not geometric,
+                                  "C": tracks_p and geometric, "D": not tracks_p and geometric})
+
+
+def test_q6_nearest_neighbour_distance_shrinks_like_n_to_minus_one_over_p():
+    for p, slope in q6_nn_slopes().items():
+        assert abs(slope + 1 / p) < 0.03
+    # an independent check on the flat 2-torus (no embedding, no boundary): E[nn distance] = 0.5 N^(-1/2)
+    rng = np.random.default_rng(600)
+    for n in (400, 1600):
+        train, test = rng.uniform(size=(n, 2)), rng.uniform(size=(400, 2))
+        gap = np.abs(test[:, None] - train[None])
+        dist = np.sqrt((np.minimum(gap, 1 - gap) ** 2).sum(-1)).min(1)
+        assert abs(dist.mean() * math.sqrt(n) - 0.5) < 0.03
+
+
+def test_q6_dimensions_are_those_simulated():
+    dims = q6_dimensions()
+    assert dims["d"] == 10 and dims["p"] == [1, 2, 3] and dims["n"] == [250, 1000, 4000]
+    sample = q6_plane_sampler(dims["d"], 2, seed=7)
+    pts = sample(500)
+    assert pts.shape == (500, 10) and np.all((pts >= 0) & (pts <= 1))
+    # the sample lies on a 2-dimensional affine plane: centred points have rank 2
+    assert np.linalg.matrix_rank(pts - pts.mean(0), tol=1e-9) == 2
+
+
+def test_q6_required_n_solves_the_bound_and_grows_faster_than_two_to_the_p():
+    for p, n in q6_required_n().items():
+        assert 4 * math.sqrt(p) * n ** (-1 / (p + 1)) <= 0.5 + 1e-12
+        assert 4 * math.sqrt(p) * (n - 1) ** (-1 / (p + 1)) > 0.5
+    assert all(r > 2 for r in q6_required_n_ratios()) and q6_answer() == "C"
+
+
+# =============================================================================================
+# Q7: weighted k-means
+# =============================================================================================
+
+
+@value
+def q7_data():
+    """Eight points in the plane with weights, two clusters, and a starting pair of centres."""
+    return {"x": [[0, 0], [1, 0], [0, 1], [4, 4], [5, 4], [4, 5], [2, 3], [3, 1]],
+            "w": [1, 1, 6, 1, 2, 8, 3, 1],
+            "mu": [[1, 1], [4, 3]]}
+
+
+@value
+def q7_points():
+    return [{"x1": a, "x2": b} for a, b in q7_data()["x"]]
+
+
+@value
+def q7_centres():
+    return [{"x1": a, "x2": b} for a, b in q7_data()["mu"]]
+
+
+def q7_arrays():
+    d = q7_data()
+    return np.array(d["x"], float), np.array(d["w"], float), np.array(d["mu"], float)
+
+
+def weighted_kmeans_loss(x, w, labels, centres):
+    return float(np.sum(w * ((x - centres[labels]) ** 2).sum(1)))
+
+
+def q7_update(option, x, w, mu):
+    """One update of each option of Q7: the assignment, then the centres."""
+    dist = ((x[:, None] - mu[None]) ** 2).sum(-1)
+    labels = (w[:, None] * dist).argmin(1) if option in "AB" else dist.argmin(1)
+    z = np.eye(len(mu))[labels]
+    if option in "AC":
+        centres = (z.T @ x) / z.sum(0)[:, None]
+    elif option == "B":
+        centres = (z.T @ (w[:, None] * x)) / z.sum(0)[:, None]
+    else:
+        centres = (z.T @ (w[:, None] * x)) / (z.T @ w)[:, None]
+    return labels, centres
+
+
+@value
+def q7_option_losses():
+    """The weighted loss after one update of each option, from the same start."""
+    x, w, mu = q7_arrays()
+    return {o: weighted_kmeans_loss(x, w, *q7_update(o, x, w, mu)) for o in "ABCD"}
+
+
+@value
+def q7_constant_weight_centres():
+    """With w = 2 everywhere, the centres of option (B) are twice the cluster means."""
+    x, _, mu = q7_arrays()
+    w = np.full(len(x), 2.0)
+    return {o: q7_update(o, x, w, mu)[1] for o in "BD"}
+
+
+@value
+def q7_answer():
+    """The option whose update is the exact minimiser of the loss in z (for fixed mu) then in mu."""
+    x, w, mu = q7_arrays()
+    best = {}
+    for option in "ABCD":
+        labels, centres = q7_update(option, x, w, mu)
+        exact_labels = min(itertools.product(range(2), repeat=len(x)),
+                           key=lambda z: weighted_kmeans_loss(x, w, np.array(z), mu))
+        exact_centres = np.array([minimize(lambda m, k=k: np.sum(w[labels == k] * ((x[labels == k] - m) ** 2).sum(1)),
+                                           centres[k] + 1.0).x for k in range(2)])
+        best[option] = bool(np.array_equal(labels, np.array(exact_labels))
+                            and np.allclose(centres, exact_centres, atol=1e-4))
+    return letter_of_unique_true(best)
+
+
+def test_q7_weighted_mean_minimises_the_weighted_loss_in_mu():
+    x, w, mu = q7_arrays()
+    labels, centres = q7_update("D", x, w, mu)
+    for k in range(2):
+        grad = -2 * np.sum((w[labels == k])[:, None] * (x[labels == k] - centres[k]), axis=0)
+        assert np.allclose(grad, 0)
+    losses = q7_option_losses()
+    assert losses["D"] < losses["A"] == losses["C"] and losses["D"] < losses["B"]
+    assert min(losses, key=losses.get) == "D" == q7_answer()
+
+
+def test_q7_printed_data_are_the_data_used():
+    x, w, mu = q7_arrays()
+    assert np.array_equal(np.array([[p["x1"], p["x2"]] for p in q7_points()], float), x)
+    assert np.array_equal(np.array([[c["x1"], c["x2"]] for c in q7_centres()], float), mu)
+    assert list(w) == q7_data()["w"] and len(x) == 8
+
+
+def test_q7_constant_weights_expose_option_b():
+    x, _, mu = q7_arrays()
+    labels = ((x[:, None] - mu[None]) ** 2).sum(-1).argmin(1)
+    means = np.array([x[labels == k].mean(0) for k in range(2)])
+    centres = q7_constant_weight_centres()
+    assert np.allclose(centres["D"], means) and np.allclose(centres["B"], 2 * means)
+
+
+# =============================================================================================
+# Q8: k-means versus a Gaussian mixture on four stand-in data sets
+# =============================================================================================
+
+
+def rotation(angle):
+    return np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+
+
+Q8_SHAPES = {
+    # (centre, spread along the axis, spread across it, angle of the axis)
+    "A": [((0, 3), 1.2, 0.4, 0.5), ((5, 0), 1.2, 0.4, 0.5), ((-4, -3), 1.2, 0.4, 0.5)],
+    "B": [((-4.5, 2.5), 1.5, 0.3, math.pi / 4), ((-1.5, -1.5), 1.5, 0.3, math.pi / 4), ((7, -1), 0.6, 0.6, 0)],
+    "C": [((-2, 4), 1.6, 0.3, 1.2), ((-4, -3.5), 1.6, 0.3, 0), ((5, 0), 1.6, 0.3, 0.8)],
+    "D": [((-4, 0), 0.4, 3.0, 0), ((0, 4), 0.25, 0.25, 0), ((6, 0), 1.5, 1.5, 0)],
+}
+
+
+def q8_make(seed, per_cluster=30):
+    """The four stand-in data sets (truncated Gaussian clusters with the shapes of Figure 2)."""
+    rng = np.random.default_rng(seed)
+    data = {}
+    for name, shapes in Q8_SHAPES.items():
+        clusters = []
+        for centre, along, across, angle in shapes:
+            z = truncnorm.rvs(-2.5, 2.5, size=(per_cluster, 2), random_state=rng)
+            clusters.append((z * [along, across]) @ rotation(angle).T + np.array(centre, float))
+        data[name] = clusters
+    return data
+
+
+def q8_analyse(clusters, seed):
+    x = np.vstack(clusters)
+    truth = np.repeat(np.arange(len(clusters)), [len(c) for c in clusters])
+    centres = np.array([c.mean(0) for c in clusters])
+    km_cost, km_labels, _ = kmeans(x, 3, seed=seed)
+    gmm_ll, gmm_labels, *_ = gmm_em(x, 3, seed=seed)
+    return {"voronoi_misassigned": int(np.sum(nearest(x, centres) != truth)),
+            "kmeans_accuracy": clustering_accuracy(km_labels, truth),
+            "kmeans_cost": km_cost, "true_cost": kmeans_cost(x, truth),
+            "gmm_accuracy": clustering_accuracy(gmm_labels, truth),
+            "kmeans_labels": km_labels, "truth": truth}
+
+
+@value
+def q8_seed():
+    return 3
+
+
+@value
+def q8_datasets():
+    """The stand-in data sets drawn in the figure: points per cluster and the cluster centres."""
+    data = q8_make(q8_seed())
+    return {name: {"clusters": clusters, "centres": [c.mean(0) for c in clusters]} for name, clusters in data.items()}
+
+
+@value
+def q8_results():
+    """Best-of-restarts k-means and GMM on each stand-in, compared with the true clusters."""
+    out = {}
+    for name, d in q8_datasets().items():
+        r = q8_analyse(d["clusters"], seed=80)
+        out[name] = {k: r[k] for k in ("voronoi_misassigned", "kmeans_accuracy", "kmeans_cost", "true_cost",
+                                      "gmm_accuracy")}
+        out[name]["kmeans_errors"] = int(round((1 - r["kmeans_accuracy"]) * len(r["truth"])))
+        out[name]["gmm_errors"] = int(round((1 - r["gmm_accuracy"]) * len(r["truth"])))
+    return out
+
+
+@value
+def q8_d_kmeans_groups():
+    """Stand-in D split by the best k-means partition (for the solution figure), with its centres."""
+    d = q8_datasets()["D"]
+    x = np.vstack(d["clusters"])
+    _, labels, centres = kmeans(x, 3, seed=80)
+    return {"groups": [x[labels == j] for j in range(3)], "centres": centres}
+
+
+@value
+def q8_d_misassigned_points():
+    """Points of stand-in D that are nearer to another true centre than to their own."""
+    d = q8_datasets()["D"]
+    x = np.vstack(d["clusters"])
+    truth = np.repeat(np.arange(3), [len(c) for c in d["clusters"]])
+    wrong = nearest(x, np.array(d["centres"])) != truth
+    return x[wrong]
+
+
+@value
+def q8_plot_box():
+    """The plotted window of the Q8 panels: x range, then y range."""
+    return {"xmin": -9, "xmax": 11, "ymin": -8, "ymax": 9}
+
+
+@value
+def q8_d_bisector():
+    """The perpendicular bisector of the left and top centres of stand-in D, clipped to the plot box."""
+    a, b = np.array(q8_datasets()["D"]["centres"][0]), np.array(q8_datasets()["D"]["centres"][1])
+    mid, normal = (a + b) / 2, b - a
+    direction = np.array([-normal[1], normal[0]]) / np.linalg.norm(normal)
+    box = q8_plot_box()
+    limits = []
+    for axis, (low, high) in enumerate(((box["xmin"], box["xmax"]), (box["ymin"], box["ymax"]))):
+        if abs(direction[axis]) > 1e-12:
+            t1, t2 = (low - mid[axis]) / direction[axis], (high - mid[axis]) / direction[axis]
+            limits.append((min(t1, t2), max(t1, t2)))
+    t_low, t_high = max(lo for lo, _ in limits), min(hi for _, hi in limits)
+    return np.array([mid + t_low * direction, mid + t_high * direction])
+
+
+@value
+def q8_answer():
+    """Only GMM clusters X perfectly, for the data set X of each option; (C) says k-means fails on all."""
+    r = q8_results()
+
+    def only_gmm(name):
+        return r[name]["gmm_accuracy"] == 1 and r[name]["kmeans_accuracy"] < 1
+
+    return letter_of_unique_true({"A": only_gmm("B"), "B": only_gmm("D"),
+                                  "C": all(v["kmeans_accuracy"] < 1 for v in r.values()),
+                                  "D": only_gmm("C"), "E": only_gmm("A")})
+
+
+def test_q8_gmm_is_perfect_everywhere_and_kmeans_fails_only_on_d():
+    r = q8_results()
+    assert all(v["gmm_accuracy"] == 1.0 and v["gmm_errors"] == 0 for v in r.values())
+    assert [v["kmeans_errors"] for v in r.values()][:3] == [0, 0, 0] and r["D"]["kmeans_errors"] > 0
+    assert [v["kmeans_accuracy"] == 1.0 for v in r.values()] == [True, True, True, False]
+    for name in "ABC":  # the true partition is a Lloyd fixed point and the best k-means cost found
+        assert r[name]["voronoi_misassigned"] == 0 and np.isclose(r[name]["kmeans_cost"], r[name]["true_cost"])
+    assert r["D"]["voronoi_misassigned"] == len(q8_d_misassigned_points()) > 0
+    assert r["D"]["kmeans_cost"] < r["D"]["true_cost"]  # k-means prefers another partition
+    assert q8_answer() == "B"
+
+
+def test_q8_conclusion_holds_for_other_samples_of_the_same_shapes():
+    for seed in (1, 2):
+        for name, clusters in q8_make(seed).items():
+            r = q8_analyse(clusters, seed=seed)
+            assert r["gmm_accuracy"] == 1.0
+            assert (r["kmeans_accuracy"] == 1.0) == (name != "D")
+
+
+def test_q8_kmeans_groups_of_d_are_a_voronoi_partition_that_differs_from_the_truth():
+    g = q8_d_kmeans_groups()
+    for j, group in enumerate(g["groups"]):
+        assert np.all(nearest(group, g["centres"]) == j)  # a Lloyd fixed point
+        assert np.allclose(group.mean(0), g["centres"][j])
+    d = q8_datasets()["D"]
+    sizes = sorted(len(group) for group in g["groups"])
+    assert sizes != sorted(len(c) for c in d["clusters"]) or not all(
+        any(np.array_equal(np.sort(group, 0), np.sort(c, 0)) for c in d["clusters"]) for group in g["groups"])
+    cost = sum(((group - group.mean(0)) ** 2).sum() for group in g["groups"])
+    assert np.isclose(cost, q8_results()["D"]["kmeans_cost"])
+
+
+def test_q8_misassigned_points_lie_beyond_the_bisector():
+    d = q8_datasets()["D"]
+    a, b = np.array(d["centres"][0]), np.array(d["centres"][1])
+    for p in q8_d_misassigned_points():
+        assert np.linalg.norm(p - b) < np.linalg.norm(p - a) or np.linalg.norm(p - d["centres"][2]) < np.linalg.norm(p - a)
+    ends = q8_d_bisector()
+    box = q8_plot_box()
+    for e in ends:
+        assert np.isclose(np.linalg.norm(e - a), np.linalg.norm(e - b))
+        assert box["xmin"] - 1e-9 <= e[0] <= box["xmax"] + 1e-9 and box["ymin"] - 1e-9 <= e[1] <= box["ymax"] + 1e-9
+    on_edge = [np.isclose(e[0], [box["xmin"], box["xmax"]]).any() or np.isclose(e[1], [box["ymin"], box["ymax"]]).any()
+               for e in ends]
+    assert all(on_edge)
+
+
+def test_q8_kmeans_and_em_implementations_on_an_easy_case():
+    rng = np.random.default_rng(800)
+    x = np.vstack([rng.normal(c, 0.3, size=(20, 2)) for c in ((0, 0), (5, 0), (0, 5))])
+    truth = np.repeat(np.arange(3), 20)
+    _, labels, centres = kmeans(x, 3, seed=1)
+    assert clustering_accuracy(labels, truth) == 1.0
+    ll, labels, pis, means, covs = gmm_em(x, 3, seed=1)
+    assert clustering_accuracy(labels, truth) == 1.0 and np.isclose(pis.sum(), 1)
+    # EM never decreases the likelihood
+    p, m, c = np.full(3, 1 / 3), x[[0, 1, 2]], np.array([np.eye(2)] * 3)
+    previous = -np.inf
+    for _ in range(15):
+        p, m, c = gmm_em_step(x, p, m, c)
+        now = gmm_loglik(x, p, m, c)
+        assert now >= previous - 1e-9
+        previous = now
+
+
+# =============================================================================================
+# Q10: a determinant from eigenvectors and the trace (the pilot)
+# =============================================================================================
 
 @value
 def q10_eigenvectors():
@@ -108,3 +1005,1920 @@ def test_q10_each_wrong_option_needs_another_trace():
         option = q10_options()[ord(letter) - ord("A")]
         assert 4 * 4 * (trace - 8) == option and trace != 2
     assert sorted(q10_wrong_option_traces()) == ["A", "B", "C", "E"]
+
+
+# =============================================================================================
+# Q9: ReLU-normalised attention
+# =============================================================================================
+
+
+def relu_attention_weights(q, k):
+    s = np.maximum(q @ k.T, 0.0)
+    return s / s.sum(1, keepdims=True)
+
+
+def softmax_attention_weights(q, k):
+    return softmax(q @ k.T / math.sqrt(k.shape[1]), axis=1)
+
+
+def q9_inputs(seed):
+    rng = np.random.default_rng(seed)
+    t_in, t_out, dim = 7, 5, 4
+    q = rng.normal(size=(t_out, dim))
+    k = rng.normal(size=(t_in, dim))
+    k[0] = q.mean(0) + 0.1  # keeps every row of ReLU(q k^T) away from all zeros
+    return q, k, rng.normal(size=(t_in, 3))
+
+
+@value
+def q9_scale():
+    return 3
+
+
+@value
+def q9_measurements():
+    """Max changes of P under Q -> 3Q for both mechanisms, and the row sums / minimum of the ReLU weights."""
+    q, k, _ = q9_inputs(9)
+    a = q9_scale()
+    relu, soft = relu_attention_weights(q, k), softmax_attention_weights(q, k)
+    return {"relu_change": float(np.abs(relu_attention_weights(a * q, k) - relu).max()),
+            "softmax_change": float(np.abs(softmax_attention_weights(a * q, k) - soft).max()),
+            "relu_row_sum_error": float(np.abs(relu.sum(1) - 1).max()),
+            "relu_min": float(relu.min())}
+
+
+@value
+def q9_checks():
+    """Each claim of Q9 put to a test on random inputs."""
+    q, k, v = q9_inputs(9)
+    m = q9_measurements()
+    perm = np.random.default_rng(90).permutation(len(k))
+    # (E) permuting the key/value tokens leaves the output unchanged for both: no notion of order
+    same_after_perm = all(np.allclose(f(q, k[perm]) @ v[perm], f(q, k) @ v)
+                          for f in (relu_attention_weights, softmax_attention_weights))
+    # (D) standard attention is non-linear too: softmax(2X) != 2 softmax(X) style additivity fails
+    soft_linear = np.allclose(softmax_attention_weights(2 * q, k), 2 * softmax_attention_weights(q, k))
+    checks = {
+        "A": False,  # both compute all T_out x T_in scores: O(T_out T_in D); see the test
+        "B": not (m["relu_row_sum_error"] < 1e-12 and m["relu_min"] >= 0),
+        "C": m["relu_change"] < 1e-12 and m["softmax_change"] > 1e-3,
+        "D": soft_linear,
+        "E": not same_after_perm,
+    }
+    checks["F"] = not any(checks.values())
+    return checks
+
+
+@value
+def q9_answer():
+    return letter_of_unique_true(q9_checks())
+
+
+def test_q9_relu_attention_is_scale_invariant_and_softmax_is_not():
+    rng = np.random.default_rng(91)
+    for _ in range(50):
+        q, k = rng.normal(size=(4, 3)), rng.normal(size=(6, 3))
+        if np.any(np.maximum(q @ k.T, 0).sum(1) == 0):
+            continue
+        alpha = rng.uniform(0.1, 10)
+        p = relu_attention_weights(q, k)
+        assert np.allclose(relu_attention_weights(alpha * q, k), p)
+        assert np.allclose(p.sum(1), 1) and p.min() >= 0
+    m = q9_measurements()
+    assert m["relu_change"] < 1e-12 < 1e-3 < m["softmax_change"]
+
+
+def test_q9_scale_is_the_one_measured():
+    q, k, _ = q9_inputs(9)
+    a = q9_scale()
+    assert a == 3
+    recomputed = np.abs(softmax_attention_weights(a * q, k) - softmax_attention_weights(q, k)).max()
+    assert np.isclose(recomputed, q9_measurements()["softmax_change"])
+    manual = np.maximum(3 * q @ k.T, 0) / np.maximum(3 * q @ k.T, 0).sum(1, keepdims=True)
+    assert np.allclose(manual, relu_attention_weights(q, k))
+
+
+def test_q9_both_mechanisms_cost_the_same_number_of_products():
+    # count the multiply-adds of the two weight computations through the shapes they multiply
+    q, k, v = q9_inputs(9)
+    counts = []
+    for f in (relu_attention_weights, softmax_attention_weights):
+        p = f(q, k)
+        counts.append(q.shape[0] * k.shape[0] * q.shape[1] + p.shape[0] * p.shape[1] * v.shape[1])
+    assert counts[0] == counts[1]
+    assert q9_checks() == {"A": False, "B": False, "C": True, "D": False, "E": False, "F": False}
+    assert q9_answer() == "C"
+
+
+# =============================================================================================
+# Q11: bias-variance with input-dependent noise
+# =============================================================================================
+
+
+@value
+def q11_setup():
+    """The simulation: f(x) = sin(2 pi x), g(x) = 1 + x, eps uniform with sigma = 1/2,
+    x ~ U[0, 1], S = 6 points, h_S the least-squares line, x0 = 9/10."""
+    return {"sigma": Fraction(1, 2), "x0": Fraction(9, 10), "n": 6, "runs": 400_000}
+
+
+def q11_f(x):
+    return np.sin(2 * np.pi * x)
+
+
+def q11_g(x):
+    return 1 + x
+
+
+def q11_simulate(seed):
+    s = q11_setup()
+    rng = np.random.default_rng(seed)
+    runs, n, sigma, x0 = s["runs"], s["n"], float(s["sigma"]), float(s["x0"])
+    half_width = math.sqrt(3) * sigma  # uniform on [-a, a] has variance a^2 / 3
+    x = rng.uniform(size=(runs, n))
+    y = q11_f(x) + rng.uniform(-half_width, half_width, size=(runs, n)) * q11_g(x)
+    xm, ym = x.mean(1, keepdims=True), y.mean(1, keepdims=True)
+    slope = ((x - xm) * (y - ym)).sum(1) / ((x - xm) ** 2).sum(1)
+    h = ym[:, 0] + slope * (x0 - xm[:, 0])
+    eps = rng.uniform(-half_width, half_width, size=runs)
+    return h, eps
+
+
+@value
+def q11_estimates():
+    """Monte Carlo estimate of the expected error and of the three candidate expressions."""
+    s = q11_setup()
+    sigma, x0 = float(s["sigma"]), float(s["x0"])
+    h, eps = q11_simulate(11)
+    f0, g0 = q11_f(x0), q11_g(x0)
+    mean_sq = np.mean((f0 - h) ** 2)
+    return {
+        "truth": float(np.mean((f0 + eps * g0 - h) ** 2)),
+        "A": float(sigma ** 2 * g0 ** 2 + mean_sq),
+        "B": float(sigma ** 2 * g0 ** 2 + 2 * g0 * sigma * np.mean(f0 - h) + mean_sq),
+        "C": float(sigma ** 2 + (f0 - h.mean()) ** 2 + np.mean((h - h.mean()) ** 2)),
+        "bias": float(np.mean(f0 - h)),
+    }
+
+
+@value
+def q11_answer():
+    e = q11_estimates()
+    matches = {k: abs(e[k] - e["truth"]) < 0.01 * e["truth"] for k in "ABC"}
+    matches["D"] = not any(matches.values())
+    return letter_of_unique_true(matches)
+
+
+def test_q11_monte_carlo_agrees_with_option_a_only():
+    e = q11_estimates()
+    # option (A) is exact; its Monte Carlo gap is the sample mean of 2 eps g (f - h): a few standard errors
+    assert abs(e["A"] - e["truth"]) < 0.01 * e["truth"]
+    assert abs(e["B"] - e["truth"]) > 0.05 * e["truth"] and abs(e["C"] - e["truth"]) > 0.05 * e["truth"]
+    # C differs from A by sigma^2 (g(x0)^2 - 1), B by 2 g sigma E[f - h]
+    assert np.isclose(e["A"] - e["C"], 0.25 * (1.9 ** 2 - 1), rtol=1e-9)
+    assert np.isclose(e["B"] - e["A"], 2 * 1.9 * 0.5 * e["bias"], rtol=1e-9)
+    assert q11_answer() == "A"
+
+
+def test_q11_a_second_seed_and_exact_noise_moments():
+    h, eps = q11_simulate(12)
+    f0, g0 = math.sin(2 * math.pi * 0.9), 1.9
+    truth = np.mean((f0 + eps * g0 - h) ** 2)
+    assert abs(truth - (0.25 * g0 ** 2 + np.mean((f0 - h) ** 2))) < 0.01 * truth
+    a = math.sqrt(3) * 0.5
+    assert np.isclose(integrate.quad(lambda e: e * e / (2 * a), -a, a)[0], 0.25)  # the noise variance
+
+
+# =============================================================================================
+# Q12: cost of (masked) self-attention
+# =============================================================================================
+
+
+@value
+def q12_lengths():
+    return [64, 128, 256, 512]
+
+
+@value
+def q12_score_counts():
+    """Query-key scores computed for n tokens: with BERT's attention every token attends to every
+    token (the [MASK] tokens are inputs, not holes in the attention), so all n x n pairs; even a
+    causal mask would keep the n (n + 1) / 2 pairs on and below the diagonal."""
+    counts = {}
+    for n in q12_lengths():
+        full = np.ones((n, n), dtype=bool)
+        causal = np.tril(full)
+        counts[n] = {"full": int(np.count_nonzero(full)), "causal": int(np.count_nonzero(causal))}
+    return counts
+
+
+@value
+def q12_exponent():
+    """The growth exponent of the full count, fitted on the lengths (log-log slope)."""
+    lengths = q12_lengths()
+    slope = np.polyfit(np.log(lengths), np.log([q12_score_counts()[n]["full"] for n in lengths]), 1)[0]
+    return Fraction(round(slope, 6)).limit_denominator(10)
+
+
+@value
+def q12_answer():
+    exponents = {"A": 3, "B": None, "C": 1, "D": Fraction(1, 2), "E": 2}
+    return letter_of_unique_true({k: v == q12_exponent() for k, v in exponents.items()})
+
+
+def test_q12_quadratic_count():
+    counts = q12_score_counts()
+    for n in q12_lengths():
+        assert counts[n]["full"] == n * n and counts[n]["causal"] == n * (n + 1) // 2
+        assert counts[n]["causal"] > n * math.log2(n)  # more than n log n already at these sizes
+    ratios = [counts[2 * n]["causal"] / counts[n]["causal"] for n in q12_lengths()[:-1]]
+    assert all(3.9 < r < 4.1 for r in ratios)  # doubling n quadruples the work
+    assert q12_exponent() == 2 and q12_answer() == "E"
+
+
+# =============================================================================================
+# True/false questions Q13-Q32
+# =============================================================================================
+
+# --- Q13, Q14: scaling and centring the features of least squares ----------------------------
+
+
+def q13_problem():
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(30, 4)) * np.array([1.0, 10.0, 0.1, 3.0]) + np.array([5.0, -2.0, 1.0, 0.0])
+    y = x @ np.array([1.0, -0.5, 2.0, 0.3]) + rng.normal(size=30)
+    x_test = rng.normal(size=(10, 4)) * np.array([1.0, 10.0, 0.1, 3.0])
+    return x, y, x_test
+
+
+def least_squares_predict(x, y, x_test, ridge=0.0, bias=False):
+    if bias:
+        x, x_test = np.column_stack([np.ones(len(x)), x]), np.column_stack([np.ones(len(x_test)), x_test])
+    w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+    return x_test @ w
+
+
+@value
+def q13_scales():
+    """The feature scales used in the check (nonzero, very different)."""
+    return [Fraction(1, 10), 7, Fraction(1, 1000), 50]
+
+
+@value
+def q13_gaps():
+    """Largest change of a test prediction when the features are scaled: least squares vs ridge (lambda = 10)."""
+    x, y, x_test = q13_problem()
+    s = np.array([float(v) for v in q13_scales()])
+    return {"least_squares": float(np.abs(least_squares_predict(x * s, y, x_test * s) - least_squares_predict(x, y, x_test)).max()),
+            "ridge": float(np.abs(least_squares_predict(x * s, y, x_test * s, ridge=10.0)
+                                  - least_squares_predict(x, y, x_test, ridge=10.0)).max())}
+
+
+@value
+def q13_answer():
+    return q13_gaps()["least_squares"] < 1e-8
+
+
+@value
+def q14_gaps():
+    """Largest change of a test prediction when the features are centred with the training mean:
+    with a bias term, and without one."""
+    x, y, x_test = q13_problem()
+    m = x.mean(0)
+    return {"with_bias": float(np.abs(least_squares_predict(x - m, y, x_test - m, bias=True)
+                                      - least_squares_predict(x, y, x_test, bias=True)).max()),
+            "without_bias": float(np.abs(least_squares_predict(x - m, y, x_test - m)
+                                         - least_squares_predict(x, y, x_test)).max())}
+
+
+@value
+def q14_answer():
+    return q14_gaps()["with_bias"] < 1e-8
+
+
+def test_q13_scaling_is_a_reparametrisation_of_least_squares():
+    x, y, x_test = q13_problem()
+    s = np.diag([float(v) for v in q13_scales()])
+    w = np.linalg.lstsq(x, y, rcond=None)[0]
+    w_scaled = np.linalg.lstsq(x @ s, y, rcond=None)[0]
+    assert np.allclose(w_scaled, np.linalg.solve(s, w))  # w' = S^-1 w
+    assert q13_gaps()["least_squares"] < 1e-8 and q13_gaps()["ridge"] > 1e-2 and q13_answer() is True
+
+
+def test_q14_centring_moves_only_the_bias():
+    x, y, x_test = q13_problem()
+    m = x.mean(0)
+    ones = np.ones((len(x), 1))
+    w = np.linalg.lstsq(np.hstack([ones, x]), y, rcond=None)[0]
+    w_c = np.linalg.lstsq(np.hstack([ones, x - m]), y, rcond=None)[0]
+    assert np.allclose(w_c[1:], w[1:]) and np.isclose(w_c[0], w[0] + m @ w[1:])
+    assert q14_gaps()["with_bias"] < 1e-8 and q14_gaps()["without_bias"] > 1e-2 and q14_answer() is True
+
+
+# --- Q15: polynomial feature expansion -------------------------------------------------------
+
+
+def q15_problem():
+    rng = np.random.default_rng(15)
+    x = np.sort(rng.uniform(-1, 1, 15))
+    y = np.sin(2 * x) + 0.2 * rng.normal(size=15)
+    x_test = rng.uniform(-1, 1, 500)
+    return x, y, x_test, np.sin(2 * x_test) + 0.2 * rng.normal(size=500)
+
+
+@value
+def q15_degrees():
+    return [1, 3, 5, 8, 11, 14]
+
+
+@value
+def q15_errors():
+    """Training and test MSE of least squares on polynomial features of increasing degree."""
+    x, y, x_test, y_test = q15_problem()
+    out = {}
+    for degree in q15_degrees():
+        v, v_test = np.vander(x, degree + 1), np.vander(x_test, degree + 1)
+        w = np.linalg.lstsq(v, y, rcond=None)[0]
+        out[degree] = {"train": float(np.mean((v @ w - y) ** 2)), "test": float(np.mean((v_test @ w - y_test) ** 2))}
+    return out
+
+
+@value
+def q15_answer():
+    """True only if adding features could raise the training error (underfitting)."""
+    train = [e["train"] for e in q15_errors().values()]
+    return any(b > a + 1e-12 for a, b in zip(train, train[1:]))
+
+
+def test_q15_training_error_never_increases_and_test_error_explodes():
+    errors = q15_errors()
+    train = [errors[d]["train"] for d in q15_degrees()]
+    assert all(b <= a + 1e-12 for a, b in zip(train, train[1:])) and train[-1] < 1e-12  # 15 points, degree 14
+    assert errors[14]["test"] > 10 * errors[3]["test"]  # overfitting, not underfitting
+    # nested models: the degree-3 fit is a degree-5 model with two zero coefficients
+    x, y, *_ = q15_problem()
+    w3 = np.linalg.lstsq(np.vander(x, 4), y, rcond=None)[0]
+    assert np.isclose(np.mean((np.vander(x, 6) @ np.concatenate([[0, 0], w3]) - y) ** 2), errors[3]["train"])
+    assert q15_answer() is False
+
+
+# --- Q16: ridge regression -------------------------------------------------------------------
+
+
+def q16_problem():
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=(40, 6))
+    x[:, 5] = x[:, 4] + 1e-4 * rng.normal(size=40)  # two nearly identical columns
+    y = x[:, 0] - 2 * x[:, 1] + 0.1 * rng.normal(size=40)
+    return x, y
+
+
+def lasso_ista(x, y, lam, steps=20000):
+    """min ||y - X w||^2 + lam ||w||_1 by proximal gradient (soft thresholding)."""
+    step = 1 / (2 * np.linalg.norm(x, 2) ** 2)
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        v = w - step * 2 * x.T @ (x @ w - y)
+        w = np.sign(v) * np.maximum(np.abs(v) - step * lam, 0)
+    return w
+
+
+@value
+def q16_lambda():
+    return 1
+
+
+@value
+def q16_facts():
+    """Condition numbers of X^T X and X^T X + lambda I, and exact zeros of the ridge and lasso solutions."""
+    x, y = q16_problem()
+    lam = float(q16_lambda())
+    gram = x.T @ x
+    ridge = np.linalg.solve(gram + lam * np.eye(6), x.T @ y)
+    lasso = lasso_ista(x, y, 10 * lam)
+    return {"cond_plain": float(np.linalg.cond(gram)), "cond_ridge": float(np.linalg.cond(gram + lam * np.eye(6))),
+            "ridge_zeros": int(np.sum(ridge == 0)), "ridge_smallest": float(np.abs(ridge).min()),
+            "lasso_zeros": int(np.sum(lasso == 0)), "lasso_lambda": 10 * q16_lambda()}
+
+
+@value
+def q16_answer():
+    f = q16_facts()
+    return f["cond_ridge"] < f["cond_plain"] / 1000 and f["ridge_zeros"] == 0
+
+
+def test_q16_ridge_conditions_but_does_not_sparsify():
+    x, y = q16_problem()
+    assert q16_lambda() == 1
+    f = q16_facts()
+    eig = np.linalg.eigvalsh(x.T @ x)
+    assert np.isclose(f["cond_ridge"], (eig.max() + 1) / (eig.min() + 1), rtol=1e-6)
+    assert f["cond_plain"] > 1e6 and f["cond_ridge"] < 1e3
+    # the ridge solution minimises the ridge objective (gradient zero) and has no zero entry
+    ridge = np.linalg.solve(x.T @ x + np.eye(6), x.T @ y)
+    assert np.allclose(-2 * x.T @ (y - x @ ridge) + 2 * ridge, 0, atol=1e-8)
+    assert f["ridge_zeros"] == 0 and f["ridge_smallest"] > 1e-4
+    # the lasso (for contrast) sets coordinates exactly to zero; its solution satisfies the KKT conditions
+    lasso = lasso_ista(x, y, 10.0)
+    g = -2 * x.T @ (y - x @ lasso)
+    assert np.all(np.abs(g[lasso == 0]) <= 10.0 + 1e-6) and np.allclose(g[lasso != 0], -10.0 * np.sign(lasso[lasso != 0]), atol=1e-4)
+    assert f["lasso_zeros"] >= 3 and q16_answer() is True
+
+
+# --- Q17: full-batch versus mini-batch gradient descent --------------------------------------
+
+
+def q17_problem():
+    rng = np.random.default_rng(17)
+    n = q17_budget()["n"]
+    x = rng.normal(size=(n, 10)) * np.geomspace(1, 0.1, 10)  # an ill-conditioned design
+    y = x @ rng.normal(size=10) + 0.1 * rng.normal(size=n)
+    return x, y
+
+
+@value
+def q17_budget():
+    return {"epochs": 2, "batch": 20, "n": 2000}
+
+
+@value
+def q17_losses():
+    """Least-squares loss after the same number of gradient evaluations (two passes over the data):
+    full-batch gradient descent (two steps) versus mini-batch SGD (two hundred steps)."""
+    x, y = q17_problem()
+    n = len(x)
+    lipschitz = np.linalg.eigvalsh(x.T @ x / n).max()
+
+    def loss(w):
+        return float(np.mean((x @ w - y) ** 2) / 2)
+
+    w = np.zeros(10)
+    for _ in range(q17_budget()["epochs"]):
+        w = w - (1 / lipschitz) * x.T @ (x @ w - y) / n
+    gd = loss(w)
+    rng = np.random.default_rng(170)
+    w = np.zeros(10)
+    batch = q17_budget()["batch"]
+    for _ in range(q17_budget()["epochs"]):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            w = w - 0.5 * x[idx].T @ (x[idx] @ w - y[idx]) / batch
+    return {"initial": loss(np.zeros(10)), "gd": gd, "sgd": loss(w), "sgd_steps": q17_budget()["epochs"] * n // batch}
+
+
+@value
+def q17_answer():
+    losses = q17_losses()
+    return losses["gd"] <= losses["sgd"]
+
+
+def test_q17_sgd_wins_at_equal_cost():
+    x, y = q17_problem()
+    losses = q17_losses()
+    w_star = np.linalg.lstsq(x, y, rcond=None)[0]
+    floor = np.mean((x @ w_star - y) ** 2) / 2
+    assert losses["sgd"] < 2 * floor < losses["gd"] < losses["initial"]
+    assert losses["sgd_steps"] == 200 and len(x) == q17_budget()["n"] and q17_answer() is False
+
+
+# --- Q18: robustness of MAE versus MSE -------------------------------------------------------
+
+
+@value
+def q18_fits():
+    """Least-squares (MSE) and least-absolute-deviation (MAE) lines through data set A of Figure 1,
+    and both after the outlier (2, 5) is moved to (2, 105)."""
+    out = {}
+    for label, outlier in (("original", 5), ("moved", 105)):
+        pts = [(x, y) for x, y in fig1_data()["A"]]
+        pts[2] = (2, outlier)
+        x = sp.Matrix([[1, px] for px, _ in pts])
+        y = sp.Matrix([py for _, py in pts])
+        b, a = list((x.T * x).inv() * x.T * y)
+        lad_a, lad_b = least_absolute_deviations(np.array([p[0] for p in pts], float), np.array([p[1] for p in pts], float))
+        out[label] = {"mse": (sp.nsimplify(a), sp.nsimplify(b)),
+                      "mae": (Fraction(lad_a).limit_denominator(1000), Fraction(lad_b).limit_denominator(1000))}
+    return out
+
+
+@value
+def q18_answer():
+    f = q18_fits()
+    mae_stays = f["original"]["mae"] == f["moved"]["mae"]
+    mse_moves = f["original"]["mse"] != f["moved"]["mse"]
+    return mae_stays and mse_moves
+
+
+def test_q18_fits_are_optimal():
+    for label, outlier in (("original", 5.0), ("moved", 105.0)):
+        pts = np.array(fig1_data()["A"], dtype=float)
+        pts[2, 1] = outlier
+        f = q18_fits()[label]
+        a, b = (float(v) for v in f["mse"])
+        assert np.allclose(np.polyfit(pts[:, 0], pts[:, 1], 1), [a, b])
+        a_lad, b_lad = (float(v) for v in f["mae"])
+        best = np.sum(np.abs(pts[:, 1] - a_lad * pts[:, 0] - b_lad))
+        result = minimize(lambda t: np.sum(np.abs(pts[:, 1] - t[0] * pts[:, 0] - t[1])), [0.5, 1.0], method="Nelder-Mead",
+                          options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 5000})
+        assert best <= result.fun + 1e-8
+    assert q18_fits()["original"]["mae"] == (1, 0) and q18_answer() is True
+
+
+# --- Q19: one SGD step of logistic regression ------------------------------------------------
+
+
+@value
+def q19_example():
+    """A correctly classified example (label 1, score 3) and the step size."""
+    return {"x": [1, 2], "y": 1, "theta": [1, 1], "gamma": Fraction(1, 10)}
+
+
+@value
+def q19_step():
+    """The SGD update -gamma (sigma(x.theta) - y) x on that example."""
+    e = q19_example()
+    x, theta = np.array(e["x"], float), np.array(e["theta"], float)
+    return -float(e["gamma"]) * (expit(x @ theta) - e["y"]) * x
+
+
+@value
+def q19_score():
+    e = q19_example()
+    return sum(a * b for a, b in zip(e["x"], e["theta"]))
+
+
+@value
+def q19_answer():
+    return bool(np.allclose(q19_step(), 0))
+
+
+def test_q19_step_is_the_negative_gradient_and_nonzero():
+    e = q19_example()
+    x, theta = np.array(e["x"], float), np.array(e["theta"], float)
+
+    def nll(t):
+        p = 1 / (1 + np.exp(-x @ t))
+        return -(e["y"] * np.log(p) + (1 - e["y"]) * np.log(1 - p))
+
+    h = 1e-6
+    grad = np.array([(nll(theta + h * u) - nll(theta - h * u)) / (2 * h) for u in np.eye(2)])
+    assert np.allclose(q19_step(), -0.1 * grad, atol=1e-9)
+    assert q19_score() == float(x @ theta) == 3
+    assert x @ theta > 0 and np.linalg.norm(q19_step()) > 1e-3 and q19_answer() is False
+
+
+# --- Q20 (nullified): linear separability, kernels and regularisers --------------------------
+
+
+@value
+def q20_xor():
+    """XOR: points and labels."""
+    return {"x": [[0, 0], [1, 1], [0, 1], [1, 0]], "y": [-1, -1, 1, 1]}
+
+
+@value
+def q20_xor_points():
+    return [{"x1": p[0], "x2": p[1], "y": y} for p, y in zip(q20_xor()["x"], q20_xor()["y"])]
+
+
+@value
+def q20_separability():
+    """Linear separability of XOR in the input space, and after the feature map (x1, x2, x1 x2)."""
+    d = q20_xor()
+    x, y = np.array(d["x"], float), np.array(d["y"], float)
+    mapped = np.column_stack([x, x[:, 0] * x[:, 1]])
+    return {"input": bool(linearly_separable(x, y)), "features": bool(linearly_separable(mapped, y))}
+
+
+@value
+def q20_answer():
+    """The regulariser part fails: a penalty changes which separator is chosen, not whether one exists."""
+    return q20_separability()["input"]
+
+
+def test_q20_xor_is_not_linearly_separable_but_is_after_the_feature_map():
+    s = q20_separability()
+    assert s == {"input": False, "features": True}
+    assert [(p["x1"], p["x2"], p["y"]) for p in q20_xor_points()] == [(0, 0, -1), (1, 1, -1), (0, 1, 1), (1, 0, 1)]
+    # independent: any (w, b) gives one sign error on XOR (sum of the constraints is contradictory)
+    rng = np.random.default_rng(20)
+    x, y = np.array(q20_xor()["x"], float), np.array(q20_xor()["y"], float)
+    for _ in range(2000):
+        w, b = rng.normal(size=2), rng.normal()
+        assert np.any(y * (x @ w + b) <= 0)
+    w, b = np.array([2.0, 2.0, -4.0]), -1.0  # a separator in feature space
+    mapped = np.column_stack([x, x[:, 0] * x[:, 1]])
+    assert np.all(y * (mapped @ w + b) > 0)
+    assert q20_answer() is False
+
+
+# --- Q21: kernels and infinite-dimensional features ------------------------------------------
+
+
+@value
+def q21_points():
+    return list(range(10))
+
+
+@value
+def q21_gram_min_eigenvalue():
+    """Smallest eigenvalue of the Gaussian-kernel matrix exp(-(x - x')^2 / 2) on the points 0, ..., 9."""
+    x = np.array(q21_points(), float)
+    return float(np.linalg.eigvalsh(np.exp(-(x[:, None] - x[None, :]) ** 2 / 2)).min())
+
+
+@value
+def q21_truncation_errors():
+    """|k(x, x') - <phi_K(x), phi_K(x')>| for x = 1, x' = 3/2, with the first K + 1 features
+    phi_j(x) = exp(-x^2 / 2) x^j / sqrt(j!)."""
+    x, xp = 1.0, 1.5
+    exact = math.exp(-(x - xp) ** 2 / 2)
+    out = {}
+    for k in (1, 3, 5, 10):
+        phi = [math.exp(-x * x / 2) * x ** j / math.sqrt(math.factorial(j)) for j in range(k + 1)]
+        phip = [math.exp(-xp * xp / 2) * xp ** j / math.sqrt(math.factorial(j)) for j in range(k + 1)]
+        out[k] = abs(exact - sum(a * b for a, b in zip(phi, phip)))
+    return out
+
+
+@value
+def q21_answer():
+    return q21_gram_min_eigenvalue() > 1e-6 and all(e > 0 for e in q21_truncation_errors().values())
+
+
+def test_q21_gaussian_kernel_needs_infinitely_many_features():
+    # full rank for every number of distinct points: no feature space of finite dimension m fits n > m points
+    for n in (2, 5, 10):
+        x = np.arange(n, dtype=float)
+        assert np.linalg.matrix_rank(np.exp(-(x[:, None] - x[None, :]) ** 2 / 2)) == n
+    errors = q21_truncation_errors()
+    values = [errors[k] for k in sorted(errors)]
+    assert all(b < a for a, b in zip(values, values[1:])) and values[-1] < 1e-6 and values[-1] > 0
+    # the series is exact in the limit: sum_j (x x')^j / j! = exp(x x')
+    assert np.isclose(sum(1.5 ** j / math.factorial(j) for j in range(40)) * math.exp(-1 / 2 - 1.125), math.exp(-0.125))
+    assert q21_gram_min_eigenvalue() > 1e-2 and q21_answer() is True
+
+
+# --- Q22: number of support vectors ----------------------------------------------------------
+
+
+@value
+def q22_data():
+    """Points on the lines x1 = -1 (label -1) and x1 = +1 (label +1), five on each."""
+    pts = [[s, h] for s in (-1, 1) for h in range(5)]
+    return {"x": pts, "y": [-1] * 5 + [1] * 5}
+
+
+@value
+def q22_svm():
+    x, y = np.array(q22_data()["x"], float), np.array(q22_data()["y"], float)
+    w, b = hard_svm(x, y)
+    on_margin = int(np.sum(np.isclose(y * (x @ w + b), 1, atol=1e-5)))
+    return {"w": [Fraction(round(v, 6)).limit_denominator(100) for v in w], "b": Fraction(round(b, 6)).limit_denominator(100),
+            "on_margin": on_margin, "upper_bound": 2 * x.shape[1]}
+
+
+@value
+def q22_answer():
+    s = q22_svm()
+    return 2 <= s["on_margin"] <= s["upper_bound"]
+
+
+def test_q22_all_ten_points_lie_on_the_margin():
+    s = q22_svm()
+    assert s["w"] == [1, 0] and s["b"] == 0
+    x, y = np.array(q22_data()["x"], float), np.array(q22_data()["y"], float)
+    assert np.allclose(y * (x @ np.array([1.0, 0.0])), 1)  # every point has functional margin exactly 1
+    # no separator has a larger geometric margin: the classes are at distance 2 along x1
+    rng = np.random.default_rng(22)
+    for _ in range(500):
+        w = rng.normal(size=2)
+        w /= np.linalg.norm(w)
+        margins = y * (x @ w)
+        assert margins.min() <= 1 + 1e-12
+    assert s["on_margin"] == 10 > s["upper_bound"] == 4 and q22_answer() is False
+
+
+# --- Q23: bilinear min-max -------------------------------------------------------------------
+
+
+def q23_matrices():
+    rng = np.random.default_rng(23)
+    return [rng.normal(size=(4, 5)) for _ in range(3)]
+
+
+@value
+def q23_games():
+    """max-min and min-max of w^T M alpha over two simplices, for random 4 x 5 matrices M."""
+    return [{"maxmin": float(max_min_bilinear(m)), "minmax": float(min_max_bilinear(m))} for m in q23_matrices()]
+
+
+@value
+def q23_convex_convex():
+    """For G(w, alpha) = (w - alpha)^2 on [0, 1]^2 (convex in both, not concave in alpha):
+    max_alpha min_w G and min_w max_alpha G."""
+    w, a = sp.symbols("w alpha", real=True)
+    inner_min = sp.Integer(0)  # min over w in [0, 1] of (w - alpha)^2 is 0, at w = alpha
+    inner_max = sp.Max((w - 0) ** 2, (w - 1) ** 2)  # a convex function of alpha peaks at an end point
+    minmax = min(inner_max.subs(w, v) for v in [sp.Rational(k, 100) for k in range(101)])
+    return {"maxmin": inner_min, "minmax": sp.nsimplify(minmax)}
+
+
+@value
+def q23_answer():
+    return all(abs(g["maxmin"] - g["minmax"]) < 1e-8 for g in q23_games())
+
+
+def test_q23_minimax_equality_by_an_independent_search():
+    rng = np.random.default_rng(230)
+    for g, m in zip(q23_games(), q23_matrices()):
+        # a mixed strategy alpha guarantees min_i (M alpha)_i; random strategies never beat the LP value
+        alphas = rng.dirichlet(np.ones(5), size=4000)
+        ws = rng.dirichlet(np.ones(4), size=4000)
+        assert (m @ alphas.T).min(0).max() <= g["maxmin"] + 1e-9
+        assert (m.T @ ws.T).max(0).min() >= g["minmax"] - 1e-9
+        assert abs(g["maxmin"] - g["minmax"]) < 1e-8
+    assert q23_answer() is True
+
+
+def test_q23_the_hypotheses_matter():
+    c = q23_convex_convex()
+    grid = np.linspace(0, 1, 201)
+    g = (grid[:, None] - grid[None, :]) ** 2  # rows w, columns alpha
+    assert np.isclose(g.min(0).max(), float(c["maxmin"])) and np.isclose(g.max(1).min(), float(c["minmax"]))
+    assert c["maxmin"] == 0 and c["minmax"] == sp.Rational(1, 4)
+
+
+def test_published_q23_justification_without_compactness_fails():
+    """The published solution justifies the equality by convexity-concavity alone. G(w, alpha) = w - alpha is
+    linear in both, but on R x R: sup_alpha inf_w G = -oo < +oo = inf_w sup_alpha G."""
+    w, a = sp.symbols("w alpha", real=True)
+    g = w - a
+    assert sp.limit(g, w, -sp.oo) == -sp.oo  # inf over w is -oo for every alpha
+    assert sp.limit(g, a, -sp.oo) == sp.oo  # sup over alpha is +oo for every w
+    # on the compact square [-R, R]^2 both sides agree (equal to 0), as the theorem says
+    for r in (1.0, 10.0, 100.0):
+        grid = np.linspace(-r, r, 101)
+        table = grid[:, None] - grid[None, :]
+        assert np.isclose(table.min(0).max(), 0) and np.isclose(table.max(1).min(), 0)
+
+
+# --- Q24: EM and the global maximum ----------------------------------------------------------
+
+
+@value
+def q24_design():
+    """Three clusters of fifty points, unit variance, at these centres."""
+    return {"centres": [-10, 0, 10], "per_cluster": 50, "n": 150}
+
+
+def q24_sample():
+    rng = np.random.default_rng(24)
+    d = q24_design()
+    return np.concatenate([rng.normal(c, 1, d["per_cluster"]) for c in d["centres"]])
+
+
+@value
+def q24_runs():
+    """EM (300 iterations) for three components from two starts: near the clusters, and with two
+    components in the left cluster and a wide one over the other two."""
+    x = q24_sample()
+    runs = {}
+    for name, (m, v) in {"good": ([-10, 0, 10], [1, 1, 1]), "bad": ([-10.5, -9.5, 5], [0.5, 0.5, 25])}.items():
+        means, variances, pis, ll = em_1d(x, m, v, [1 / 3] * 3 if name == "good" else [0.25, 0.25, 0.5], 300)
+        runs[name] = {"start": m, "means": list(means), "loglik": ll}
+    return runs
+
+
+@value
+def q24_degenerate():
+    """Log-likelihood when one component sits on a data point with standard deviation s = 10^-k, k = 3, 6, 9."""
+    x = q24_sample()
+    out = {}
+    for k in (3, 6, 9):  # s = 10^-k
+        covs = np.array([[[10.0 ** (-2 * k)]], [[1.0]], [[100.0]]])
+        means = np.array([[x[0]], [0.0], [0.0]])
+        out[k] = gmm_loglik(x[:, None], np.full(3, 1 / 3), means, covs)
+    return out
+
+
+@value
+def q24_answer():
+    r = q24_runs()
+    return abs(r["good"]["loglik"] - r["bad"]["loglik"]) < 1e-6
+
+
+def test_q24_bad_start_is_a_stationary_point_with_lower_likelihood():
+    x = q24_sample()
+    r = q24_runs()
+    assert r["bad"]["loglik"] < r["good"]["loglik"] - 50
+    assert len(x) == q24_design()["n"] and np.allclose(sorted(r["good"]["means"]), q24_design()["centres"], atol=0.5)
+    # EM has converged there: one more step changes nothing
+    means, variances, pis, ll = em_1d(x, [-10.5, -9.5, 5], [0.5, 0.5, 25], [0.25, 0.25, 0.5], 300)
+    means2, variances2, pis2, ll2 = em_1d(x, means, variances, pis, 1)
+    assert np.allclose(means, means2, atol=1e-6) and abs(ll - ll2) < 1e-8
+    # the log-likelihood there is a local maximum along random directions
+    rng = np.random.default_rng(240)
+    theta = np.concatenate([means, np.log(variances)])
+    def ll_of(t):
+        return gmm_loglik(x[:, None], pis, t[:3, None], np.exp(t[3:])[:, None, None])
+    for _ in range(50):
+        d = rng.normal(size=6) * 1e-3
+        assert ll_of(theta + d) <= ll_of(theta) + 1e-9
+    assert q24_answer() is False
+
+
+def test_q24_likelihood_is_unbounded():
+    values = list(q24_degenerate().values())
+    assert values[0] < values[1] < values[2]
+    assert np.isclose(values[2] - values[1], np.log(1000), rtol=1e-6)  # grows like -log s
+
+
+# --- Q25: posterior of the latent assignment -------------------------------------------------
+
+
+@value
+def q25_mixture():
+    return {"pi": [Fraction(3, 10), Fraction(7, 10)], "mu": [0, 1], "sigma": [Fraction(1, 10), 1], "x": 0}
+
+
+@value
+def q25_values():
+    """pi_k N(x | mu_k, sigma_k^2) at x = 0, their sum, and the normalised posteriors."""
+    m = q25_mixture()
+    joint = [float(p) * stats.norm.pdf(m["x"], mu, float(s)) for p, mu, s in zip(m["pi"], m["mu"], m["sigma"])]
+    total = sum(joint)
+    return {"joint": joint, "total": total, "posterior": [j / total for j in joint]}
+
+
+@value
+def q25_answer():
+    v = q25_values()
+    return bool(abs(v["total"] - 1) < 1e-9 and all(0 <= j <= 1 for j in v["joint"]))
+
+
+def test_q25_posterior_by_monte_carlo():
+    m = q25_mixture()
+    rng = np.random.default_rng(25)
+    n = 2_000_000
+    z = rng.uniform(size=n) < 0.3
+    x = np.where(z, rng.normal(0, 0.1, n), rng.normal(1, 1, n))
+    near = np.abs(x - m["x"]) < 0.01
+    posterior_first = np.mean(z[near])
+    v = q25_values()
+    assert abs(posterior_first - v["posterior"][0]) < 0.01  # Bayes' rule, normalised
+    assert v["joint"][0] > 1 and abs(v["total"] - 1) > 0.1 and q25_answer() is False
+
+
+# --- Q26 (removed): receptive field after average pooling ------------------------------------
+
+
+def receptive_field_side(layers, size=24):
+    """Side length of the set of input pixels that influence the centre unit of the last layer.
+    layers: list of ('conv', k) (stride 1) or ('pool', k) (stride k), with all-positive weights."""
+    def forward(image):
+        out = image
+        for kind, k in layers:
+            if kind == "conv":
+                out = sum(out[i:out.shape[0] - k + 1 + i, j:out.shape[1] - k + 1 + j] for i in range(k) for j in range(k))
+            else:
+                h, w = out.shape[0] // k * k, out.shape[1] // k * k
+                out = out[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3))
+        return out
+
+    base = forward(np.zeros((size, size)))
+    centre = (base.shape[0] // 2, base.shape[1] // 2)
+    influence = np.zeros((size, size), dtype=bool)
+    for i in range(size):
+        for j in range(size):
+            image = np.zeros((size, size))
+            image[i, j] = 1.0
+            influence[i, j] = forward(image)[centre] != 0
+    rows, cols = np.nonzero(influence)
+    return int(rows.max() - rows.min() + 1)
+
+
+@value
+def q26_receptive_fields():
+    """Receptive-field sides: after a 3 x 3 convolution, after it plus 2 x 2 average pooling (stride 2),
+    and after one more 3 x 3 convolution."""
+    return {"conv": receptive_field_side([("conv", 3)]),
+            "conv_pool": receptive_field_side([("conv", 3), ("pool", 2)]),
+            "conv_pool_conv": receptive_field_side([("conv", 3), ("pool", 2), ("conv", 3)]),
+            "conv_conv": receptive_field_side([("conv", 3), ("conv", 3)])}
+
+
+@value
+def q26_answer():
+    r = q26_receptive_fields()
+    return r["conv_pool"] > r["conv"]
+
+
+def test_q26_receptive_fields_follow_the_recursion():
+    r = q26_receptive_fields()
+    # r_out = r_in + (k - 1) * jump, the jump being the product of the strides so far
+    assert r["conv"] == 1 + (3 - 1) * 1
+    assert r["conv_pool"] == r["conv"] + (2 - 1) * 1
+    assert r["conv_pool_conv"] == r["conv_pool"] + (3 - 1) * 2
+    assert r["conv_conv"] == r["conv"] + (3 - 1) * 1
+    assert receptive_field_side([("pool", 2)]) == 2 and q26_answer() is True
+
+
+# --- Q27: cost of a transformer forward pass -------------------------------------------------
+
+
+class MacCounter:
+    """Counts the multiply-adds of matrix products, from the shapes of their operands."""
+
+    def __init__(self):
+        self.count = 0
+
+    def matmul(self, a, b):
+        self.count += int(np.prod(a.shape[:-1])) * a.shape[-1] * b.shape[-1]
+        return a @ b
+
+
+def transformer_forward_macs(n, layers, s, d, seed=27):
+    """Run an encoder-only transformer (one head, MLP of width 4D) and count its multiply-adds."""
+    rng = np.random.default_rng(seed)
+    counter = MacCounter()
+    h = rng.normal(size=(n, s, d))
+    for _ in range(layers):
+        wq, wk, wv, wo = (rng.normal(size=(d, d)) / math.sqrt(d) for _ in range(4))
+        w1, w2 = rng.normal(size=(d, 4 * d)) / math.sqrt(d), rng.normal(size=(4 * d, d)) / math.sqrt(4 * d)
+        q, k, v = counter.matmul(h, wq), counter.matmul(h, wk), counter.matmul(h, wv)
+        scores = counter.matmul(q, np.swapaxes(k, 1, 2)) / math.sqrt(d)
+        attn = counter.matmul(softmax(scores, axis=-1), v)
+        h = h + counter.matmul(attn, wo)
+        h = h + counter.matmul(np.maximum(counter.matmul(h, w1), 0), w2)
+    return counter.count
+
+
+@value
+def q27_macs_per_layer():
+    """Multiply-adds per sequence and layer, as a polynomial in S and D: 12 S D^2 + 2 S^2 D."""
+    s, d = sp.symbols("S D", positive=True)
+    return 12 * s * d ** 2 + 2 * s ** 2 * d
+
+
+@value
+def q27_ratios():
+    """Multiply-adds divided by N L S D^2, for D = 64 and growing S."""
+    s, d = sp.symbols("S D", positive=True)
+    per = q27_macs_per_layer()
+    return {length: per.subs({s: length, d: 64}) / (length * 64 ** 2) for length in (64, 512, 4096)}
+
+
+@value
+def q27_answer():
+    ratios = list(q27_ratios().values())
+    return bool(ratios[-1] <= 2 * ratios[0])
+
+
+def test_q27_count_matches_an_instrumented_forward_pass():
+    s, d = sp.symbols("S D", positive=True)
+    for n, layers, length, dim in ((2, 1, 5, 4), (1, 3, 16, 8), (3, 2, 32, 4)):
+        counted = transformer_forward_macs(n, layers, length, dim)
+        assert counted == n * layers * q27_macs_per_layer().subs({s: length, d: dim})
+    ratios = q27_ratios()
+    assert ratios[64] == 14 and ratios[4096] == 140 and q27_answer() is False
+
+
+# --- Q28: adversarial training and standard accuracy -----------------------------------------
+
+
+@value
+def q28_model():
+    """The model of Tsipras et al. (2019): y = +-1, x_1 = y with probability p (else -y), and d weak
+    features x_j ~ N(eta y, 1); the adversary moves every coordinate by at most eps (l_inf)."""
+    return {"p": Fraction(9, 10), "d": 100, "eta": Fraction(1, 5), "eps": Fraction(2, 5)}
+
+
+def q28_accuracies(a, b, robust):
+    """Standard or robust accuracy of sign(a x_1 + b sum_j x_j) with a, b >= 0, exactly."""
+    m = q28_model()
+    p, d, eta, eps = float(m["p"]), m["d"], float(m["eta"]), float(m["eps"])
+    shift = eps * (a + d * b) if robust else 0.0
+    if b == 0:
+        return p if a > shift else 0.0
+    sd = b * math.sqrt(d)
+    return (p * stats.norm.cdf((a + b * d * eta - shift) / sd)
+            + (1 - p) * stats.norm.cdf((-a + b * d * eta - shift) / sd))
+
+
+@value
+def q28_results():
+    """Over linear classifiers (a, b) = (cos t, sin t), t on a grid: the most accurate one and the
+    most robust one (what adversarial training selects), with both accuracies."""
+    grid = np.linspace(0, math.pi / 2, 2001)
+    rows = [(math.cos(t), math.sin(t)) for t in grid]
+    standard = [q28_accuracies(a, b, robust=False) for a, b in rows]
+    robust = [q28_accuracies(a, b, robust=True) for a, b in rows]
+    i, j = int(np.argmax(standard)), int(np.argmax(robust))
+    return {"standard_fit": {"standard": standard[i], "robust": robust[i]},
+            "robust_fit": {"standard": standard[j], "robust": robust[j]}}
+
+
+@value
+def q28_answer():
+    r = q28_results()
+    return bool(r["robust_fit"]["standard"] < r["standard_fit"]["standard"])
+
+
+def test_q28_accuracies_by_monte_carlo():
+    m = q28_model()
+    rng = np.random.default_rng(28)
+    n, d = 200_000, m["d"]
+    y = rng.choice([-1.0, 1.0], size=n)
+    x1 = np.where(rng.uniform(size=n) < 0.9, y, -y)
+    weak_sum = rng.normal(0.2 * d * y, math.sqrt(d))  # the sum of the d weak features
+    for a, b in ((1.0, 0.0), (0.0, 1.0), (0.6, 0.8)):
+        score = a * x1 + b * weak_sum
+        assert abs(np.mean(np.sign(score) == y) - q28_accuracies(a, b, False)) < 0.003
+        worst = score - y * 0.4 * (a + d * b) * 1.0  # the l_inf adversary pushes every coordinate against y
+        assert abs(np.mean(np.sign(worst) * y > 0) - q28_accuracies(a, b, True)) < 0.003
+    r = q28_results()
+    assert r["standard_fit"]["standard"] > 0.97 and r["standard_fit"]["robust"] < 0.1
+    assert np.isclose(r["robust_fit"]["standard"], 0.9) and np.isclose(r["robust_fit"]["robust"], 0.9)
+    assert q28_answer() is True
+
+
+# --- Q29: FastText objective -----------------------------------------------------------------
+
+
+@value
+def q29_counterexample():
+    """With f the identity, a scalar example y = 1, x = e_1, W = (1), Z = (-1): the objective at
+    (W, Z), at (-W, -Z) and at their midpoint (0, 0)."""
+    def objective(w, z):
+        return 1 * w * z * 1
+    return {"first": objective(1, -1), "second": objective(-1, 1), "midpoint": objective(0, 0)}
+
+
+@value
+def q29_hessian_eigenvalues():
+    w, z = sp.symbols("W Z", real=True)
+    return sorted(sp.hessian(w * z, (w, z)).eigenvals())
+
+
+@value
+def q29_answer():
+    c = q29_counterexample()
+    return c["midpoint"] <= (c["first"] + c["second"]) / 2
+
+
+def test_q29_bilinear_objective_is_not_convex():
+    c = q29_counterexample()
+    assert c["midpoint"] > Fraction(c["first"] + c["second"], 2)  # Jensen's inequality fails
+    assert q29_hessian_eigenvalues() == [-1, 1]
+    # random instances of the matrix form y W Z^T x also break midpoint convexity
+    rng = np.random.default_rng(29)
+    found = 0
+    for _ in range(200):
+        w1, w2 = rng.normal(size=(1, 3)), rng.normal(size=(1, 3))
+        z1, z2 = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+        x = rng.normal(size=5)
+        def f(w, z):
+            return (w @ z.T @ x).item()
+        found += f((w1 + w2) / 2, (z1 + z2) / 2) > (f(w1, z1) + f(w2, z2)) / 2 + 1e-12
+    assert found > 20 and q29_answer() is False
+
+
+# --- Q30, Q31: Hoeffding with the training set -----------------------------------------------
+
+
+def one_nn_true_error(x_train, labels, p_one):
+    """Exact true error of 1-NN on X ~ U[0, 1] with labels Y ~ Bernoulli(p_one) independent of X:
+    each Voronoi cell (an interval) errs with probability p_one (label 0) or 1 - p_one (label 1)."""
+    order = np.argsort(x_train)
+    xs, ls = x_train[order], labels[order]
+    edges = np.concatenate([[0.0], (xs[1:] + xs[:-1]) / 2, [1.0]])
+    return float(np.sum(np.diff(edges) * np.where(ls == 1, 1 - p_one, p_one)))
+
+
+@value
+def q30_setup():
+    return {"n": 2000, "delta": Fraction(1, 20), "p_one": Fraction(3, 10), "repeats": 200}
+
+
+@value
+def q30_threshold():
+    """sqrt((b - a)^2 ln(2 / delta) / (2 n)) for the 0-1 loss (b - a = 1)."""
+    s = q30_setup()
+    return math.sqrt(math.log(2 / float(s["delta"])) / (2 * s["n"]))
+
+
+def q30_q31_simulation(seed):
+    s = q30_setup()
+    rng = np.random.default_rng(seed)
+    p = float(s["p_one"])
+    rows = []
+    for _ in range(s["repeats"]):
+        x = rng.uniform(size=s["n"])
+        labels = (rng.uniform(size=s["n"]) < p).astype(int)
+        x_val = rng.uniform(size=s["n"])
+        labels_val = (rng.uniform(size=s["n"]) < p).astype(int)
+        nn_true = one_nn_true_error(x, labels, p)
+        # 1-NN has training error 0; the constant classifier 0 (k = n, majority vote) has training error mean(labels)
+        rows.append({"nn_true": nn_true, "const_train": float(labels.mean()), "const_true": p,
+                     "nn_val": float(np.mean(labels[nearest_1d(x, x_val)] != labels_val)),
+                     "const_val": float(labels_val.mean())})
+    return rows
+
+
+def nearest_1d(x_train, x_query):
+    """Index of the nearest training point of every query (one dimension, by sorting)."""
+    order = np.argsort(x_train)
+    xs = x_train[order]
+    pos = np.clip(np.searchsorted(xs, x_query), 1, len(xs) - 1)
+    left_closer = (x_query - xs[pos - 1]) <= (xs[pos] - x_query)
+    return order[np.where(left_closer, pos - 1, pos)]
+
+
+@value
+def q30_results():
+    """Over repeated training sets: the mean gap |L_D - L_S| of 1-NN, and how often it exceeds the threshold."""
+    rows = q30_q31_simulation(30)
+    gaps = [abs(r["nn_true"] - 0.0) for r in rows]
+    return {"mean_gap": float(np.mean(gaps)), "violation_rate": float(np.mean([g >= q30_threshold() for g in gaps]))}
+
+
+@value
+def q30_answer():
+    return q30_results()["violation_rate"] <= float(q30_setup()["delta"])
+
+
+@value
+def q30_published_sum_example():
+    """The published solution writes the training error as a sum without 1/n: for n = 10 points and
+    three mistakes it gives 3 instead of 3/10."""
+    losses = [1, 0, 0, 1, 0, 0, 0, 1, 0, 0]
+    return {"sum": sum(losses), "mean": Fraction(sum(losses), len(losses)), "n": len(losses)}
+
+
+def test_q30_memorising_classifier_breaks_the_bound():
+    rows = q30_q31_simulation(300)
+    for r in rows[:20]:
+        assert 0.3 < r["nn_true"] < 0.55
+    assert abs(np.mean([r["nn_true"] for r in rows]) - 2 * 0.3 * 0.7) < 0.01  # E L_D = 2 p (1 - p)
+    assert q30_results()["violation_rate"] == 1.0 and q30_results()["mean_gap"] > 10 * q30_threshold()
+    # on a fresh test set the same classifier obeys Hoeffding (the published corrected statement)
+    gaps = [abs(r["nn_true"] - r["nn_val"]) for r in rows]
+    assert np.mean([g >= q30_threshold() for g in gaps]) <= 0.05
+    assert q30_answer() is False
+
+
+def test_published_q30_training_error_without_one_over_n_is_wrong():
+    e = q30_published_sum_example()
+    assert e["sum"] == 3 and e["mean"] == Fraction(3, 10)
+    assert e["sum"] > 1  # the printed "training error" leaves [a, b] = [0, 1]: it is n times the average
+    assert e["mean"] * e["n"] == e["sum"]
+
+
+@value
+def q31_threshold():
+    """2 sqrt((b - a)^2 ln(2K / delta) / (2 n)) with K = 2 hyperparameter values."""
+    s = q30_setup()
+    return 2 * math.sqrt(math.log(2 * 2 / float(s["delta"])) / (2 * s["n"]))
+
+
+@value
+def q31_results():
+    """k-NN with k in {1, n}: selection by training error picks k = 1; by validation error, k = n.
+    How often L_D(selected) >= L_D(best) + threshold."""
+    rows = q30_q31_simulation(31)
+    by_train = [r["nn_true"] if 0.0 < r["const_train"] else r["const_true"] for r in rows]
+    by_val = [r["nn_true"] if r["nn_val"] < r["const_val"] else r["const_true"] for r in rows]
+    best = [min(r["nn_true"], r["const_true"]) for r in rows]
+    return {"train_rate": float(np.mean([s >= b + q31_threshold() for s, b in zip(by_train, best)])),
+            "val_rate": float(np.mean([s >= b + q31_threshold() for s, b in zip(by_val, best)])),
+            "mean_selected_true_error": float(np.mean(by_train)), "best_true_error": float(np.mean(best))}
+
+
+@value
+def q31_answer():
+    return q31_results()["train_rate"] <= float(q30_setup()["delta"])
+
+
+def test_q31_selection_by_training_error_fails_and_by_validation_works():
+    r = q31_results()
+    assert r["train_rate"] == 1.0 and r["val_rate"] <= 0.05
+    assert r["mean_selected_true_error"] > r["best_true_error"] + q31_threshold()
+    assert np.isclose(r["best_true_error"], 0.3)  # the constant classifier is the better one
+    assert q31_answer() is False
+
+
+# --- Q32: teacher forcing --------------------------------------------------------------------
+
+
+def causal_lm_logits(tokens, params):
+    """A one-layer causal self-attention language model: logits for the next token at every position."""
+    emb, pos, wq, wk, wv, wout = params
+    h = emb[tokens] + pos[:len(tokens)]
+    scores = (h @ wq) @ (h @ wk).T / math.sqrt(h.shape[1])
+    scores = np.where(np.tril(np.ones_like(scores, dtype=bool)), scores, -np.inf)
+    return (softmax(scores, axis=1) @ (h @ wv)) @ wout
+
+
+def q32_params():
+    rng = np.random.default_rng(32)
+    vocab, dim, length = 11, 8, 12
+    return (rng.normal(size=(vocab, dim)), rng.normal(size=(length, dim)), *(rng.normal(size=(dim, dim)) for _ in range(3)),
+            rng.normal(size=(dim, vocab))), rng.integers(0, vocab, size=length)
+
+
+@value
+def q32_results():
+    """Teacher forcing: one pass over the true sequence gives the prediction for every position; it equals
+    the prediction from the true prefix alone, and the model's own predictions are never fed back."""
+    params, tokens = q32_params()
+    full = causal_lm_logits(tokens, params)
+    gap = max(float(np.abs(full[t] - causal_lm_logits(tokens[:t + 1], params)[t]).max()) for t in range(len(tokens)))
+    predicted = full.argmax(1)[:-1]
+    return {"max_gap": gap, "length": len(tokens), "wrong_predictions": int(np.sum(predicted != tokens[1:]))}
+
+
+@value
+def q32_answer():
+    return False if q32_results()["max_gap"] < 1e-9 else True
+
+
+def test_q32_one_causal_pass_equals_prefix_by_prefix_evaluation():
+    params, tokens = q32_params()
+    r = q32_results()
+    assert r["max_gap"] < 1e-9 and r["wrong_predictions"] > 0
+    # the mask hides the future: changing the last token leaves every earlier prediction unchanged
+    emb, pos, wq, wk, wv, wout = params
+    changed = tokens.copy()
+    changed[-1] = (changed[-1] + 1) % 11
+    assert np.allclose(causal_lm_logits(changed, params)[:-1], causal_lm_logits(tokens, params)[:-1])
+    assert q32_answer() is False
+
+
+# =============================================================================================
+# Open questions Q33-Q42
+# =============================================================================================
+
+# --- Q33: a network with a fixed normalisation as activation ---------------------------------
+
+
+def q33_instance(seed, m=4, d=3):
+    rng = np.random.default_rng(seed)
+    return {"W": rng.normal(size=(m, d)), "v": rng.normal(size=m), "gamma": rng.normal(size=m),
+            "beta": rng.uniform(0.5, 2, size=m) * rng.choice([-1, 1], size=m), "x": rng.normal(size=d),
+            "y": rng.normal()}
+
+
+def q33_network(p, x, W=None, centred=False):
+    """f(x) = v^T ((W x - gamma) / beta); with centred=True, gamma_i = mean_j (w_j^T x) for every i."""
+    W = p["W"] if W is None else W
+    pre = W @ x
+    gamma = np.full_like(pre, pre.mean()) if centred else p["gamma"]
+    return float(p["v"] @ ((pre - gamma) / p["beta"]))
+
+
+def q33_loss_hessian(p, centred=False, h=1e-4):
+    """Finite-difference Hessian of (f(x) - y)^2 with respect to vec(W)."""
+    m, d = p["W"].shape
+
+    def loss(flat):
+        return (q33_network(p, p["x"], flat.reshape(m, d), centred) - p["y"]) ** 2
+
+    w0 = p["W"].ravel()
+    n = w0.size
+    hess = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            e_i, e_j = np.eye(n)[i] * h, np.eye(n)[j] * h
+            hess[i, j] = (loss(w0 + e_i + e_j) - loss(w0 + e_i - e_j) - loss(w0 - e_i + e_j) + loss(w0 - e_i - e_j)) / (4 * h * h)
+    return hess
+
+
+@value
+def q33_hessian_spectrum():
+    """Extreme eigenvalues of the loss Hessian in vec(W) (finite differences, m = 4, d = 3), for the fixed
+    gamma and for the centred gamma of part (c), with the closed-form value 2 ||v/beta||^2 ||x||^2
+    (times (1 - ...) for (c)) of the single nonzero eigenvalue."""
+    out = {}
+    for label, centred in (("fixed", False), ("centred", True)):
+        eig = np.linalg.eigvalsh(q33_loss_hessian(q33_instance(33), centred))
+        out[label] = {"min": float(eig.min()), "max": float(eig.max()), "positive": int(np.sum(eig > 1e-4))}
+    return out
+
+
+@value
+def q33_affine_check():
+    """For (c): f(0), and the largest gap between the slope of f in x and the slope W^T (v / beta) of (a)."""
+    p = q33_instance(33)
+    d = p["x"].size
+    slope = np.array([q33_network(p, np.eye(d)[i], centred=True) - q33_network(p, np.zeros(d), centred=True)
+                      for i in range(d)])
+    return {"f_at_zero": q33_network(p, np.zeros(d), centred=True),
+            "slope_change": float(np.abs(slope - p["W"].T @ (p["v"] / p["beta"])).max())}
+
+
+@value
+def q33_published_bias_gap():
+    """The published (b) rewrites the loss as (x'^T w' - b')^2 with b' = b - y; the gap to the true loss
+    on a random instance (ours, with b' = b + y, has gap 0)."""
+    p = q33_instance(33)
+    a = p["v"] / p["beta"]
+    b = float(a @ p["gamma"])
+    xw = float(a @ p["W"] @ p["x"])
+    true = (q33_network(p, p["x"]) - p["y"]) ** 2
+    return {"published": abs((xw - (b - p["y"])) ** 2 - true), "ours": abs((xw - (b + p["y"])) ** 2 - true)}
+
+
+def test_q33_network_is_affine_in_x_symbolically():
+    m, d = 3, 2
+    W = sp.Matrix(m, d, lambda i, j: sp.Symbol(f"w{i}{j}"))
+    v, gamma, beta = (sp.Matrix(m, 1, lambda i, _: sp.Symbol(f"{n}{i}")) for n in ("v", "g", "b"))
+    x = sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"x{i}"))
+    f = sum(v[i] * ((W * x)[i] - gamma[i]) / beta[i] for i in range(m))
+    a = W.T * sp.Matrix(m, 1, lambda i, _: v[i] / beta[i])
+    b = sum(v[i] * gamma[i] / beta[i] for i in range(m))
+    assert sp.simplify(f - ((a.T * x)[0] - b)) == 0
+    assert all(sp.diff(f, xi, 2) == 0 for xi in x)  # no curvature in x
+    # (c): gamma_i = (1/m) sum_j w_j^T x makes f linear in x (no bias) and still linear in W
+    mean_pre = sum((W * x)[i] for i in range(m)) / m
+    f_c = sum(v[i] * ((W * x)[i] - mean_pre) / beta[i] for i in range(m))
+    assert f_c.subs({xi: 0 for xi in x}) == 0
+    assert all(sp.diff(f_c, wij, 2) == 0 for wij in W) and all(sp.diff(f_c, xi, 2) == 0 for xi in x)
+
+
+def test_q33_loss_is_convex_in_w():
+    s = q33_hessian_spectrum()
+    for label in ("fixed", "centred"):
+        assert s[label]["min"] > -1e-4 and s[label]["positive"] == 1  # PSD, rank one: 2 g g^T
+    p = q33_instance(33)
+    g = np.outer(p["v"] / p["beta"], p["x"]).ravel()
+    assert np.isclose(s["fixed"]["max"], 2 * g @ g, rtol=1e-4)
+    # random chords: the loss lies below the chord (Jensen), for both versions
+    rng = np.random.default_rng(330)
+    for centred in (False, True):
+        for _ in range(200):
+            p = q33_instance(int(rng.integers(1 << 30)))
+            w1, w2, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.uniform()
+            loss = lambda w: (q33_network(p, p["x"], w, centred) - p["y"]) ** 2
+            assert loss(t * w1 + (1 - t) * w2) <= t * loss(w1) + (1 - t) * loss(w2) + 1e-9
+
+
+def test_published_q33c_justification_gamma_only_in_the_bias_is_wrong():
+    """The published (c) says gamma 'only contributes linearly to the bias term b'. With gamma the mean of
+    the pre-activations, gamma depends on x: the bias vanishes and the slope changes."""
+    c = q33_affine_check()
+    assert abs(c["f_at_zero"]) < 1e-12 and c["slope_change"] > 0.1
+
+
+def test_published_q33b_sign_of_y_is_wrong():
+    g = q33_published_bias_gap()
+    assert g["ours"] < 1e-12 and g["published"] > 1e-2
+
+
+# --- Q34: GeLU -------------------------------------------------------------------------------
+
+
+Q34_Z, Q34_C = sp.symbols("z c", real=True)
+Q34_SIGMA = sp.Function("sigma")
+
+
+def q34_logistic(t):
+    return 1 / (1 + sp.exp(-t))
+
+
+@value
+def q34_c():
+    return Fraction(1702, 1000)
+
+
+@value
+def q34_derivative():
+    """phi'(z) = sigma(cz) (1 + cz (1 - sigma(cz))), written with sigma."""
+    s = Q34_SIGMA(Q34_C * Q34_Z)
+    return s * (1 + Q34_C * Q34_Z * (1 - s))
+
+
+@value
+def q34_derivative_exp():
+    """The same derivative written with exponentials: (1 + e^{-cz} + cz e^{-cz}) / (1 + e^{-cz})^2."""
+    e = sp.exp(-Q34_C * Q34_Z)
+    return (1 + e + Q34_C * Q34_Z * e) / (1 + e) ** 2
+
+
+@value
+def q34_limits():
+    """The limits of phi'(z) at -oo and +oo, by sympy on the exponential form (c > 0 symbolic). (Sympy 1.14
+    returns 0 at +oo for the sigma form, a wrong value that the numerical test would catch.)"""
+    c = sp.Symbol("c", positive=True)
+    d = q34_derivative_exp().subs(Q34_C, c)
+    return {"minus": sp.limit(d, Q34_Z, -sp.oo), "plus": sp.limit(d, Q34_Z, sp.oo)}
+
+
+def q34_derivative_numeric(z, c=1.702):
+    """phi'(z), evaluated stably for large |z| (expit avoids overflowing e^{-cz})."""
+    s = expit(c * z)
+    return s * (1 + c * z * expit(-c * z))
+
+
+@value
+def q34_far_values():
+    """phi'(z) at z = -20, -10, 10, 20 with c = 1.702, evaluated stably; and phi'(z) - 1 for z > 0."""
+    out = {z: float(q34_derivative_numeric(float(z))) for z in (-20, -10, 10, 20)}
+    # phi'(z) - 1 = -phi'(-z), by the symmetry phi'(z) + phi'(-z) = 1, without cancellation
+    out["excess"] = {z: -float(q34_derivative_numeric(-float(z))) for z in (10, 20)}
+    return out
+
+
+@value
+def q34_extremes():
+    """Where phi' changes sign, and its minimum and maximum (at the points where phi'' = 0)."""
+    c = float(q34_c())
+    zero = float(sp.nsolve(1 + sp.Symbol("u") * (1 - q34_logistic(sp.Symbol("u"))), sp.Symbol("u"), -1.3)) / c
+    low = minimize_scalar(lambda z: q34_derivative_numeric(z, c), bounds=(-5, 0), method="bounded",
+                          options={"xatol": 1e-10})
+    return {"zero": zero, "zero_abs": abs(zero), "argmin": float(low.x), "min": float(low.fun), "argmax": -float(low.x),
+            "max": float(q34_derivative_numeric(-low.x, c)), "gelu_min": zero * float(expit(c * zero))}
+
+
+@value
+def q34_curve():
+    """(z, phi'(z)) on [-4, 4] for the figure."""
+    zs = np.linspace(-4, 4, 81)
+    return np.column_stack([zs, q34_derivative_numeric(zs)])
+
+
+def test_q34_derivative_matches_sympy_and_finite_differences():
+    z, c = Q34_Z, Q34_C
+    phi = z * q34_logistic(c * z)
+    for form in (q34_derivative().replace(Q34_SIGMA, q34_logistic), q34_derivative_exp()):
+        assert sp.simplify(sp.diff(phi, z) - form) == 0
+    rng = np.random.default_rng(34)
+    for zz in rng.uniform(-6, 6, 50):
+        h = 1e-6
+        fd = ((zz + h) * expit(1.702 * (zz + h)) - (zz - h) * expit(1.702 * (zz - h))) / (2 * h)
+        assert np.isclose(fd, q34_derivative_numeric(zz), atol=1e-8)
+
+
+def test_q34_limits_symbolic_and_numeric():
+    assert q34_limits() == {"minus": 0, "plus": 1}
+    far = q34_far_values()
+    assert abs(far[-20]) < 1e-12 and abs(far[20] - 1) < 1e-12
+    assert abs(far[-10]) < 1e-5 and abs(far[10] - 1) < 1e-5
+    # high precision, where naive floating point overflows: z = -50 with mpmath
+    import mpmath
+    mpmath.mp.dps = 50
+    z = mpmath.mpf(-50)
+    s = 1 / (1 + mpmath.e ** (-1.702 * z))
+    value_at = s * (1 + 1.702 * z * (1 - s))
+    assert abs(value_at) < mpmath.mpf(10) ** -30
+    assert (far[-20] < 0) and (far[20] > 1)  # approached from below 0 and from above 1
+    for z, excess in far["excess"].items():
+        assert np.isclose(excess, float(mpmath.mpf(1) - 1) + float((lambda s: s * (1 + 1.702 * z * (1 - s)) - 1)(
+            1 / (1 + mpmath.e ** (-1.702 * mpmath.mpf(z))))), rtol=1e-8)
+
+
+def test_q34_symmetry_and_extremes():
+    d = q34_derivative().replace(Q34_SIGMA, q34_logistic)
+    assert sp.simplify(d + d.subs(Q34_Z, -Q34_Z) - 1) == 0  # phi'(z) + phi'(-z) = 1
+    e = q34_extremes()
+    assert abs(q34_derivative_numeric(e["zero"])) < 1e-9 and e["zero_abs"] == -e["zero"]
+    assert abs(q34_derivative_numeric(e["zero_abs"]) - 1) < 1e-9
+    assert np.isclose(e["min"] + e["max"], 1) and e["min"] < 0 and e["max"] > 1
+    grid = np.linspace(-8, 8, 160001)
+    values = q34_derivative_numeric(grid)
+    assert np.isclose(values.min(), e["min"], atol=1e-9) and np.isclose(grid[values.argmin()], e["argmin"], atol=1e-3)
+    gelu = grid * expit(1.702 * grid)
+    assert np.isclose(gelu.min(), e["gelu_min"], atol=1e-8)
+    assert q34_c() == Fraction(851, 500) and q34_curve().shape == (81, 2)
+
+
+# --- Q35-Q38: EM for a weighted Gaussian mixture ---------------------------------------------
+
+
+Q35_N, Q35_K, Q35_n = sp.symbols("N K n", integer=True, positive=True)
+Q35_k = sp.Symbol("k", integer=True, positive=True)
+Q35_W = sp.IndexedBase("w")
+Q35_Q = sp.IndexedBase("q")  # q[k, n] stands for q_kn^(t)
+Q35_X = sp.IndexedBase("x")
+Q35_MU_NEW = sp.Symbol(r"\mu_k^{(t+1)}")
+
+
+@value
+def q35_mu_update():
+    n = Q35_n
+    return sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * Q35_X[n], (n, 1, Q35_N)) / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N))
+
+
+@value
+def q36_var_update():
+    n = Q35_n
+    return (sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * (Q35_MU_NEW - Q35_X[n]) ** 2, (n, 1, Q35_N))
+            / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)))
+
+
+@value
+def q37_pi_update():
+    n = Q35_n
+    return sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)) / sp.Sum(Q35_W[n], (n, 1, Q35_N))
+
+
+def q35_instance(seed=35, n=9, k=3):
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(-2, 0.5, 3), rng.normal(0.5, 0.7, 3), rng.normal(3, 0.4, n - 6)])
+    w = rng.uniform(0.2, 3.0, n)
+    q = rng.dirichlet(np.ones(k), size=n)  # any responsibilities with rows summing to one
+    return x, w, q
+
+
+def q35_evaluate(expr, x, w, q, k, mu_new=None):
+    """Evaluate one of the printed update formulas for component k on concrete arrays."""
+    subs_sum = expr.subs(Q35_N, len(x)).doit()
+    values = {Q35_k: k + 1}
+    if mu_new is not None:
+        values[Q35_MU_NEW] = mu_new
+    subs_sum = subs_sum.subs(values)
+    table = {}
+    for i in range(len(x)):
+        table[Q35_X[i + 1]] = x[i]
+        table[Q35_W[i + 1]] = w[i]
+        for j in range(q.shape[1]):
+            table[Q35_Q[j + 1, i + 1]] = q[i, j]
+    return float(subs_sum.xreplace(table))
+
+
+def q35_m_step_objective(params, x, w, q):
+    """sum_n w_n sum_k q_kn [log pi_k + log N(x_n | mu_k, sigma_k^2)], with pi = softmax(a), sigma = exp(s)."""
+    k = q.shape[1]
+    a, mu, s = params[:k], params[k:2 * k], params[2 * k:]
+    log_pi = a - logsumexp(a)
+    log_n = stats.norm.logpdf(x[:, None], mu[None, :], np.exp(s)[None, :])
+    return float(np.sum(w[:, None] * q * (log_pi[None, :] + log_n)))
+
+
+@value
+def q35_numeric_check():
+    """The closed-form M-step and a numerical maximiser (BFGS) of the M-step objective on a random instance."""
+    x, w, q = q35_instance()
+    k = q.shape[1]
+    closed = {"mu": [q35_evaluate(q35_mu_update(), x, w, q, j) for j in range(k)],
+              "pi": [q35_evaluate(q37_pi_update(), x, w, q, j) for j in range(k)]}
+    closed["var"] = [q35_evaluate(q36_var_update(), x, w, q, j, mu_new=closed["mu"][j]) for j in range(k)]
+    result = minimize(lambda p: -q35_m_step_objective(p, x, w, q), np.zeros(3 * k), method="BFGS",
+                      options={"gtol": 1e-10})
+    a, mu, s = result.x[:k], result.x[k:2 * k], result.x[2 * k:]
+    numeric = {"mu": list(mu), "var": list(np.exp(2 * s)), "pi": list(np.exp(a - logsumexp(a)))}
+    return {"closed": closed, "numeric": numeric}
+
+
+@value
+def q35_check_rows():
+    """The check of Q35-Q37 as table rows, one per component."""
+    c = q35_numeric_check()
+    return [{"k": j + 1, **{f"{side}_{key}": c[side][key][j] for side in ("closed", "numeric") for key in ("mu", "var", "pi")}}
+            for j in range(3)]
+
+
+def test_q35_q36_q37_closed_form_is_the_maximiser():
+    c = q35_numeric_check()
+    for key in ("mu", "var", "pi"):
+        assert np.allclose(c["closed"][key], c["numeric"][key], atol=1e-5), key
+    for row in q35_check_rows():
+        for key in ("mu", "var", "pi"):
+            assert abs(row[f"closed_{key}"] - row[f"numeric_{key}"]) < 1e-5
+    x, w, q = q35_instance()
+    # the closed forms, rewritten directly with numpy, agree too
+    mass = (w[:, None] * q).sum(0)
+    assert np.allclose(c["closed"]["mu"], (w[:, None] * q * x[:, None]).sum(0) / mass)
+    assert np.allclose(c["closed"]["pi"], mass / w.sum()) and np.isclose(sum(c["closed"]["pi"]), 1)
+    # no perturbation of the closed form improves the objective
+    params = np.concatenate([np.log(c["closed"]["pi"]), c["closed"]["mu"], 0.5 * np.log(c["closed"]["var"])])
+    best = q35_m_step_objective(params, x, w, q)
+    rng = np.random.default_rng(350)
+    for _ in range(200):
+        assert q35_m_step_objective(params + 1e-3 * rng.normal(size=params.size), x, w, q) <= best + 1e-12
+
+
+def test_q35_q36_q37_printed_formulas_give_the_numerical_maximiser():
+    """Evaluate the printed sympy formulas themselves on the random instance and compare with BFGS."""
+    x, w, q = q35_instance()
+    numeric = q35_numeric_check()["numeric"]
+    for j in range(3):
+        mu = q35_evaluate(q35_mu_update(), x, w, q, j)
+        assert abs(mu - numeric["mu"][j]) < 1e-5
+        assert abs(q35_evaluate(q36_var_update(), x, w, q, j, mu_new=mu) - numeric["var"][j]) < 1e-5
+        assert abs(q35_evaluate(q37_pi_update(), x, w, q, j) - numeric["pi"][j]) < 1e-5
+    assert q35_mu_update().has(Q35_W) and q37_pi_update().has(Q35_Q)
+
+
+def test_q35_gradients_vanish_at_the_closed_form():
+    x, w, q = q35_instance()
+    c = q35_numeric_check()["closed"]
+    for j in range(3):
+        r = w * q[:, j]
+        assert np.isclose(np.sum(r * (x - c["mu"][j])), 0, atol=1e-10)  # d/dmu_k
+        assert np.isclose(np.sum(r * (-0.5 / c["var"][j] + 0.5 * (x - c["mu"][j]) ** 2 / c["var"][j] ** 2)), 0, atol=1e-10)
+
+
+def test_q35_statement_untransposed_density_is_wrong():
+    """The Gaussian density of the paper reads exp(-(x - mu) Sigma^{-1} (x - mu) / 2): for d > 1 the
+    untransposed product of a column vector, a matrix and a column vector is undefined."""
+    diff, sigma_inv = np.ones((2, 1)), np.eye(2)
+    try:
+        diff @ sigma_inv
+        raise AssertionError("the untransposed product should not exist")
+    except ValueError:
+        pass
+    assert (diff.T @ sigma_inv @ diff).shape == (1, 1)
+
+
+@value
+def q38_example():
+    """A small one-dimensional data set with integer weights, and a starting two-component mixture."""
+    return {"x": [-2, -1, 0, 1, 3, 4], "w": [1, 3, 1, 2, 1, 2],
+            "pi": [Fraction(1, 2), Fraction(1, 2)], "mu": [-1, 2], "var": [1, 1]}
+
+
+@value
+def q38_one_step():
+    """One EM step on the weighted data, and one unweighted step on the data with x_n repeated w_n times."""
+    e = q38_example()
+    x = np.array(e["x"], float)[:, None]
+    w = np.array(e["w"], float)
+    pis, mus = np.array([float(p) for p in e["pi"]]), np.array(e["mu"], float)[:, None]
+    covs = np.array(e["var"], float)[:, None, None]
+    weighted = gmm_em_step(x, pis, mus, covs, weights=w)
+    duplicated = gmm_em_step(np.repeat(x, e["w"], axis=0), pis, mus, covs)
+    pack = lambda r: {"pi": list(r[0]), "mu": list(r[1][:, 0]), "var": list(r[2][:, 0, 0])}
+    return {"weighted": pack(weighted), "duplicated": pack(duplicated), "n_duplicated": int(sum(e["w"]))}
+
+
+def test_q38_duplication_reproduces_the_weighted_step_and_objective():
+    s = q38_one_step()
+    for key in ("pi", "mu", "var"):
+        assert np.allclose(s["weighted"][key], s["duplicated"][key], atol=1e-12)
+    e = q38_example()
+    x = np.array(e["x"], float)[:, None]
+    rng = np.random.default_rng(38)
+    for _ in range(20):  # the objectives agree for every parameter value, not only after one step
+        pis = rng.dirichlet(np.ones(2))
+        mus = rng.normal(size=(2, 1))
+        covs = rng.uniform(0.3, 3, size=(2, 1, 1))
+        assert np.isclose(gmm_loglik(x, pis, mus, covs, weights=np.array(e["w"], float)),
+                          gmm_loglik(np.repeat(x, e["w"], axis=0), pis, mus, covs))
+    assert s["n_duplicated"] == 10
+
+
+# --- Q39-Q42: diffusion ----------------------------------------------------------------------
+
+
+@value
+def q39_forward_marginal():
+    """Mean factor and variance of X_t given X_0 = x_0, by unrolling the recursion symbolically."""
+    alpha = sp.Symbol("alpha", positive=True)
+    t = sp.Symbol("t", integer=True, nonnegative=True)
+    return {"mean_factor": alpha ** t, "variance": 1 - alpha ** (2 * t)}
+
+
+@value
+def q39_simulation():
+    """Forward chain with alpha = 9/10 for T = 100 steps from a two-point data distribution in one dimension:
+    the final sample mean and variance, and the Kolmogorov-Smirnov p-value against N(0, 1)."""
+    rng = np.random.default_rng(39)
+    alpha, steps, n = 0.9, 100, 20000
+    x = np.where(rng.uniform(size=n) < 0.3, 3.0, -2.0)
+    for _ in range(steps):
+        x = alpha * x + math.sqrt(1 - alpha ** 2) * rng.normal(size=n)
+    return {"alpha": Fraction(9, 10), "steps": steps, "n": n, "mean": float(x.mean()), "var": float(x.var()),
+            "ks_pvalue": float(stats.kstest(x, "norm").pvalue), "alpha_t": alpha ** steps}
+
+
+@value
+def q39_invalid_alphas():
+    """The transition variance 1 - alpha^2 at alpha = 1 and at alpha = 3/2."""
+    return {"one": {"alpha": sp.Integer(1), "variance": 1 - sp.Integer(1) ** 2},
+            "above": {"alpha": sp.Rational(3, 2), "variance": 1 - sp.Rational(3, 2) ** 2}}
+
+
+def test_q39_recursion_gives_the_marginal():
+    alpha, t = sp.Symbol("alpha", positive=True), sp.Symbol("t", integer=True, nonnegative=True)
+    m = q39_forward_marginal()
+    # X_{t+1} = alpha X_t + sqrt(1 - alpha^2) eps: mean factor times alpha, variance alpha^2 var + 1 - alpha^2
+    assert sp.simplify(alpha * m["mean_factor"] - m["mean_factor"].subs(t, t + 1)) == 0
+    assert sp.simplify(alpha ** 2 * m["variance"] + 1 - alpha ** 2 - m["variance"].subs(t, t + 1)) == 0
+    assert m["mean_factor"].subs(t, 0) == 1 and m["variance"].subs(t, 0) == 0
+    assert sp.limit(m["variance"].subs(alpha, sp.Rational(9, 10)), t, sp.oo) == 1
+    assert sp.limit(m["mean_factor"].subs(alpha, sp.Rational(9, 10)), t, sp.oo) == 0
+
+
+def test_q39_simulation_ends_standard_normal():
+    s = q39_simulation()
+    assert abs(s["mean"]) < 0.03 and abs(s["var"] - 1) < 0.03 and s["ks_pvalue"] > 0.01
+    assert s["alpha_t"] < 1e-4
+
+
+def test_q39_statement_alpha_only_positive_is_wrong():
+    v = q39_invalid_alphas()
+    for case in v.values():
+        assert float(case["variance"]) == 1 - float(case["alpha"]) ** 2
+    assert v["one"]["variance"] == 0 and v["above"]["variance"] < 0  # alpha = 1 freezes the chain, alpha > 1 is no Gaussian
+    rng = np.random.default_rng(390)
+    x0 = np.where(rng.uniform(size=5000) < 0.3, 3.0, -2.0)
+    x = x0.copy()
+    for _ in range(100):
+        x = 1.0 * x + 0.0 * rng.normal(size=x.size)
+    assert np.array_equal(x, x0)  # with alpha = 1, X_T = X_0 ~ p_data, not N(0, 1)
+
+
+@value
+def q40_gaussian_mean_gap():
+    """For p_data = N(0, I) (stationary): the exact backward mean is alpha x_{t+1}; the approximate mean
+    (2 - alpha) x + (1 - alpha^2) grad log p(x) with grad log p(x) = -x; their difference per unit of x."""
+    alpha = sp.Symbol("alpha", positive=True)
+    return sp.factor((2 - alpha) - (1 - alpha ** 2) - alpha)
+
+
+@value
+def q40_tweedie_expansion():
+    """1/alpha to first order around alpha = 1: the approximation behind the mean (2 - alpha) x."""
+    alpha = sp.Symbol("alpha", positive=True)
+    return sp.series(1 / alpha, alpha, 1, 2).removeO()
+
+
+def test_q40_gaussian_backward_mean():
+    alpha = sp.Symbol("alpha", positive=True)
+    assert sp.expand(q40_gaussian_mean_gap() - (alpha - 1) ** 2) == 0
+    assert sp.expand(q40_tweedie_expansion() - (2 - alpha)) == 0
+    # exact backward mean for the stationary Gaussian chain, by simulation: E[X_t | X_{t+1}] = alpha X_{t+1}
+    rng = np.random.default_rng(40)
+    a = 0.8
+    xt = rng.normal(size=400000)
+    xnext = a * xt + math.sqrt(1 - a * a) * rng.normal(size=xt.size)
+    slope = np.sum(xt * xnext) / np.sum(xnext * xnext)
+    assert abs(slope - a) < 0.005
+
+
+Q41_DATA = {"weights": (0.4, 0.6), "means": (-2.0, 1.5), "sds": (0.5, 0.3)}
+
+
+@value
+def q41_setup():
+    """One-dimensional check: p_data a two-component Gaussian mixture, alpha^t = 4/5."""
+    return {"alpha_t": Fraction(4, 5), "weights": [Fraction(2, 5), Fraction(3, 5)], "means": [-2, Fraction(3, 2)],
+            "sds": [Fraction(1, 2), Fraction(3, 10)]}
+
+
+def q41_marginal(x):
+    """Density and score of X_t = a X_0 + s xi, a mixture of N(a m_i, a^2 v_i + s^2)."""
+    a = 0.8
+    s2 = 1 - a * a
+    dens, dens_prime = 0.0, 0.0
+    for w, m, sd in zip(*Q41_DATA.values()):
+        var = a * a * sd * sd + s2
+        comp = w * np.exp(-(x - a * m) ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var)
+        dens = dens + comp
+        dens_prime = dens_prime - comp * (x - a * m) / var
+    return dens, dens_prime / dens
+
+
+@value
+def q41_thetas():
+    """Linear score models s(x) = theta_1 x + theta_2 at which both objectives are evaluated."""
+    return [(Fraction(-1), Fraction(0)), (Fraction(-2), Fraction(1, 2)), (Fraction(1, 2), Fraction(-1))]
+
+
+def q41_denoising_objective(t1, t2, nodes=20):
+    """(1/2) E_{X_0} E_{X_t | X_0} (t1 X_t + t2 - grad log p(X_t | X_0))^2 by Gauss-Hermite quadrature in
+    (u, xi), with X_0 = m + sd u for each mixture component and X_t = a X_0 + s xi (exact: the integrand
+    is a polynomial of degree two)."""
+    a = 0.8
+    s = math.sqrt(1 - a * a)
+    u, wu = np.polynomial.hermite_e.hermegauss(nodes)
+    wu = wu / wu.sum()
+    total = 0.0
+    for w, m, sd in zip(*Q41_DATA.values()):
+        x0 = m + sd * u[:, None]
+        xi = u[None, :]
+        xt = a * x0 + s * xi
+        target = -(xt - a * x0) / (s * s)
+        total += w * float(np.sum(wu[:, None] * wu[None, :] * 0.5 * (t1 * xt + t2 - target) ** 2))
+    return total
+
+
+@value
+def q41_objectives():
+    """For each theta: the explicit objective (1/2) E (grad log p(X_t) - s(X_t))^2 (quadrature with the
+    exact marginal score), the denoising objective (Gauss-Hermite quadrature), and their difference."""
+    out = []
+    for t1, t2 in q41_thetas():
+        t1, t2 = float(t1), float(t2)
+        explicit = integrate.quad(lambda x: 0.5 * q41_marginal(x)[0] * (q41_marginal(x)[1] - t1 * x - t2) ** 2,
+                                  -12, 12, limit=200, epsabs=1e-12, epsrel=1e-12)[0]
+        denoising = q41_denoising_objective(t1, t2)
+        out.append({"explicit": explicit, "denoising": denoising, "difference": explicit - denoising})
+    return out
+
+
+@value
+def q41_learned_score_error():
+    """The best denoising predictor over all functions is the regression function E[target | X_t = x];
+    estimated by averaging the targets -xi / s in bins of width 1/10 of x_t (10^6 samples), its largest gap
+    to the true marginal score at the bin centres in [-5/2, 2] (where the data are)."""
+    rng = np.random.default_rng(410)
+    n, a = 1_000_000, 0.8
+    s = math.sqrt(1 - a * a)
+    comp = rng.uniform(size=n) < Q41_DATA["weights"][0]
+    x0 = np.where(comp, rng.normal(Q41_DATA["means"][0], Q41_DATA["sds"][0], n),
+                  rng.normal(Q41_DATA["means"][1], Q41_DATA["sds"][1], n))
+    xi = rng.normal(size=n)
+    xt = a * x0 + s * xi
+    edges = np.linspace(-2.5, 2.0, 46)
+    which = np.digitize(xt, edges) - 1
+    inside = (which >= 0) & (which < len(edges) - 1)
+    sums = np.bincount(which[inside], weights=(-xi / s)[inside], minlength=len(edges) - 1)
+    counts = np.bincount(which[inside], minlength=len(edges) - 1)
+    centres = (edges[1:] + edges[:-1]) / 2
+    return float(np.abs(sums / counts - q41_marginal(centres)[1]).max())
+
+
+def test_q41_score_identity_by_quadrature():
+    """grad log p(x_t) = E[grad log p(x_t | X_0) | X_t = x_t], at a few points."""
+    a, s2 = 0.8, 0.36
+
+    def p0(x0):
+        return sum(w * stats.norm.pdf(x0, m, sd) for w, m, sd in zip(*Q41_DATA.values()))
+
+    for x in (-2.0, -0.5, 0.7, 1.5):
+        num = integrate.quad(lambda x0: p0(x0) * stats.norm.pdf(x, a * x0, math.sqrt(s2)) * (-(x - a * x0) / s2), -8, 8, limit=200)[0]
+        den = integrate.quad(lambda x0: p0(x0) * stats.norm.pdf(x, a * x0, math.sqrt(s2)), -8, 8, limit=200)[0]
+        assert np.isclose(num / den, q41_marginal(x)[1], rtol=1e-6)
+        h = 1e-5
+        assert np.isclose((np.log(q41_marginal(x + h)[0]) - np.log(q41_marginal(x - h)[0])) / (2 * h), q41_marginal(x)[1], rtol=1e-5)
+
+
+def test_q41_objectives_differ_by_a_constant():
+    rows = q41_objectives()
+    diffs = [r["difference"] for r in rows]
+    assert max(diffs) - min(diffs) < 1e-7  # the same constant for every theta
+    assert rows[1]["explicit"] - rows[0]["explicit"] > 0.1  # while the objectives themselves vary a lot
+    # the constant is (1/2) E||grad log p(X_t)||^2 - (1/2) E||grad log p(X_t|X_0)||^2 = (1/2) J - 1/(2 s^2)
+    fisher = integrate.quad(lambda x: q41_marginal(x)[0] * q41_marginal(x)[1] ** 2, -12, 12, limit=200)[0]
+    assert abs(np.mean(diffs) - (0.5 * fisher - 0.5 / 0.36)) < 1e-7
+    # Monte Carlo of the denoising objective agrees with the quadrature
+    rng = np.random.default_rng(41)
+    n, a = 400_000, 0.8
+    sd_t = math.sqrt(1 - a * a)
+    comp = rng.uniform(size=n) < Q41_DATA["weights"][0]
+    x0 = np.where(comp, rng.normal(Q41_DATA["means"][0], Q41_DATA["sds"][0], n),
+                  rng.normal(Q41_DATA["means"][1], Q41_DATA["sds"][1], n))
+    xi = rng.normal(size=n)
+    xt = a * x0 + sd_t * xi
+    for (t1, t2), r in zip(q41_thetas(), rows):
+        mc = 0.5 * np.mean((float(t1) * xt + float(t2) + xi / sd_t) ** 2)
+        assert abs(mc - r["denoising"]) < 0.02
+    setup = q41_setup()
+    assert setup["alpha_t"] == Fraction(4, 5)
+    for key in ("weights", "means", "sds"):  # the printed parameters are those simulated
+        assert [float(v) for v in setup[key]] == list(Q41_DATA[key])
+
+
+def test_q41_denoising_regression_learns_the_marginal_score():
+    assert q41_learned_score_error() < 0.15
+
+
+@value
+def q42_score_substituted():
+    """grad log p(x_t | x_0) after substituting x_t = alpha^t x_0 + sqrt(1 - alpha^{2t}) xi."""
+    alpha, t, x0, xi = sp.symbols("alpha t x_0 xi", positive=True)
+    sigma_t = sp.sqrt(1 - alpha ** (2 * t))
+    xt = alpha ** t * x0 + sigma_t * xi
+    return sp.simplify(-(xt - alpha ** t * x0) / (1 - alpha ** (2 * t)))
+
+
+@value
+def q42_loss_factor():
+    """(1/2)(s - grad log p)^2 with s = -xi_hat / sigma_t equals this factor times (1/2)(xi_hat - xi)^2."""
+    alpha, t, xi, xi_hat = sp.symbols("alpha t xi xihat", positive=True)
+    sigma_t = sp.sqrt(1 - alpha ** (2 * t))
+    ratio = sp.simplify(((-xi_hat / sigma_t) - q42_score_substituted().subs(sp.Symbol("xi", positive=True), xi)) ** 2
+                        / (xi_hat - xi) ** 2)
+    factor = 1 / (1 - alpha ** (2 * t))
+    if sp.simplify(ratio - factor) != 0:
+        raise ValueError(f"unexpected factor {ratio}")
+    return factor
+
+
+def test_q42_noise_prediction_form():
+    alpha, t, xi = sp.symbols("alpha t xi", positive=True)
+    assert sp.simplify(q42_score_substituted() + xi / sp.sqrt(1 - alpha ** (2 * t))) == 0
+    assert sp.simplify(q42_loss_factor() - 1 / (1 - alpha ** (2 * t))) == 0
+    # Monte Carlo: the two losses differ by exactly that factor for a crude noise predictor
+    rng = np.random.default_rng(42)
+    a_t, n = 0.8, 100000
+    x0, xi_s = rng.normal(1.0, 0.5, n), rng.normal(size=n)
+    s = math.sqrt(1 - a_t ** 2)
+    xt = a_t * x0 + s * xi_s
+    xi_hat = 0.5 * xt  # any predictor
+    score_loss = np.mean((-xi_hat / s + (xt - a_t * x0) / s ** 2) ** 2)
+    noise_loss = np.mean((xi_hat - xi_s) ** 2)
+    assert np.isclose(score_loss, noise_loss / s ** 2, rtol=1e-10)
