@@ -65,7 +65,7 @@ def check_display(uses: list[Use]) -> tuple[list[Finding], int, int]:
 def compare(obj: object, latex: str, spec: str) -> str | None:
     """Why ``latex`` does not show ``obj`` as ``spec`` promised, or None when it does."""
     name, digits = parse_spec(spec)
-    latex = unwrap(latex)
+    latex = unwrap(latex).replace(r"\allowbreak", "")
     if name == "coords":
         shown = [[parse_number(x) for x in point.split(",")] for point in re.findall(r"\(([^()]*)\)", latex)]
         expected = [list(point) for point in rows_of(obj)]
@@ -366,7 +366,7 @@ def tokenize(latex: str) -> list[tuple[str, str]]:
         position = match.end()
         kind = match.lastgroup
         value = match[kind]
-        if kind == "command" and value in ("\\,", "\\;", "\\!", "\\:", "\\ "):
+        if kind == "command" and value in ("\\,", "\\;", "\\!", "\\:", "\\ ", "\\allowbreak"):
             continue
         tokens.append((kind, value))
     return tokens

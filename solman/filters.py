@@ -26,6 +26,7 @@ SYMPY_SETTINGS = {"mat_str": "bmatrix", "mat_delim": ""}
 SYMPY_OPTIONS = {"order", "ln_notation", "fold_frac_powers", "fold_short_frac", "inv_trig_style", "mul_symbol",
                  "root_notation", "imaginary_unit", "symbol_names", "long_frac_ratio", "min", "max"}
 PRECISION = 200  # decimal digits carried while rounding
+LIST_SEPARATOR = r",\allowbreak\ "  # inline math does not break after a comma unless told it may
 
 
 # --- the filters --------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def latex(obj: object, **settings: object) -> str:
     if isinstance(obj, str):
         return text(obj)
     if isinstance(obj, (list, tuple)):
-        return ", ".join(latex(item, **settings) for item in obj)
+        return LIST_SEPARATOR.join(latex(item, **settings) for item in obj)
     if _is_sympy(obj):
         return _sympy_latex(obj, settings)
     if _is_numpy_array(obj):
@@ -233,7 +234,7 @@ def _each_number(obj: object, show) -> str:
     if _is_numpy_array(obj) or (_is_sympy(obj) and _is_matrix(obj)):
         return _matrix([[show(x) for x in row] for row in _rows(obj)])
     if isinstance(obj, (list, tuple)):
-        return ", ".join(_each_number(item, show) for item in obj)
+        return LIST_SEPARATOR.join(_each_number(item, show) for item in obj)
     return show(obj)
 
 

@@ -118,6 +118,9 @@ class ValueRef:
         return ValueRef(self._render, self._root, f"{self._name}{shown}", None, self._resolve()[key])
 
     def __getitem__(self, key: object) -> ValueRef:
+        if isinstance(key, ValueRef):  # d[other.key]: the key is another value, used like a condition
+            key._render.record(key, None, "condition")
+            key = key._resolve()
         return self._item(key, f"[{key!r}]" if not isinstance(key, tuple) else f"[{', '.join(map(repr, key))}]")
 
     def __getattr__(self, attribute: str) -> ValueRef:

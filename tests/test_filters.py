@@ -31,7 +31,7 @@ from solman.values import tex
     (sp.Matrix([[1, 2], [0, -3]]), r"\begin{bmatrix}1 & 2\\0 & -3\end{bmatrix}"),
     (np.array([[1, 2], [3, 4]]), r"\begin{bmatrix}1 & 2\\3 & 4\end{bmatrix}"),
     (np.array([1, 2]), r"\begin{bmatrix}1\\2\end{bmatrix}"),
-    ([1, Fraction(1, 2)], r"1, \frac{1}{2}"),
+    ([1, Fraction(1, 2)], r"1,\allowbreak\ \frac{1}{2}"),
     (tex(r"\alpha"), r"\alpha"),
 ])
 def test_latex_prints_exact_values_exactly(obj, expected):

@@ -221,6 +221,13 @@ def test_a_value_may_not_shadow_solman_names(project_dir: Path):
     assert error.location.path == "verify/demo.py"
 
 
+def test_a_value_can_index_another(project_dir: Path):
+    verify = VERIFY + "\n@value\ndef which():\n    return 'name'\n"
+    rendered, _ = render(project_dir, "\\VAR{ facts[which] }\n", verify=verify)
+    assert rendered.text == "R\\&D\n"
+    assert [(u.value, u.latex) for u in rendered.uses] == [("which", None), ("facts", "R\\&D")]
+
+
 def test_see_links_questions(project_dir: Path):
     rendered, _ = render(project_dir, 'A \\VAR{ see("demo", "1a") }.\n')
     assert r"A \hyperref[q:demo:1a]{question~1\,(a)}." in rendered.text
