@@ -64,9 +64,11 @@ def setup(c):
 @task(help={
     "chapter": "build only this chapter's PDFs (build/chapters/<id>-<edition>.pdf)",
     "edition": "build only this edition: solutions or problems",
+    "manual": "build only the combined manual (build/manual.pdf, build/problems.pdf), no chapter PDFs",
+    "jobs": "how many LaTeX runs at once (default: one per core)",
     "quiet": "print only warnings and errors",
 })
-def pdf(c, chapter=None, edition=None, quiet=False):
+def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False):
     """Render and compile the manual: build/manual.pdf, build/problems.pdf and one PDF per chapter."""
     _configure_logging(quiet)
     with _reported():
@@ -76,7 +78,10 @@ def pdf(c, chapter=None, edition=None, quiet=False):
 
         if edition not in (None, *EDITIONS):
             raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
-        built = build(_project(), chapter=chapter, edition=edition)
+        if chapter and manual:
+            raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
+        built = build(_project(), chapter=chapter, edition=edition, manual=manual,
+                      jobs=int(jobs) if jobs else None)
         for target in built.targets:
             pages = built.pages(target)
             print(f"build/{target.output} ({pages} page{'' if pages == 1 else 's'})")

@@ -1,23 +1,29 @@
-"""``invoke pdf``: render, compile and publish, in that order; nothing is published unless all succeed."""
+"""``invoke pdf``: render, compile and publish, in that order; nothing is published unless all succeed.
+
+A build first checks the stamps: when every requested PDF was built from exactly today's
+sources, it stops there, without importing the renderer, sympy or numpy. Otherwise chapters
+are rendered (from the cache where their sources did not change), the tests the appendix
+reports are run (likewise), and only targets whose inputs changed are compiled.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import LatexError, Location, SolmanError, raise_collected
-from .latexmk import Compiled, run_latexmk, source_date_epoch
-from .manifest import load_manifest, merge, output_record
-from .outputs import build_lock, publish, write_if_changed
-from .pdfs import page_count
 from .project import Project
-from .targets import Sources, Target, assemble, needs_tests, plan_targets, provenance_file, render_chapters, sha256
-from .testrun import run_tests
-from .texlog import LogEntry
-from .toolchain import require_tex
+from .stamps import published, target_stamp, up_to_date
+from .targets import Target, plan_targets, provenance_file
+
+if TYPE_CHECKING:
+    from .latexmk import Compiled
+    from .sources import Sources
+    from .texlog import LogEntry
 
 log = logging.getLogger("solman")
 
@@ -26,32 +32,53 @@ OVERFULL_TOLERANCE_PT = 1.0
 
 @dataclass
 class Built:
+    folder: Path  # build/
     targets: list[Target]
-    compiled: dict[str, Compiled]
-    warnings: list[str]
+    compiled: dict[str, Compiled] = field(default_factory=dict)  # the targets compiled this time
+    warnings: list[str] = field(default_factory=list)
 
     def pages(self, target: Target) -> int:
-        return page_count(self.compiled[target.name].pdf)
+        from .pdfs import page_count
+
+        return page_count(self.folder / target.output)
 
 
-def build(project: Project, *, chapter: str | None = None, edition: str | None = None) -> Built:
-    """Build the PDFs of the whole manual, or of one chapter or one edition."""
+def build(project: Project, *, chapter: str | None = None, edition: str | None = None, manual: bool = False,
+          jobs: int | None = None) -> Built:
+    """Build the PDFs of the whole manual, or of one chapter, one edition, or the manual alone."""
+    targets = plan_targets(project, chapter, edition, manual)
+    if up_to_date(project, targets):
+        log.info("up to date: nothing to build")
+        return Built(project.build, targets)
+    from .latexmk import source_date_epoch
+    from .manifest import load_manifest
+    from .outputs import build_lock, publish, write_if_changed
+    from .sources import assemble, needs_tests, render_chapters
+    from .testrun import test_results
+    from .toolchain import require_tex
+
     require_tex()
-    targets = plan_targets(project, chapter, edition)
-    with build_lock(project.build):
+    stamps = {t.name: target_stamp(project, t) for t in targets}  # before reading sources: edits during
+    with build_lock(project.build):                                # the build show up next time
         log.info("rendering %d chapter(s)", len({c for t in targets for c in t.chapters}))
         chapters = render_chapters(project, targets)
-        results = run_tests(project, [project.chapter(c) for c in needs_tests(targets)])
+        results = test_results(project, [project.chapter(c) for c in needs_tests(targets)])
         sources = assemble(project, targets, chapters, results)
         tex = project.build / "tex"
         write_if_changed(tex, sources.files())
         for target in targets:  # the embedded file's date is part of the PDF: keep it fixed
             os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
-        compiled = compile_targets(tex, targets, project.year)
+        manifest = load_or_empty(project, load_manifest)
+        current = {t.name: published(project, manifest, t, sources.digests[t.name]) for t in targets}
+        stale = [t for t in targets if current[t.name] is None]
+        if len(stale) < len(targets):
+            log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
+        compiled = compile_targets(tex, stale, project.year, jobs)
         raise_collected(latex_errors(project, sources, compiled))
-        warnings = {t.name: located_warnings(project, sources, compiled[t.name]) for t in targets}
-        during, final = record(project, sources, targets, compiled, warnings)
-        publish(project.build, {t.output: compiled[t.name].pdf for t in targets}, during, final)
+        warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled
+                    else current[t.name]["warnings"] for t in targets}
+        during, final = record(sources, targets, compiled, current, stamps, warnings, manifest)
+        publish(project.build, {t.output: compiled[t.name].pdf for t in stale}, during, final)
     messages = sorted({warning_text(w) for ws in warnings.values() for w in ws})
     unchecked = [f"{chapter} {entry['id'] or 'text'}" for chapter, entries in sources.entries.items()
                  for entry in entries if entry["status"] != "verified"]
@@ -61,13 +88,23 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                         "`invoke verify` names them")
     for message in messages:
         log.warning("%s", message)
-    return Built(targets, compiled, messages)
+    return Built(project.build, targets, compiled, messages)
 
 
-def compile_targets(tex: Path, targets: list[Target], year: int) -> dict[str, Compiled]:
-    """Run latexmk on every target, as many at once as there are cores, biggest first."""
+def load_or_empty(project: Project, load) -> dict:
+    try:
+        return load(project.build / "manifest.json")
+    except SolmanError as error:
+        log.warning("replacing an unreadable manifest (%s)", error.message)
+        return {"outputs": {}, "renders": {}}
+
+
+def compile_targets(tex: Path, targets: list[Target], year: int, jobs: int | None = None) -> dict[str, Compiled]:
+    """Run latexmk on every target, ``jobs`` at once (one per core by default), biggest first."""
+    from .latexmk import run_latexmk
+
     ordered = sorted(targets, key=lambda t: -len(t.chapters))
-    workers = max(1, min(len(ordered), os.cpu_count() or 1))
+    workers = max(1, min(len(ordered), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {t.name: pool.submit(run_latexmk, tex, t.name, year) for t in ordered}
         compiled = {}
@@ -79,6 +116,8 @@ def compile_targets(tex: Path, targets: list[Target], year: int) -> dict[str, Co
 
 def latex_errors(project: Project, sources: Sources, compiled: dict[str, Compiled]) -> list[SolmanError]:
     """One error per distinct LaTeX failure, located in the template that produced it."""
+    from .texlog import LogEntry
+
     errors: dict[tuple[str, str], SolmanError] = {}
     for result in compiled.values():
         if result.ok:
@@ -164,19 +203,21 @@ def latex_hint(entry: LogEntry) -> str:
     return "the line shown produced the LaTeX that failed; the full log has LaTeX's own account"
 
 
-def record(project: Project, sources: Sources, targets: list[Target], compiled: dict[str, Compiled],
-           warnings: dict[str, list[dict]]) -> tuple[dict, dict]:
+def record(sources: Sources, targets: list[Target], compiled: dict[str, Compiled], current: dict[str, dict | None],
+           stamps: dict[str, str], warnings: dict[str, list[dict]], old: dict) -> tuple[dict, dict]:
     """The manifest to write while the PDFs are swapped in, and the one to keep afterwards."""
+    from .manifest import merge, output_record
+    from .sources import sha256
+
     renders: dict[str, dict] = {}
     outputs = []
     for target in targets:
-        output, used = output_record(sources.provenance[target.name], sha256(compiled[target.name].pdf.read_bytes()),
-                                     warnings[target.name])
-        renders.update(used)
+        if target.name in compiled:
+            output, used = output_record(sources.provenance[target.name],
+                                         sha256(compiled[target.name].pdf.read_bytes()), warnings[target.name])
+            renders.update(used)
+        else:
+            output = dict(current[target.name])
+        output["stamp"] = stamps[target.name]
         outputs.append(output)
-    try:
-        old = load_manifest(project.build / "manifest.json")
-    except SolmanError as error:
-        log.warning("replacing an unreadable manifest (%s)", error.message)
-        old = {}
     return merge(old, renders, outputs)

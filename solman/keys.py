@@ -19,7 +19,8 @@ from .display import parse_spec
 from .outputs import replace_atomically
 from .project import Project
 from .rendering import Rendered, Use
-from .targets import plan_targets, render_chapters, sha256
+from .sources import render_chapters, sha256
+from .targets import plan_targets
 
 SCHEMA_ID = "solman-answer-key/1"
 

@@ -18,8 +18,12 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .errors import DriftError, Location
-from .rendering import Rendered
+
+if TYPE_CHECKING:
+    from .rendering import Rendered
 
 FORMAT = 2
 

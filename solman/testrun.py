@@ -60,3 +60,33 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
                                   details=process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:])
     log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
     return TestResults(json.loads(report.read_text(encoding="utf-8"))["tests"])
+
+
+def test_results(project: Project, chapters: list[Chapter]) -> TestResults:
+    """The test results of ``chapters``: cached where the verify module is unchanged, run otherwise."""
+    from .cache import ChapterCache
+
+    tests: dict[str, dict] = {}
+    missing = []
+    for chapter in chapters:
+        stored = ChapterCache(project, chapter).load("tests", ChapterCache(project, chapter).verify_key())
+        if stored is None:
+            missing.append(chapter)
+        else:
+            tests.update(stored)
+    if missing:
+        fresh = run_tests(project, missing)
+        remember(project, missing, fresh)
+        tests.update(fresh.tests)
+    return TestResults(tests)
+
+
+def remember(project: Project, chapters: list[Chapter], results: TestResults) -> None:
+    """Cache each chapter's test results under its verify key (not when a module failed to collect)."""
+    from .cache import ChapterCache
+
+    for chapter in chapters:
+        own = {nodeid: test for nodeid, test in results.tests.items() if test["file"] == chapter.verify.name}
+        if own and all(test["outcome"] != "error" for test in own.values()):
+            cache = ChapterCache(project, chapter)
+            cache.store("tests", cache.verify_key(), own)

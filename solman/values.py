@@ -115,8 +115,9 @@ def freeze(result: object) -> object:
 def load_module(path: Path, name: str, root: Path) -> ModuleType:
     """Import the verify module at ``path``; its folder is importable for local helpers."""
     folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)  # this project's helpers come first, even after another project's
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

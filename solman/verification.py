@@ -29,8 +29,9 @@ from .manifest import load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
 from .rendering import Rendered, Use
-from .targets import Sources, assemble, plan_targets, render_chapters, sha256
-from .testrun import TestResults, run_tests
+from .sources import Sources, assemble, render_chapters, sha256
+from .targets import plan_targets
+from .testrun import TestResults, remember, run_tests
 from .toolchain import require_tex
 
 log = logging.getLogger("solman")
@@ -92,7 +93,8 @@ class Report:
 
 def verify(project: Project, pdf: Path | None = None) -> Report:
     """Run every check; the report lists what failed (an empty list means verified)."""
-    results = run_tests(project)
+    results = run_tests(project)  # always afresh: this is the proof
+    remember(project, list(project.chapters), results)
     targets = plan_targets(project)
     sources = assemble(project, targets, render_chapters(project, targets), results)
     report = Report()

@@ -5,7 +5,7 @@ from pathlib import Path
 from solman.appendix import FAILING, UNTESTED, VERIFIED, chapter_entries, status_file, value_status
 from solman.project import load_project
 from solman.rendering import render_chapter
-from solman.targets import load_values
+from solman.sources import load_values
 from solman.testrun import TestResults
 
 

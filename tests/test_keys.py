@@ -8,7 +8,7 @@ import pytest
 from solman.keys import chapter_key, schema, write_keys
 from solman.project import load_project
 from solman.rendering import render_chapter
-from solman.targets import load_values
+from solman.sources import load_values
 
 VERIFY = '''
 from fractions import Fraction

@@ -7,7 +7,7 @@ import pytest
 from solman.errors import TemplateError, ValueFailure
 from solman.project import load_project
 from solman.rendering import question_label, render_chapter
-from solman.targets import load_values
+from solman.sources import load_values
 from solman.values import _UNSET
 
 VERIFY = '''

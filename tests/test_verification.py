@@ -4,7 +4,8 @@ from pathlib import Path
 
 from conftest import edit
 
-from solman.targets import assemble, plan_targets, render_chapters
+from solman.sources import assemble, render_chapters
+from solman.targets import plan_targets
 from solman.testrun import TestResults, run_tests
 from solman.verification import changed_values, coverage_check, failed_tests, leak_check
 

@@ -1,0 +1,169 @@
+"""The LaTeX sources each PDF is compiled from.
+
+A target (see ``targets``) is one PDF. Its inputs are the chapters' rendered ``.tex``, for the solutions edition each chapter's status
+file and appendix section, the rendered shell around them, and the static files of
+``templates/`` (the style). The digest of a target is a hash of all of them; it is stamped
+into the PDF and recorded in the manifest. Each PDF also embeds its provenance (the digest,
+the input hashes, and every question and value its chapters print), so that any copy of it
+can be checked against today's sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+from dataclasses import dataclass, field
+
+from .appendix import chapter_entries, render_appendix, status_file
+from .cache import ChapterCache, ChapterValues
+from .errors import SolmanError, raise_collected
+from .manifest import FORMAT, render_record, tool_versions
+from .project import EDITIONS, Chapter, Project
+from .rendering import Rendered, render_chapter, render_shell
+from .targets import Target, chapter_numbers, provenance_file
+from .testrun import TestResults
+from .values import ValueFunction, load_module, values_of
+
+log = logging.getLogger("solman")
+
+PLACEHOLDERS = {"digest": "solman-digest", "commit": "solman-commit", "tools": "solman-tools"}
+
+
+@dataclass
+class Sources:
+    """Every generated file of a build, and for each target its inputs, digest and provenance."""
+
+    chapters: dict[tuple[str, str], Rendered] = field(default_factory=dict)
+    appendices: dict[str, Rendered] = field(default_factory=dict)  # chapter id -> its appendix section
+    entries: dict[str, list[dict]] = field(default_factory=dict)  # chapter id -> appendix entries
+    statuses: dict[str, bytes] = field(default_factory=dict)  # chapter id -> its status file
+    shells: dict[str, Rendered] = field(default_factory=dict)
+    static: dict[str, bytes] = field(default_factory=dict)
+    inputs: dict[str, dict[str, str]] = field(default_factory=dict)  # target -> file -> sha256
+    digests: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, dict] = field(default_factory=dict)
+
+    def rendered(self) -> list[Rendered]:
+        return [*self.chapters.values(), *self.appendices.values(), *self.shells.values()]
+
+    def files(self) -> dict[str, bytes]:
+        """Every file to write under build/tex, by relative name."""
+        files = dict(self.static)
+        files.update({f"status/{c}.tex": data for c, data in self.statuses.items()})
+        for rendered in self.rendered():
+            files[rendered.name] = rendered.text.encode("utf-8")
+        for target, provenance in self.provenance.items():
+            files[provenance_file(target)] = json.dumps(provenance, indent=1, ensure_ascii=False).encode()
+        return files
+
+
+def load_values(project: Project, chapter: Chapter) -> dict[str, ValueFunction]:
+    """The values a chapter's template sees."""
+    module = load_module(chapter.verify, f"solman_verify_{chapter.id}", project.root)
+    return values_of(module)
+
+
+def render_chapters(project: Project, targets: list[Target]) -> dict[tuple[str, str], Rendered]:
+    """Every chapter edition the targets need; all broken chapters are reported at once."""
+    rendered: dict[tuple[str, str], Rendered] = {}
+    errors: list[SolmanError] = []
+    needed = {(c, t.edition) for t in targets for c in t.chapters}
+    for chapter in project.chapters:
+        editions = [e for e in EDITIONS if (chapter.id, e) in needed]
+        if not editions:
+            continue
+        cache = ChapterCache(project, chapter)
+        try:
+            values = None
+            for edition in editions:
+                found = cache.load(f"render-{edition}", cache.render_key(edition))
+                if found is None:
+                    log.debug("rendering %s (%s)", chapter.id, edition)
+                    values = values or ChapterValues(project, chapter, cache)
+                    found = render_chapter(project, chapter, values, edition)
+                    cache.store(f"render-{edition}", cache.render_key(edition), found)
+                rendered[chapter.id, edition] = found
+            if values is not None:
+                values.save()
+        except SolmanError as error:
+            errors.append(error)
+    raise_collected(errors)
+    return rendered
+
+
+def needs_tests(targets: list[Target]) -> list[str]:
+    """The chapters whose test results the targets print (the solutions edition's appendix)."""
+    return sorted({c for t in targets if t.edition == "solutions" for c in t.chapters})
+
+
+def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, str], Rendered],
+             results: TestResults) -> Sources:
+    """Everything the targets are compiled from, with their digests and provenance."""
+    sources = Sources(chapters=chapters)
+    numbers = chapter_numbers(project)
+    for chapter_id in needs_tests(targets):
+        rendered = chapters[chapter_id, "solutions"]
+        sources.entries[chapter_id] = entries = chapter_entries(rendered, results)
+        sources.statuses[chapter_id] = status_file(entries)
+        sources.appendices[chapter_id] = render_appendix(project, rendered, numbers[chapter_id], entries)
+    sources.static = {
+        path.name: path.read_bytes()
+        for path in sorted(project.templates.iterdir())
+        if path.is_file() and not path.name.endswith(".j2")
+    }
+    provenance = {"commit": source_commit(project), "tools": tool_versions()}
+    for target in targets:
+        inputs = {name: sha256(data) for name, data in sources.static.items()}
+        for chapter_id in target.chapters:
+            inputs[chapters[chapter_id, target.edition].name] = sha256(chapters[chapter_id, target.edition].text.encode())
+            if target.edition == "solutions":
+                inputs[f"status/{chapter_id}.tex"] = sha256(sources.statuses[chapter_id])
+                inputs[sources.appendices[chapter_id].name] = sha256(sources.appendices[chapter_id].text.encode())
+        placeholder = render_target_shell(project, target, numbers, PLACEHOLDERS)
+        inputs[placeholder.name] = sha256(placeholder.text.encode())
+        digest = sha256(json.dumps(inputs, sort_keys=True).encode())
+        sources.inputs[target.name] = inputs
+        sources.digests[target.name] = digest
+        sources.shells[target.name] = render_target_shell(
+            project, target, numbers, {"digest": digest, "commit": provenance["commit"],
+                                       "tools": ", ".join(f"{k} {v}" for k, v in provenance["tools"].items())})
+        sources.provenance[target.name] = {
+            "format": FORMAT, "solman": "provenance", "target": target.name, "output": target.output,
+            "edition": target.edition, "digest": digest, "inputs": inputs,
+            "chapters": {c: render_record(chapters[c, target.edition]) for c in target.chapters},
+            **provenance,
+        }
+    return sources
+
+
+def render_target_shell(project: Project, target: Target, numbers: dict[str, int],
+                        stamp: dict[str, str]) -> Rendered:
+    context = {
+        "title": project.title,
+        "subtitle": project.subtitle,
+        "author": project.author,
+        "year": project.year,
+        "chapters": [{"id": c, "number": numbers[c], "input": f"chapters/{c}-{target.edition}",
+                      "status": f"status/{c}", "appendix": f"appendix/{c}"} for c in target.chapters],
+        "provenance": provenance_file(target.name),
+        **stamp,
+    }
+    return render_shell(project, target.shell, f"{target.name}.tex", target.edition, context)
+
+
+def source_commit(project: Project) -> str:
+    """The git commit the sources are at, marked when there are uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project.root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project.root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not in a git repository"
+    return f"{head} with uncommitted changes" if dirty else head
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

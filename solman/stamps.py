@@ -1,0 +1,56 @@
+"""Whether a build has anything to do, decided from file hashes alone: no rendering, no sympy.
+
+The stamp of a target hashes everything its PDF depends on: the render keys of its chapters
+(templates, verify modules and what they import, installed packages, solman's code), the
+templates folder and the project's settings. A target whose published PDF carries the same
+stamp, and whose PDF file is the one recorded, is up to date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .cache import ChapterCache, engine_hash, file_hash
+from .manifest import load_manifest
+from .project import Project
+from .targets import Target
+
+
+def target_stamp(project: Project, target: Target) -> str:
+    templates = sorted(p for p in project.templates.rglob("*") if p.is_file())
+    parts = {
+        "engine": engine_hash(),
+        "templates": file_hash(*templates),
+        "settings": [project.title, project.subtitle, project.author, project.year,
+                     [c.id for c in project.chapters]],
+        "chapters": {c: ChapterCache(project, project.chapter(c)).render_key(target.edition) for c in target.chapters},
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def up_to_date(project: Project, targets: list[Target]) -> bool:
+    """Whether every target's published PDF was built from exactly today's sources."""
+    try:
+        manifest = load_manifest(project.build / "manifest.json")
+    except Exception:  # an unreadable manifest just means: build
+        return False
+    records = {record["output"]: record for record in manifest["outputs"].values()}
+    for target in targets:
+        record = records.get(target.output)
+        pdf = project.build / target.output
+        if record is None or record.get("stamp") != target_stamp(project, target) or not pdf.is_file():
+            return False
+        if hashlib.sha256(pdf.read_bytes()).hexdigest() != record["pdf"]:
+            return False
+    return True
+
+
+def published(project: Project, manifest: dict, target: Target, digest: str) -> dict | None:
+    """The record of the PDF in build/ if it was built from exactly these sources (same digest)."""
+    record = manifest["outputs"].get(digest)
+    pdf: Path = project.build / target.output
+    if record is None or record["output"] != target.output or not pdf.is_file():
+        return None
+    return record if hashlib.sha256(pdf.read_bytes()).hexdigest() == record["pdf"] else None
