@@ -180,19 +180,33 @@ def q3_objectives():
     }
 
 
-def q3_grid_optimisers(half_width):
-    grid = np.round(np.arange(-half_width, half_width + 1e-9, 0.01), 2)
+@value
+def q3_grid_step():
+    """The step of the grid on which the four objectives are optimised."""
+    return Fraction(1, 100)
+
+
+def q3_grid(half_width, step):
+    """The exact grid -half_width, -half_width + step, ..., half_width (step must divide 2 half_width)."""
+    count = Fraction(2 * half_width) / step
+    assert count.denominator == 1, "the step must divide the width of the grid"
+    return [-half_width + k * step for k in range(int(count) + 1)]
+
+
+def q3_grid_optimisers(half_width, step=None):
+    """The grid point that optimises each formulation on [-half_width, half_width] (first one on ties)."""
+    grid = q3_grid(half_width, q3_grid_step() if step is None else step)
     result = {}
     for letter, (direction, f) in q3_objectives().items():
-        values = np.array([f(w) for w in grid])
+        values = np.array([f(float(w)) for w in grid])
         index = values.argmin() if direction == "min" else values.argmax()
-        result[letter] = Fraction(str(grid[index]))
+        result[letter] = Fraction(grid[index])
     return result
 
 
 @value
 def q3_grid_optimisers_narrow():
-    """The optimiser of each formulation over the grid w in [-4, 4] (step 1/100)."""
+    """The optimiser of each formulation over the grid w in [-4, 4] (step q3_grid_step)."""
     return q3_grid_optimisers(4)
 
 
@@ -243,6 +257,27 @@ def test_q3_equivalent_formulations_share_the_optimiser_and_d_runs_to_the_edge()
     loglik = [np.sum(-np.log(2 * 0.5) - np.abs(y - w * x) / 0.5) for w in (-10.0, -100.0, -1000.0)]
     assert loglik[0] > loglik[1] > loglik[2]  # unbounded below: argmin log p does not exist
     assert q3_answer() == "D"
+
+
+def test_q3_grid_step_is_the_resolution_of_the_printed_optimisers():
+    step = q3_grid_step()
+    assert step == Fraction(1, 100)
+    narrow, wide = q3_grid_optimisers_narrow(), q3_grid_optimisers_wide()
+    # every printed optimiser is a point of a grid of this step, and the grid is the one printed
+    for w in list(narrow.values()) + list(wide.values()):
+        assert (w / step).denominator == 1
+    x, y = np.array(q3_data()["x"], float), np.array(q3_data()["y"], float)
+    grid = np.linspace(-4, 4, int(8 / step) + 1)
+    assert np.isclose(grid[1] - grid[0], float(step))
+    brute = grid[np.argmin([np.sum(np.abs(y - w * x)) for w in grid])]
+    assert np.isclose(brute, float(narrow["A"]))
+    # on this grid the optimiser of A is a strict local minimum: one step either way costs more
+    objective_a = q3_objectives()["A"][1]
+    w = float(narrow["A"])
+    assert objective_a(w - float(step)) > objective_a(w) < objective_a(w + float(step))
+    # the table depends on the step: on a grid of step 4/5 (which misses w = 2) A, B and C land elsewhere
+    coarse = q3_grid_optimisers(4, Fraction(4, 5))
+    assert coarse["A"] == coarse["B"] == coarse["C"] != narrow["A"] and abs(coarse["A"] - narrow["A"]) < Fraction(4, 5)
 
 
 def test_published_q3_justification_the_factor_changes_the_value_is_wrong():
@@ -1265,13 +1300,21 @@ def q13_scales():
 
 
 @value
+def q13_ridge_lambda():
+    """The ridge penalty of the contrast in the Q13 check."""
+    return 10
+
+
+@value
 def q13_gaps():
-    """Largest change of a test prediction when the features are scaled: least squares vs ridge (lambda = 10)."""
+    """Largest change of a test prediction when the features are scaled: least squares vs ridge
+    (penalty q13_ridge_lambda)."""
     x, y, x_test = q13_problem()
     s = np.array([float(v) for v in q13_scales()])
+    lam = float(q13_ridge_lambda())
     return {"least_squares": float(np.abs(least_squares_predict(x * s, y, x_test * s) - least_squares_predict(x, y, x_test)).max()),
-            "ridge": float(np.abs(least_squares_predict(x * s, y, x_test * s, ridge=10.0)
-                                  - least_squares_predict(x, y, x_test, ridge=10.0)).max())}
+            "ridge": float(np.abs(least_squares_predict(x * s, y, x_test * s, ridge=lam)
+                                  - least_squares_predict(x, y, x_test, ridge=lam)).max())}
 
 
 @value
@@ -1303,6 +1346,30 @@ def test_q13_scaling_is_a_reparametrisation_of_least_squares():
     w_scaled = np.linalg.lstsq(x @ s, y, rcond=None)[0]
     assert np.allclose(w_scaled, np.linalg.solve(s, w))  # w' = S^-1 w
     assert q13_gaps()["least_squares"] < 1e-8 and q13_gaps()["ridge"] > 1e-2 and q13_answer() is True
+
+
+def ridge_by_augmented_least_squares(x, y, x_test, lam):
+    """Ridge as ordinary least squares on [X; sqrt(lam) I], [y; 0] (an independent route to the solution)."""
+    d = x.shape[1]
+    w = np.linalg.lstsq(np.vstack([x, math.sqrt(lam) * np.eye(d)]), np.concatenate([y, np.zeros(d)]), rcond=None)[0]
+    return x_test @ w
+
+
+def test_q13_ridge_gap_is_computed_with_the_printed_lambda():
+    lam = q13_ridge_lambda()
+    assert lam == 10
+    x, y, x_test = q13_problem()
+    s = np.array([float(v) for v in q13_scales()])
+
+    def gap(penalty):
+        return np.abs(ridge_by_augmented_least_squares(x * s, y, x_test * s, penalty)
+                      - ridge_by_augmented_least_squares(x, y, x_test, penalty)).max()
+
+    assert np.isclose(gap(float(lam)), q13_gaps()["ridge"], rtol=1e-6)
+    # the gap is the penalty's doing: it vanishes without it and differs for another penalty
+    assert gap(0.0) < 1e-8
+    assert not np.isclose(gap(float(lam) / 10), q13_gaps()["ridge"], rtol=1e-2)
+    assert not np.isclose(gap(float(lam) * 10), q13_gaps()["ridge"], rtol=1e-2)
 
 
 def test_q14_centring_moves_only_the_bias():
@@ -1486,13 +1553,22 @@ def test_q17_sgd_wins_at_equal_cost():
 
 
 @value
+def q18_outlier():
+    """The outlier of data set A (its only point off y = x): its position in the list, its x, its y,
+    and the y it is moved up to in the check."""
+    (index, (x, y)), = [(i, p) for i, p in enumerate(fig1_data()["A"]) if p[0] != p[1]]
+    return {"index": index, "x": x, "original": y, "moved": 105}
+
+
+@value
 def q18_fits():
     """Least-squares (MSE) and least-absolute-deviation (MAE) lines through data set A of Figure 1,
-    and both after the outlier (2, 5) is moved to (2, 105)."""
+    and both after its outlier is moved up (q18_outlier)."""
     out = {}
-    for label, outlier in (("original", 5), ("moved", 105)):
+    outlier = q18_outlier()
+    for label in ("original", "moved"):
         pts = [(x, y) for x, y in fig1_data()["A"]]
-        pts[2] = (2, outlier)
+        pts[outlier["index"]] = (outlier["x"], outlier[label])
         x = sp.Matrix([[1, px] for px, _ in pts])
         y = sp.Matrix([py for _, py in pts])
         b, a = list((x.T * x).inv() * x.T * y)
@@ -1510,10 +1586,30 @@ def q18_answer():
     return mae_stays and mse_moves
 
 
+def test_q18_outlier_is_the_point_off_the_line_and_the_fits_use_its_moved_position():
+    outlier = q18_outlier()
+    assert (outlier["x"], outlier["original"], outlier["moved"]) == (2, 5, 105)
+    pts = np.array(fig1_data()["A"], dtype=float)
+    off = np.flatnonzero(pts[:, 1] != pts[:, 0])
+    assert list(off) == [outlier["index"]] and tuple(pts[off[0]]) == (outlier["x"], outlier["original"])
+    assert outlier["moved"] > outlier["original"]  # moved up
+    # the printed least-squares line after the move is the fit through the moved point, and not through the old one
+    moved = pts.copy()
+    moved[outlier["index"], 1] = outlier["moved"]
+    a, b = (float(v) for v in q18_fits()["moved"]["mse"])
+    assert np.allclose(np.polyfit(moved[:, 0], moved[:, 1], 1), [a, b])
+    assert not np.allclose(np.polyfit(pts[:, 0], pts[:, 1], 1), [a, b])
+    # least squares is linear in y: the move shifts the line by the hat-matrix response to (moved - original)
+    design = np.column_stack([pts[:, 0], np.ones(len(pts))])
+    shift = np.linalg.pinv(design)[:, outlier["index"]] * (outlier["moved"] - outlier["original"])
+    a0, b0 = (float(v) for v in q18_fits()["original"]["mse"])
+    assert np.allclose([a - a0, b - b0], shift)
+
+
 def test_q18_fits_are_optimal():
-    for label, outlier in (("original", 5.0), ("moved", 105.0)):
+    for label in ("original", "moved"):
         pts = np.array(fig1_data()["A"], dtype=float)
-        pts[2, 1] = outlier
+        pts[q18_outlier()["index"], 1] = q18_outlier()[label]
         f = q18_fits()[label]
         a, b = (float(v) for v in f["mse"])
         assert np.allclose(np.polyfit(pts[:, 0], pts[:, 1], 1), [a, b])
@@ -1963,11 +2059,18 @@ def q27_macs_per_layer():
 
 
 @value
+def q27_width():
+    """The model width D at which the cost ratio is evaluated for growing S."""
+    return 64
+
+
+@value
 def q27_ratios():
-    """Multiply-adds divided by N L S D^2, for D = 64 and growing S."""
+    """Multiply-adds divided by N L S D^2, for D = q27_width and growing S."""
     s, d = sp.symbols("S D", positive=True)
     per = q27_macs_per_layer()
-    return {length: per.subs({s: length, d: 64}) / (length * 64 ** 2) for length in (64, 512, 4096)}
+    width = q27_width()
+    return {length: per.subs({s: length, d: width}) / (length * width ** 2) for length in (64, 512, 4096)}
 
 
 @value
@@ -1983,6 +2086,19 @@ def test_q27_count_matches_an_instrumented_forward_pass():
         assert counted == n * layers * q27_macs_per_layer().subs({s: length, d: dim})
     ratios = q27_ratios()
     assert ratios[64] == 14 and ratios[4096] == 140 and q27_answer() is False
+
+
+def test_q27_ratios_are_for_the_printed_width():
+    width = q27_width()
+    assert width == 64
+    ratios = q27_ratios()
+    # an instrumented forward pass at this width reproduces the printed ratios (the sequences it can afford)
+    for length in (64, 512):
+        assert Fraction(transformer_forward_macs(1, 1, length, width), length * width ** 2) == ratios[length]
+    # the ratio is 12 + 2 S / D: it depends on the width as printed, and another width gives other numbers
+    for length, ratio in ratios.items():
+        assert ratio == 12 + Fraction(2 * length, width)
+        assert ratio != 12 + Fraction(2 * length, 2 * width)
 
 
 # --- Q28: adversarial training and standard accuracy -----------------------------------------
@@ -2422,12 +2538,20 @@ def q34_derivative_numeric(z, c=1.702):
 
 
 @value
+def q34_far_points():
+    """The distances |z| at which phi' is evaluated far from 0, nearest first."""
+    return [10, 20]
+
+
+@value
 def q34_far_values():
-    """phi'(z) at z = -20, -10, 10, 20 with c = 1.702, evaluated stably; and phi'(z) - 1 for z > 0."""
-    out = {z: float(q34_derivative_numeric(float(z))) for z in (-20, -10, 10, 20)}
-    # phi'(z) - 1 = -phi'(-z), by the symmetry phi'(z) + phi'(-z) = 1, without cancellation
-    out["excess"] = {z: -float(q34_derivative_numeric(-float(z))) for z in (10, 20)}
-    return out
+    """With c = 1.702 and z running over q34_far_points (same order): phi'(-z), phi'(z), and phi'(z) - 1,
+    evaluated stably."""
+    points = [float(z) for z in q34_far_points()]
+    return {"minus": [float(q34_derivative_numeric(-z)) for z in points],
+            "plus": [float(q34_derivative_numeric(z)) for z in points],
+            # phi'(z) - 1 = -phi'(-z), by the symmetry phi'(z) + phi'(-z) = 1, without cancellation
+            "excess": [-float(q34_derivative_numeric(-z)) for z in points]}
 
 
 @value
@@ -2462,9 +2586,11 @@ def test_q34_derivative_matches_sympy_and_finite_differences():
 
 def test_q34_limits_symbolic_and_numeric():
     assert q34_limits() == {"minus": 0, "plus": 1}
-    far = q34_far_values()
-    assert abs(far[-20]) < 1e-12 and abs(far[20] - 1) < 1e-12
-    assert abs(far[-10]) < 1e-5 and abs(far[10] - 1) < 1e-5
+    far = {"minus": dict(zip(q34_far_points(), q34_far_values()["minus"])),
+           "plus": dict(zip(q34_far_points(), q34_far_values()["plus"])),
+           "excess": dict(zip(q34_far_points(), q34_far_values()["excess"]))}
+    assert abs(far["minus"][20]) < 1e-12 and abs(far["plus"][20] - 1) < 1e-12
+    assert abs(far["minus"][10]) < 1e-5 and abs(far["plus"][10] - 1) < 1e-5
     # high precision, where naive floating point overflows: z = -50 with mpmath
     import mpmath
     mpmath.mp.dps = 50
@@ -2472,10 +2598,31 @@ def test_q34_limits_symbolic_and_numeric():
     s = 1 / (1 + mpmath.e ** (-1.702 * z))
     value_at = s * (1 + 1.702 * z * (1 - s))
     assert abs(value_at) < mpmath.mpf(10) ** -30
-    assert (far[-20] < 0) and (far[20] > 1)  # approached from below 0 and from above 1
+    assert (far["minus"][20] < 0) and (far["plus"][20] > 1)  # approached from below 0 and from above 1
     for z, excess in far["excess"].items():
         assert np.isclose(excess, float(mpmath.mpf(1) - 1) + float((lambda s: s * (1 + 1.702 * z * (1 - s)) - 1)(
             1 / (1 + mpmath.e ** (-1.702 * mpmath.mpf(z))))), rtol=1e-8)
+
+
+def test_q34_far_values_are_taken_at_the_printed_points():
+    points = q34_far_points()
+    assert points == [10, 20]
+    far = q34_far_values()
+    import mpmath
+    with mpmath.workdps(50):
+        def exact(z):  # phi'(z) in 50-digit arithmetic, c = 1.702
+            s = 1 / (1 + mpmath.exp(-mpmath.mpf("1.702") * z))
+            return s * (1 + mpmath.mpf("1.702") * z * (1 - s))
+        for i, z in enumerate(points):
+            assert np.isclose(far["minus"][i], float(exact(mpmath.mpf(-z))), rtol=1e-8, atol=0)
+            assert np.isclose(far["excess"][i], float(exact(mpmath.mpf(z)) - 1), rtol=1e-8, atol=0)
+            assert np.isclose(far["plus"][i], float(exact(mpmath.mpf(z))), rtol=1e-12)
+    # the values depend on the point: farther out they are smaller by orders of magnitude
+    assert abs(far["minus"][1]) < 1e-6 * abs(far["minus"][0])
+    # the gap to ReLU's derivative is largest at the first point and shrinks beyond it (claim of (c))
+    zs = np.linspace(points[0], 60, 5001)
+    gap = np.maximum(np.abs(q34_derivative_numeric(zs) - 1), np.abs(q34_derivative_numeric(-zs)))
+    assert np.all(np.diff(gap) <= 0) and np.isclose(gap[0], far["excess"][0], rtol=1e-9)
 
 
 def test_q34_symmetry_and_extremes():
