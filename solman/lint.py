@@ -39,7 +39,7 @@ EXEMPT = [
     re.compile(r"[\^_]\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|-?\d+)"),  # exponents and subscripts
     re.compile(r"![\d.]+"),  # colour mixes: solaccent!40
     re.compile(rf"(?:{NUMBERING_WORDS})[~\s]*{NUMBER_REF}(?:(?:\s*(?:,|and|or|--|–|to)\s*|~){NUMBER_REF})*"),
-    re.compile(r"(?<![\w^_])\(\d{1,3}\)"),  # an equation number on its own: (18)
+    re.compile(r"(?:(?<=^)|(?<=[\s~]))\(\d{1,3}\)(?=[\s.,;:~)]|$)"),  # an equation number in prose: "(18) holds"
 ]
 MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(.*?)\\end\{\1\}", re.S)
 DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?!\w|\.\d)")

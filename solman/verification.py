@@ -359,6 +359,7 @@ def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> 
 def plain_text(latex: str) -> str:
     from pylatexenc.latex2text import LatexNodes2Text
 
+    logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # drafts are not its business to lecture
     try:
         return LatexNodes2Text(math_mode="remove").latex_to_text(latex)
     except Exception:  # pylatexenc is lenient, but a half-written draft may still defeat it

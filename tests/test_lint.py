@@ -18,7 +18,8 @@ from solman.lint import lint_template, lint_text
     (r"$\begin{pmatrix}a\\b\end{pmatrix}$", []),
     ("so (18) minimises it", []),
     ("\\begin{axis}[xlabel={step $t$}, ymin=-1.2,\n  legend style={fill opacity=0.8}, height=0.46\\textwidth]", []),
-    ("$f(x) = 12$ at $x = (12)$", ["12"]),
+    ("$f(x) = 12$ at $x = (12)$", ["12", "12"]),
+    (r"$\phi'(10) = 1$ and $f(20)$, $g_{(10)}$", ["10", "20"]),
 ])
 def test_lint_text(text, flagged):
     assert [f.text for f in lint_text(Path("t"), text, 1)] == flagged
