@@ -114,6 +114,28 @@ def keys(c):
             print(project.relative(path))
 
 
+@task(help={
+    "quick": "small sizes, for CI: the fixture project instead of the flagship, smaller generated manuals",
+    "record": "write the results into README.md's performance section (the default for the full size)",
+})
+def bench(c, quick=False, record=None):
+    """Measure builds: cold, no-op, one value changed, verify, 100 chapters, against PythonTeX and the TeX floor."""
+    _configure_logging()
+    with _reported():
+        import platform
+
+        from solman.bench import bench as run_bench, record_in_readme
+
+        report = run_bench(ROOT, ROOT / "build" / "bench", quick=quick)
+        print(report.table())
+        if record if record is not None else not quick:
+            machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+            record_in_readme(ROOT / "README.md", report, machine)
+            print("recorded in README.md")
+        if not all(goal.met is not False for goal in report.goals):
+            print("some targets are not met", file=sys.stderr)
+
+
 @task(help={"k": "only run tests whose names match this pytest -k expression"})
 def test(c, k=None):
     """Run the whole test suite: the engine's tests and every verify module's tests."""
@@ -134,4 +156,4 @@ def clean(c):
         print("removed build/" if remove_build(ROOT / "build") else "nothing to clean")
 
 
-ns = Collection(setup, pdf, verify, keys, test, clean)
+ns = Collection(setup, pdf, verify, keys, test, bench, clean)

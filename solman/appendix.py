@@ -8,6 +8,9 @@ from ``templates/appendix.tex.j2``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from .project import Project
 from .rendering import Rendered, render_shell
 from .testrun import TestResults
@@ -51,7 +54,16 @@ def status_file(entries: list[dict]) -> bytes:
 
 
 def render_appendix(project: Project, rendered: Rendered, number: int, entries: list[dict]) -> Rendered:
-    """The chapter's part of the verification appendix."""
+    """The chapter's part of the verification appendix (cached by content)."""
+    from .cache import ProjectCache, engine_hash, file_hash
+
     context = {"chapter": {"id": rendered.chapter, "number": number, "title": rendered.title,
                            "entries": entries}}
-    return render_shell(project, "appendix.tex.j2", f"appendix/{rendered.chapter}.tex", "solutions", context)
+    key = hashlib.sha256(json.dumps([file_hash(project.templates / "appendix.tex.j2"), engine_hash(),
+                                     context]).encode()).hexdigest()
+    store = ProjectCache(project, "appendix")
+    found = store.load(rendered.chapter, key)
+    if found is None:
+        found = render_shell(project, "appendix.tex.j2", f"appendix/{rendered.chapter}.tex", "solutions", context)
+        store.store(rendered.chapter, key, found)
+    return found

@@ -8,8 +8,11 @@ reports are run (likewise), and only targets whose inputs changed are compiled.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,7 @@ class Built:
     targets: list[Target]
     compiled: dict[str, Compiled] = field(default_factory=dict)  # the targets compiled this time
     warnings: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds spent rendering, testing, compiling
 
     def pages(self, target: Target) -> int:
         from .pdfs import page_count
@@ -59,10 +63,15 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
 
     require_tex()
     stamps = {t.name: target_stamp(project, t) for t in targets}  # before reading sources: edits during
-    with build_lock(project.build):                                # the build show up next time
+    stages = Stopwatch()                                           # the build show up next time
+    with build_lock(project.build):
         log.info("rendering %d chapter(s)", len({c for t in targets for c in t.chapters}))
-        chapters = render_chapters(project, targets)
-        results = test_results(project, [project.chapter(c) for c in needs_tests(targets)])
+        with ThreadPoolExecutor(max_workers=1) as background:  # the tests run while chapters render
+            tests = background.submit(test_results, project, [project.chapter(c) for c in needs_tests(targets)])
+            with stages("render"):
+                chapters = render_chapters(project, targets)
+            with stages("tests (beyond rendering)"):
+                results = tests.result()
         sources = assemble(project, targets, chapters, results)
         tex = project.build / "tex"
         write_if_changed(tex, sources.files())
@@ -73,12 +82,15 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         stale = [t for t in targets if current[t.name] is None]
         if len(stale) < len(targets):
             log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
-        compiled = compile_targets(tex, stale, project.year, jobs)
+        with stages("compile"):
+            compiled = compile_targets(tex, stale, project.year, jobs)
         raise_collected(latex_errors(project, sources, compiled))
         warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled
                     else current[t.name]["warnings"] for t in targets}
         during, final = record(sources, targets, compiled, current, stamps, warnings, manifest)
         publish(project.build, {t.output: compiled[t.name].pdf for t in stale}, during, final)
+        timings = {"seconds": stages.seconds, "compiled": sorted(t.output for t in stale)}
+        (project.build / "timings.json").write_text(json.dumps(timings, indent=1))
     messages = sorted({warning_text(w) for ws in warnings.values() for w in ws})
     unchecked = [f"{chapter} {entry['id'] or 'text'}" for chapter, entries in sources.entries.items()
                  for entry in entries if entry["status"] != "verified"]
@@ -88,7 +100,22 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                         "`invoke verify` names them")
     for message in messages:
         log.warning("%s", message)
-    return Built(project.build, targets, compiled, messages)
+    return Built(project.build, targets, compiled, messages, stages.seconds)
+
+
+class Stopwatch:
+    """Seconds spent in each named stage: ``with stages("render"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 def load_or_empty(project: Project, load) -> dict:
@@ -101,12 +128,13 @@ def load_or_empty(project: Project, load) -> dict:
 
 def compile_targets(tex: Path, targets: list[Target], year: int, jobs: int | None = None) -> dict[str, Compiled]:
     """Run latexmk on every target, ``jobs`` at once (one per core by default), biggest first."""
-    from .latexmk import run_latexmk
+    from .latexmk import prepare_format, run_latexmk
 
     ordered = sorted(targets, key=lambda t: -len(t.chapters))
     workers = max(1, min(len(ordered), jobs or os.cpu_count() or 1))
+    formats = {t.name: prepare_format(tex, t.name, year) for t in ordered}  # before the parallel runs
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {t.name: pool.submit(run_latexmk, tex, t.name, year) for t in ordered}
+        futures = {t.name: pool.submit(run_latexmk, tex, t.name, year, formats[t.name]) for t in ordered}
         compiled = {}
         for target in ordered:
             compiled[target.name] = result = futures[target.name].result()

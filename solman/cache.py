@@ -47,13 +47,42 @@ def file_hash(*paths: Path) -> str:
     return digest.hexdigest()
 
 
-class ChapterCache:
+class ProjectCache:
+    """Entries stored under ``build/cache/<folder>``, each with the key it is valid for."""
+
+    def __init__(self, project: Project, folder: str) -> None:
+        self.project = project
+        self.folder = project.build / "cache" / folder
+
+    def load(self, name: str, key: str) -> object | None:
+        """The entry ``name`` if it was stored under ``key``."""
+        try:
+            with open(self.folder / f"{name}.pickle", "rb") as handle:
+                stored_key, payload = pickle.load(handle)
+        except (OSError, EOFError, pickle.PickleError, ValueError, TypeError, AttributeError, ImportError):
+            return None
+        return payload if stored_key == key else None
+
+    def store(self, name: str, key: str, payload: object) -> None:
+        try:
+            data = pickle.dumps((key, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a value pickle cannot handle: simply not cached
+            log.debug("not caching %s: %s", name, exc)
+            return
+        self._write(f"{name}.pickle", data)
+
+    def _write(self, name: str, data: bytes) -> None:
+        from .outputs import replace_atomically
+
+        replace_atomically(self.folder / name, data)
+
+
+class ChapterCache(ProjectCache):
     """The cached values, test results and renders of one chapter."""
 
     def __init__(self, project: Project, chapter: Chapter) -> None:
-        self.project = project
+        super().__init__(project, chapter.id)
         self.chapter = chapter
-        self.folder = project.build / "cache" / chapter.id
 
     # --- keys --------------------------------------------------------------------------------
 
@@ -79,30 +108,6 @@ class ChapterCache:
                                     and p != self.chapter.template))
         settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition]
         return hashlib.sha256((self.verify_key() + file_hash(*templates) + json.dumps(settings)).encode()).hexdigest()
-
-    # --- entries -----------------------------------------------------------------------------
-
-    def load(self, name: str, key: str) -> object | None:
-        """The entry ``name`` if it was stored under ``key``."""
-        try:
-            with open(self.folder / f"{name}.pickle", "rb") as handle:
-                stored_key, payload = pickle.load(handle)
-        except (OSError, EOFError, pickle.PickleError, ValueError, TypeError, AttributeError, ImportError):
-            return None
-        return payload if stored_key == key else None
-
-    def store(self, name: str, key: str, payload: object) -> None:
-        try:
-            data = pickle.dumps((key, payload), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a value pickle cannot handle: simply not cached
-            log.debug("not caching %s of %s: %s", name, self.chapter.id, exc)
-            return
-        self._write(f"{name}.pickle", data)
-
-    def _write(self, name: str, data: bytes) -> None:
-        from .outputs import replace_atomically
-
-        replace_atomically(self.folder / name, data)
 
 
 class CachedValue:

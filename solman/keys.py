@@ -83,7 +83,7 @@ def printed_tolerance(printed: Use | None, obj: object) -> float:
 def write_keys(project: Project) -> list[Path]:
     """Write ``build/keys/<chapter>.json`` for every chapter; return the files written."""
     targets = [t for t in plan_targets(project, edition="solutions") if not t.is_manual]
-    rendered = render_chapters(project, targets)
+    rendered = render_chapters(project, targets, objects=True)
     written = []
     for chapter in project.chapters:
         path = project.build / "keys" / f"{chapter.id}.json"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import re
 import subprocess
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from .errors import DriftError, Location
 
 if TYPE_CHECKING:
+    from .project import Project
     from .rendering import Rendered
 
 FORMAT = 2
@@ -92,8 +94,23 @@ def merge(old: dict, renders: dict[str, dict], outputs: list[dict]) -> tuple[dic
     return during, final
 
 
-def tool_versions() -> dict[str, str]:
-    """Versions of everything that shapes the output."""
+def tool_versions(project: Project) -> dict[str, str]:
+    """Versions of everything that shapes the output (asked once per installation, then cached)."""
+    import shutil
+
+    from .cache import ProjectCache, engine_hash
+
+    programs = [shutil.which(p) or p for p in ("pdflatex", "latexmk")]
+    key = engine_hash() + "".join(f"{p}:{os.stat(p).st_mtime_ns}" if os.path.exists(p) else p for p in programs)
+    store = ProjectCache(project, "tools")
+    found = store.load("versions", key)
+    if found is None:
+        found = ask_versions()
+        store.store("versions", key, found)
+    return found
+
+
+def ask_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for package in ("solman", "jinja2", "sympy", "numpy", "scipy", "pylatexenc"):
         try:

@@ -14,10 +14,11 @@ import hashlib
 import json
 import logging
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .appendix import chapter_entries, render_appendix, status_file
-from .cache import ChapterCache, ChapterValues
+from .cache import ChapterCache, ChapterValues, ProjectCache, engine_hash, file_hash
+from .filters import text
 from .errors import SolmanError, raise_collected
 from .manifest import FORMAT, render_record, tool_versions
 from .project import EDITIONS, Chapter, Project
@@ -65,8 +66,13 @@ def load_values(project: Project, chapter: Chapter) -> dict[str, ValueFunction]:
     return values_of(module)
 
 
-def render_chapters(project: Project, targets: list[Target]) -> dict[tuple[str, str], Rendered]:
-    """Every chapter edition the targets need; all broken chapters are reported at once."""
+def render_chapters(project: Project, targets: list[Target], objects: bool = False
+                    ) -> dict[tuple[str, str], Rendered]:
+    """Every chapter edition the targets need; all broken chapters are reported at once.
+
+    Cached renders are stored without the printed objects, so a build that reuses them never
+    imports sympy; ``objects=True`` (verification, answer keys) brings them back.
+    """
     rendered: dict[tuple[str, str], Rendered] = {}
     errors: list[SolmanError] = []
     needed = {(c, t.edition) for t in targets for c in t.chapters}
@@ -78,12 +84,20 @@ def render_chapters(project: Project, targets: list[Target]) -> dict[tuple[str, 
         try:
             values = None
             for edition in editions:
-                found = cache.load(f"render-{edition}", cache.render_key(edition))
+                key = cache.render_key(edition)
+                found = cache.load(f"render-{edition}", key)
+                printed = cache.load(f"objects-{edition}", key) if objects and found is not None else None
+                if found is not None and objects and printed is None:
+                    found = None  # the objects were not kept: render again
                 if found is None:
                     log.debug("rendering %s (%s)", chapter.id, edition)
                     values = values or ChapterValues(project, chapter, cache)
                     found = render_chapter(project, chapter, values, edition)
-                    cache.store(f"render-{edition}", cache.render_key(edition), found)
+                    key = cache.render_key(edition)  # importing the module may have recorded new imports
+                    cache.store(f"render-{edition}", key, replace(found, uses=[replace(u, obj=None) for u in found.uses]))
+                    cache.store(f"objects-{edition}", key, [u.obj for u in found.uses])
+                elif printed is not None:
+                    found.uses = [replace(u, obj=obj) for u, obj in zip(found.uses, printed)]
                 rendered[chapter.id, edition] = found
             if values is not None:
                 values.save()
@@ -113,7 +127,7 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
         for path in sorted(project.templates.iterdir())
         if path.is_file() and not path.name.endswith(".j2")
     }
-    provenance = {"commit": source_commit(project), "tools": tool_versions()}
+    provenance = {"commit": source_commit(project), "tools": tool_versions(project)}
     for target in targets:
         inputs = {name: sha256(data) for name, data in sources.static.items()}
         for chapter_id in target.chapters:
@@ -121,14 +135,14 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
             if target.edition == "solutions":
                 inputs[f"status/{chapter_id}.tex"] = sha256(sources.statuses[chapter_id])
                 inputs[sources.appendices[chapter_id].name] = sha256(sources.appendices[chapter_id].text.encode())
-        placeholder = render_target_shell(project, target, numbers, PLACEHOLDERS)
+        placeholder = render_target_shell(project, target, numbers)
         inputs[placeholder.name] = sha256(placeholder.text.encode())
         digest = sha256(json.dumps(inputs, sort_keys=True).encode())
         sources.inputs[target.name] = inputs
         sources.digests[target.name] = digest
-        sources.shells[target.name] = render_target_shell(
-            project, target, numbers, {"digest": digest, "commit": provenance["commit"],
-                                       "tools": ", ".join(f"{k} {v}" for k, v in provenance["tools"].items())})
+        sources.shells[target.name] = stamped(placeholder, {
+            "digest": digest, "commit": text(provenance["commit"]),
+            "tools": text(", ".join(f"{k} {v}" for k, v in provenance["tools"].items()))})
         sources.provenance[target.name] = {
             "format": FORMAT, "solman": "provenance", "target": target.name, "output": target.output,
             "edition": target.edition, "digest": digest, "inputs": inputs,
@@ -138,8 +152,8 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
     return sources
 
 
-def render_target_shell(project: Project, target: Target, numbers: dict[str, int],
-                        stamp: dict[str, str]) -> Rendered:
+def render_target_shell(project: Project, target: Target, numbers: dict[str, int]) -> Rendered:
+    """The target's shell with placeholders for its stamp (digest, commit, tools): cached by content."""
     context = {
         "title": project.title,
         "subtitle": project.subtitle,
@@ -148,9 +162,24 @@ def render_target_shell(project: Project, target: Target, numbers: dict[str, int
         "chapters": [{"id": c, "number": numbers[c], "input": f"chapters/{c}-{target.edition}",
                       "status": f"status/{c}", "appendix": f"appendix/{c}"} for c in target.chapters],
         "provenance": provenance_file(target.name),
-        **stamp,
+        **PLACEHOLDERS,
     }
-    return render_shell(project, target.shell, f"{target.name}.tex", target.edition, context)
+    shell = project.templates / target.shell
+    key = sha256(json.dumps([file_hash(shell), engine_hash(), target.edition, context]).encode())
+    store = ProjectCache(project, "shells")
+    found = store.load(target.name, key)
+    if found is None:
+        found = render_shell(project, target.shell, f"{target.name}.tex", target.edition, context)
+        store.store(target.name, key, found)
+    return found
+
+
+def stamped(shell: Rendered, stamp: dict[str, str]) -> Rendered:
+    """The shell with its placeholders replaced (same lines, so its source map still holds)."""
+    filled = shell.text
+    for name, value in stamp.items():
+        filled = filled.replace(PLACEHOLDERS[name], value)
+    return replace(shell, text=filled)
 
 
 def source_commit(project: Project) -> str:

@@ -52,7 +52,8 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
                "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root), *files]
     log.info("running the tests of %s", ", ".join(c.id for c in chapters))
     log.debug("$ %s", " ".join(command))
-    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # nothing written next to the sources
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
+                       PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # only solman's recorder: others cost a second to import
     process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
                              env=environment)
     if not report.exists():

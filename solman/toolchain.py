@@ -15,7 +15,7 @@ log = logging.getLogger("solman")
 DEBIAN_PACKAGES = {
     "texlive-latex-base": ["pdflatex", "kpsewhich", "hyperref.sty", "geometry.sty", "mathpazo.sty"],
     "texlive-latex-recommended": ["microtype.sty", "xcolor.sty", "booktabs.sty", "mathtools.sty"],
-    "texlive-latex-extra": ["tcolorbox.sty", "titlesec.sty", "enumitem.sty", "fancyhdr.sty"],
+    "texlive-latex-extra": ["tcolorbox.sty", "titlesec.sty", "enumitem.sty", "fancyhdr.sty", "mylatexformat.ltx"],
     "texlive-fonts-recommended": ["pplr8t.tfm", "zplmr7t.tfm"],
     "texlive-pictures": ["pgfplots.sty", "tikz.sty"],
     "lmodern": ["lmodern.sty"],

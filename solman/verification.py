@@ -96,7 +96,7 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
     results = run_tests(project)  # always afresh: this is the proof
     remember(project, list(project.chapters), results)
     targets = plan_targets(project)
-    sources = assemble(project, targets, render_chapters(project, targets), results)
+    sources = assemble(project, targets, render_chapters(project, targets, objects=True), results)
     report = Report()
     report.failures += failed_tests(project, results)
     report.chapters, coverage = coverage_check(project, sources, results)
