@@ -20,12 +20,20 @@ class _Format(logging.Formatter):
         return f"warning: {message}" if record.levelno >= logging.WARNING else message
 
 
-def _configure_logging(quiet: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Format())
+def _configure_logging(quiet: bool = False, verbose: bool = False) -> None:
+    """Progress on stderr: coloured on a terminal (rich), plain lines otherwise (CI, pipes)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=Console(stderr=True), show_time=False, show_path=False, markup=False,
+                              rich_tracebacks=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Format())
     logger = logging.getLogger("solman")
     logger.handlers[:] = [handler]
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
 
 
@@ -61,36 +69,99 @@ def setup(c):
         print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk and poppler are ready")
 
 
-@task(help={
-    "chapter": "build only this chapter's PDFs (build/chapters/<id>-<edition>.pdf)",
-    "edition": "build only this edition: solutions or problems",
-    "manual": "build only the combined manual (build/manual.pdf, build/problems.pdf), no chapter PDFs",
+SELECTION = {
+    "chapter": "only this chapter's PDFs (build/chapters/<id>-<edition>.pdf)",
+    "edition": "only this edition: solutions or problems",
+    "manual": "only the combined manual (build/manual.pdf, build/problems.pdf), no chapter PDFs",
     "jobs": "how many LaTeX runs at once (default: one per core)",
     "quiet": "print only warnings and errors",
-})
-def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False):
+    "verbose": "also print the commands solman runs (latexmk, pytest) and what it takes from its caches",
+}
+
+
+def _selection(chapter, edition, manual):
+    from solman.errors import ConfigError
+    from solman.project import EDITIONS
+
+    if edition not in (None, *EDITIONS):
+        raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
+    if chapter and manual:
+        raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
+
+
+def _print_outputs(built) -> None:
+    for target in built.targets:
+        pages = built.pages(target)
+        print(f"build/{target.output} ({pages} page{'' if pages == 1 else 's'})")
+
+
+@task(help=SELECTION)
+def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False):
     """Render and compile the manual: build/manual.pdf, build/problems.pdf and one PDF per chapter."""
-    _configure_logging(quiet)
+    _configure_logging(quiet, verbose)
     with _reported():
         from solman.build import build
-        from solman.errors import ConfigError
-        from solman.project import EDITIONS
 
-        if edition not in (None, *EDITIONS):
-            raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
-        if chapter and manual:
-            raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
+        _selection(chapter, edition, manual)
         built = build(_project(), chapter=chapter, edition=edition, manual=manual,
                       jobs=int(jobs) if jobs else None)
-        for target in built.targets:
-            pages = built.pages(target)
-            print(f"build/{target.output} ({pages} page{'' if pages == 1 else 's'})")
+        if not quiet:
+            _print_outputs(built)
 
 
-@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/"})
-def verify(c, pdf=None):
-    """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
+@task(help=SELECTION)
+def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False):
+    """Rebuild on every save of a chapter, verify module, template or pyproject.toml; Ctrl-C stops."""
+    _configure_logging(quiet, verbose)
+    with _reported():
+        from solman.build import build
+        from solman.watch import watch as watch_sources
+
+        _selection(chapter, edition, manual)
+
+        def rebuild(project):
+            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=int(jobs) if jobs else None)
+            if built.compiled:
+                print(f"rebuilt {', '.join('build/' + t.output for t in built.targets if t.name in built.compiled)}",
+                      flush=True)
+
+        def report(error):
+            print(error.render(), file=sys.stderr, flush=True)
+            print("the previous PDFs in build/ are unchanged; watching on", file=sys.stderr, flush=True)
+
+        watch_sources(ROOT, rebuild, report)
+
+
+@task(help={"title": "the chapter's title, as it should appear in the manual"}, positional=["chapter_id"])
+def new(c, chapter_id, title=""):
+    """Start a chapter: chapters/<id>.tex.j2 and verify/<id>.py, registered in pyproject.toml."""
     _configure_logging()
+    with _reported():
+        from solman.scaffold import new_chapter
+
+        for path in new_chapter(ROOT, chapter_id, title):
+            print(f"wrote {path.relative_to(ROOT).as_posix()}")
+        print(f"next: invoke pdf --chapter {chapter_id}, then invoke verify")
+
+
+@task(help={"chapter": "export this chapter only (default: the whole manual)",
+            "edition": "solutions (default) or problems"})
+def export(c, chapter=None, edition="solutions"):
+    """Write a plain LaTeX project (zip) that compiles without solman, for Overleaf or a colleague."""
+    _configure_logging()
+    with _reported():
+        from solman.export import export as export_project
+
+        project = _project()
+        print(project.relative(export_project(project, chapter, edition)))
+
+
+@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
+            "quiet": "print only the problems and the summary",
+            "verbose": "also print the commands solman runs"})
+def verify(c, pdf=None, quiet=False, verbose=False):
+    """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
+    _configure_logging(quiet, verbose)
     with _reported():
         from solman.verification import verify as run_verify
 
@@ -156,4 +227,4 @@ def clean(c):
         print("removed build/" if remove_build(ROOT / "build") else "nothing to clean")
 
 
-ns = Collection(setup, pdf, verify, keys, test, bench, clean)
+ns = Collection(setup, new, pdf, watch, verify, keys, export, test, bench, clean)

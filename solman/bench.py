@@ -382,10 +382,12 @@ BARE_LATEXMK = """
 import subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from solman.latexmk import LATEXMK_FLAGS, PDFLATEX, latex_environment
+from solman.latexmk import LATEXMK_FLAGS, PDFLATEX, latex_environment, prepare_format
 folder, jobs, targets = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+formats = {target: prepare_format(folder, target, 2026) for target in targets}  # the formats solman made
 def run(target):
-    subprocess.run(["latexmk", *LATEXMK_FLAGS, f"-outdir=out/{target}", PDFLATEX, f"{target}.tex"], cwd=folder,
+    pdflatex = PDFLATEX.replace("%O", f"-fmt={formats[target]} %O") if formats[target] else PDFLATEX
+    subprocess.run(["latexmk", *LATEXMK_FLAGS, f"-outdir=out/{target}", pdflatex, f"{target}.tex"], cwd=folder,
                    env=latex_environment(2026), capture_output=True, check=True)
 with ThreadPoolExecutor(max_workers=jobs) as pool:
     list(pool.map(run, targets))

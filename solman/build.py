@@ -57,33 +57,41 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     from .latexmk import source_date_epoch
     from .manifest import load_manifest
     from .outputs import build_lock, publish, write_if_changed
-    from .sources import assemble, needs_tests, render_chapters
-    from .testrun import test_results
+    from .sources import Sources, assemble, needs_tests, render_chapters
+    from .testrun import TestResults, test_results
     from .toolchain import require_tex
 
     require_tex()
     stamps = {t.name: target_stamp(project, t) for t in targets}  # before reading sources: edits during
     stages = Stopwatch()                                           # the build show up next time
-    with build_lock(project.build):
+    tex = project.build / "tex"
+    with build_lock(project.build), ThreadPoolExecutor(max_workers=1) as background, \
+            Compiler(tex, project.year, jobs, stages) as compiler:
         log.info("rendering %d chapter(s)", len({c for t in targets for c in t.chapters}))
-        with ThreadPoolExecutor(max_workers=1) as background:  # the tests run while chapters render
-            tests = background.submit(test_results, project, [project.chapter(c) for c in needs_tests(targets)])
-            with stages("render"):
-                chapters = render_chapters(project, targets)
-            with stages("tests (beyond rendering)"):
-                results = tests.result()
-        sources = assemble(project, targets, chapters, results)
-        tex = project.build / "tex"
-        write_if_changed(tex, sources.files())
-        for target in targets:  # the embedded file's date is part of the PDF: keep it fixed
-            os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
+        tests = background.submit(test_results, project, [project.chapter(c) for c in needs_tests(targets)])
+        with stages("render"):  # while the tests run
+            chapters = render_chapters(project, targets)
         manifest = load_or_empty(project, load_manifest)
-        current = {t.name: published(project, manifest, t, sources.digests[t.name]) for t in targets}
+        sources = Sources(chapters=chapters)
+        current: dict[str, dict | None] = {}
+        # The problems edition prints no test results: it compiles while the tests still run.
+        for group in ([t for t in targets if t.edition != "solutions"], [t for t in targets if t.edition == "solutions"]):
+            if not group:
+                continue
+            if group[0].edition == "solutions":
+                with stages("waiting for the tests"):
+                    results = tests.result()
+            part = assemble(project, group, chapters, results if group[0].edition == "solutions" else TestResults())
+            write_if_changed(tex, part.files())
+            for target in group:  # the embedded file's date is part of the PDF: keep it fixed
+                os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
+            sources.merge(part)
+            current.update({t.name: published(project, manifest, t, part.digests[t.name]) for t in group})
+            compiler.submit([t for t in group if current[t.name] is None])
         stale = [t for t in targets if current[t.name] is None]
         if len(stale) < len(targets):
             log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
-        with stages("compile"):
-            compiled = compile_targets(tex, stale, project.year, jobs)
+        compiled = compiler.wait()
         raise_collected(latex_errors(project, sources, compiled))
         warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled
                     else current[t.name]["warnings"] for t in targets}
@@ -126,20 +134,47 @@ def load_or_empty(project: Project, load) -> dict:
         return {"outputs": {}, "renders": {}}
 
 
-def compile_targets(tex: Path, targets: list[Target], year: int, jobs: int | None = None) -> dict[str, Compiled]:
-    """Run latexmk on every target, ``jobs`` at once (one per core by default), biggest first."""
-    from .latexmk import prepare_format, run_latexmk
+class Compiler:
+    """latexmk runs, ``jobs`` at once (one per core by default), started as targets become ready."""
 
-    ordered = sorted(targets, key=lambda t: -len(t.chapters))
-    workers = max(1, min(len(ordered), jobs or os.cpu_count() or 1))
-    formats = {t.name: prepare_format(tex, t.name, year) for t in ordered}  # before the parallel runs
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {t.name: pool.submit(run_latexmk, tex, t.name, year, formats[t.name]) for t in ordered}
+    def __init__(self, tex: Path, year: int, jobs: int | None, stages: Stopwatch) -> None:
+        self.tex, self.year, self.stages = tex, year, stages
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.futures: dict[str, tuple[Target, object]] = {}
+        self.started: float | None = None
+
+    def __enter__(self) -> Compiler:
+        self.pool = ThreadPoolExecutor(max_workers=self.jobs)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True)
+
+    def submit(self, targets: list[Target]) -> None:
+        """Start compiling ``targets``, the biggest first."""
+        from .latexmk import prepare_format, run_latexmk
+
+        if targets and self.started is None:
+            self.started = time.perf_counter()
+        for target in sorted(targets, key=lambda t: -len(t.chapters)):
+            preloaded = prepare_format(self.tex, target.name, self.year)  # here, not in parallel: built once
+            self.futures[target.name] = (target, self.pool.submit(run_latexmk, self.tex, target.name, self.year,
+                                                                  preloaded))
+
+    def wait(self) -> dict[str, Compiled]:
+        """Every run's outcome, logged as it finishes."""
+        from concurrent.futures import as_completed
+
         compiled = {}
-        for target in ordered:
-            compiled[target.name] = result = futures[target.name].result()
-            log.info("%s %s (%.1f s)", "compiled" if result.ok else "FAILED", target.output, result.seconds)
-    return compiled
+        names = {future: target for target, future in self.futures.values()}
+        for number, future in enumerate(as_completed(names), start=1):
+            target = names[future]
+            compiled[target.name] = result = future.result()
+            log.info("%s %s (%d/%d, %.1f s)", "compiled" if result.ok else "FAILED", target.output, number,
+                     len(names), result.seconds)
+        if self.started is not None:
+            self.stages.seconds["compile"] = time.perf_counter() - self.started
+        return compiled
 
 
 def latex_errors(project: Project, sources: Sources, compiled: dict[str, Compiled]) -> list[SolmanError]:

@@ -1,4 +1,4 @@
-"""Running latexmk: pdfLaTeX without shell escape, TeX's file access kept inside ``build/tex``.
+r"""Running latexmk: pdfLaTeX without shell escape, TeX's file access kept inside ``build/tex``.
 
 Most of a small document's compile time is spent loading the preamble (TikZ, pgfplots,
 tcolorbox, hyperref, fonts). A shell whose preamble ends with ``\csname endofdump\endcsname``

@@ -46,6 +46,12 @@ class Sources:
     digests: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, dict] = field(default_factory=dict)
 
+    def merge(self, other: Sources) -> None:
+        """Add the generated files, inputs and digests of ``other`` (a build assembles in groups)."""
+        for name in ("chapters", "appendices", "entries", "statuses", "shells", "static", "inputs", "digests",
+                     "provenance"):
+            getattr(self, name).update(getattr(other, name))
+
     def rendered(self) -> list[Rendered]:
         return [*self.chapters.values(), *self.appendices.values(), *self.shells.values()]
 

@@ -1,0 +1,172 @@
+"""The author's path: a new chapter, live rebuilds, verification and an Overleaf export."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO, edit
+
+from solman.build import build
+from solman.errors import ConfigError
+from solman.pdfs import pdf_text
+from solman.project import load_project
+from solman.scaffold import new_chapter, registered
+from solman.verification import verify
+
+
+@pytest.mark.parametrize("before, after", [
+    ('[tool.solman]\ntitle = "T"\nchapters = ["a", "b"]\n', '[tool.solman]\ntitle = "T"\nchapters = ["a", "b", "new"]\n'),
+    ('[tool.solman]\nchapters = []\n', '[tool.solman]\nchapters = ["new"]\n'),
+    ('[tool.solman]\nchapters = [\n    "a",\n    "b",\n]\n[tool.other]\nx = 1\n',
+     '[tool.solman]\nchapters = [\n    "a",\n    "b",\n    "new",\n]\n[tool.other]\nx = 1\n'),
+    ('[tool.solman]\nchapters = [\n  "a"\n]  # the order of the book\n',
+     '[tool.solman]\nchapters = [\n  "a",\n    "new",\n]  # the order of the book\n'),
+    ('[tool.solman]\ntitle = "T"\n', '[tool.solman]\nchapters = ["new"]\ntitle = "T"\n'),
+    ('[project]\nname = "x"\n', '[project]\nname = "x"\n\n[tool.solman]\nchapters = ["new"]\n'),
+])
+def test_registering_keeps_the_authors_formatting(before: str, after: str):
+    assert registered(before, "new") == after
+
+
+def test_new_refuses_bad_ids_duplicates_and_overwriting(project_dir: Path):
+    with pytest.raises(ConfigError, match="not valid"):
+        new_chapter(project_dir, "Bad-Id", "Title")
+    with pytest.raises(ConfigError, match="already in the project"):
+        new_chapter(project_dir, "demo", "Title")
+    (project_dir / "verify" / "taken.py").write_text("")
+    before = (project_dir / "pyproject.toml").read_text()
+    with pytest.raises(ConfigError, match="verify/taken.py already exists; not overwriting it"):
+        new_chapter(project_dir, "taken", "Title")
+    assert (project_dir / "verify" / "taken.py").read_text() == ""
+    assert (project_dir / "pyproject.toml").read_text() == before
+    assert not (project_dir / "chapters" / "taken.tex.j2").exists()
+
+
+@pytest.mark.tex
+def test_the_tutorial_from_a_new_chapter_to_an_export(project_dir: Path, tmp_path: Path):
+    """docs/authors-guide.md, followed step by step."""
+    # 1. a new chapter builds and verifies at once
+    new_chapter(project_dir, "ml_final", "Machine Learning & Friends, final exam")
+    project = load_project(project_dir)
+    build(project, chapter="ml_final")
+    report = verify(load_project(project_dir))
+    assert report.ok or all("stale" in f.message or "cannot be verified" in f.message for f in report.failures)
+
+    # 2. a value, its test, a figure and an erratum, as the guide writes them
+    with open(project_dir / "verify" / "ml_final.py", "a") as module:
+        module.write(GUIDE_VALUES)
+    edit(project_dir / "chapters" / "ml_final.tex.j2", "\\BLOCK{ endcall }\n\\BLOCK{ endcall }\n",
+         "\\BLOCK{ endcall }\n\\BLOCK{ endcall }\n" + GUIDE_QUESTION)
+    build(load_project(project_dir))
+    report = verify(load_project(project_dir))
+    assert report.ok, "\n".join(f.render() for f in report.failures)
+    text = pdf_text(project_dir / "build" / "chapters" / "ml_final-solutions.pdf")
+    assert "0.693" in text and "Erratum" in text and "Machine Learning & Friends" in text
+
+    # 3. the export compiles on its own, with latexmk alone
+    archive = subprocess.run([sys.executable, "-m", "invoke", "export", "--chapter", "ml_final"], cwd=REPO,
+                             env=dict(os.environ, SOLMAN_PROJECT=str(project_dir)), capture_output=True, text=True)
+    assert archive.returncode == 0, archive.stderr
+    unpacked = tmp_path / "overleaf"
+    with zipfile.ZipFile(project_dir / archive.stdout.strip()) as bundle:
+        names = bundle.namelist()
+        bundle.extractall(unpacked)
+    folder = unpacked / "ml_final-solutions"
+    assert {"ml_final-solutions/main.tex", "ml_final-solutions/latexmkrc", "ml_final-solutions/solman.sty",
+            "ml_final-solutions/chapters/ml_final-solutions.tex"} <= set(names)
+    assert not any(name.endswith((".j2", ".py")) for name in names)
+    compiled = subprocess.run(["latexmk", "-interaction=nonstopmode"], cwd=folder, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items() if not k.startswith(("openin", "openout"))})
+    assert compiled.returncode == 0, compiled.stdout[-2000:]
+    assert "0.693" in pdf_text(folder / "main.pdf")
+
+
+GUIDE_VALUES = '''
+
+import math
+
+from solman import tex
+
+
+@value
+def log_two():
+    """ln 2, the entropy of a fair coin in nats."""
+    return math.log(2)
+
+
+@value
+def entropy_curve():
+    """Points (p, H(p)) of the binary entropy, for the figure."""
+    return [(p / 20, -(p / 20) * math.log(p / 20) - (1 - p / 20) * math.log(1 - p / 20)) for p in range(1, 20)]
+
+
+def test_log_two_is_the_entropy_of_a_fair_coin():
+    assert abs(log_two() - (-2 * 0.5 * math.log(0.5))) < 1e-15
+
+
+def test_the_curve_peaks_at_one_half_with_height_log_two():
+    p, h = max(entropy_curve(), key=lambda point: point[1])
+    assert p == 0.5 and abs(h - log_two()) < 1e-12
+'''
+
+GUIDE_QUESTION = r"""
+\BLOCK{ call question("1b", points=1) }
+What is the largest entropy of a coin, in nats?
+\BLOCK{ call solution() }
+It is $\ln 2 = \VAR{ log_two | fixed(3) }$, for a fair coin:
+\begin{center}
+\begin{tikzpicture}
+\begin{axis}[width=0.6\textwidth, height=0.4\textwidth, xlabel=$p$, ylabel=$H(p)$]
+\addplot[thick, solaccent] coordinates {\VAR{ entropy_curve | coords(3) }};
+\end{axis}
+\end{tikzpicture}
+\end{center}
+\begin{erratum}[base of the logarithm]
+The source writes $\log_2 2$ for the same quantity: that is the entropy in bits.
+\end{erratum}
+\BLOCK{ endcall }
+\BLOCK{ endcall }
+"""
+
+
+@pytest.mark.tex
+def test_watch_rebuilds_on_save_reports_errors_and_stops_on_ctrl_c(project_dir: Path):
+    environment = dict(os.environ, SOLMAN_PROJECT=str(project_dir))
+    process = subprocess.Popen([sys.executable, "-m", "invoke", "watch", "--chapter", "demo", "--edition", "problems"],
+                               cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    lines: list[str] = []
+
+    def wait_for(text: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if text in line:
+                return
+        pytest.fail(f"no {text!r} in: {''.join(lines)}")
+
+    try:
+        wait_for("watching")
+        pdf = project_dir / "build" / "chapters" / "demo-problems.pdf"
+        edit(project_dir / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
+        wait_for("rebuilt build/chapters/demo-problems.pdf")
+        assert "one half of one" in pdf_text(pdf)
+        good = pdf.read_bytes()
+        edit(project_dir / "chapters" / "demo.tex.j2", r"$A = \VAR{ matrix }$", r"$A = \VAR{ matrixx }$")
+        wait_for("watching on")
+        assert any("chapters/demo.tex.j2:8: template: 'matrixx' is undefined" in line for line in lines)
+        assert pdf.read_bytes() == good
+        edit(project_dir / "chapters" / "demo.tex.j2", r"\VAR{ matrixx }", r"\VAR{ matrix }")
+        wait_for("up to date")
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert "stopped watching" in rest and process.returncode == 0
