@@ -151,7 +151,7 @@ def measure_manual(repo: Path, project: Path, report: BenchReport, chapters: int
     report.measures += [
         Measure(f"(e) cold build, {label}, 2 LaTeX runs at once", parallel.seconds, parallel.peak_mib,
                 f"compiling {parallel_compile:.1f} s"),
-        Measure(f"    the same compiled serially", serial.seconds, serial.peak_mib,
+        Measure("    the same compiled serially", serial.seconds, serial.peak_mib,
                 f"compiling {serial_compile:.1f} s")]
     ratio = parallel_compile / serial_compile
     report.goals.append(Goal("parallel compile <= 0.65 x serial", f"{ratio:.2f} x", "0.65 x", ratio <= 0.65))
@@ -177,13 +177,14 @@ def stage(project: Path, name: str) -> float:
 # --- (f): one document, solman against PythonTeX ---------------------------------------------
 
 def measure_document(repo: Path, work: Path, chapters: int, values: int, report: BenchReport) -> None:
+    """The values are printed in the problem texts and solman builds the problems edition: the same
+    document PythonTeX builds, values embedded, no solutions (so no tests and no appendix)."""
     label = f"{chapters} chapters x {values} values in one document"
-    project = write_synthetic(work / "document", chapters, values)
+    project = write_synthetic(work / "document", chapters, values, in_solution=False)
     log.info("(f) %s: solman", label)
-    solman = run_task(repo, project, "pdf", "--manual", "--edition", "solutions")
-    floor = bare_latexmk(project / "build" / "tex", work / "floor-document", jobs=1, only="manual-solutions")
-    report.measures += [Measure(f"(f) {label}: solman (with its tests and appendix)", solman.seconds,
-                                solman.peak_mib),
+    solman = run_task(repo, project, "pdf", "--manual", "--edition", "problems")
+    floor = bare_latexmk(project / "build" / "tex", work / "floor-document", jobs=1, only="manual-problems")
+    report.measures += [Measure(f"(f) {label}: solman (problems edition)", solman.seconds, solman.peak_mib),
                         Measure("    bare latexmk on solman's rendered .tex (floor)", floor.seconds, floor.peak_mib)]
     if not pythontex_ready():
         report.measures.append(Measure("    PythonTeX", 0.0, None, "not measured: PythonTeX is not installed "
@@ -255,8 +256,11 @@ def synthetic_value(chapter: int, k: int) -> tuple[str, str, str, str]:
             f"sp.latex(sp.sqrt({k}) / {chapter + 1})")
 
 
-def write_synthetic(folder: Path, chapters: int, values: int) -> Path:
-    """A solman project of ``chapters`` chapters printing ``values`` values each, with their tests."""
+def write_synthetic(folder: Path, chapters: int, values: int, in_solution: bool = True) -> Path:
+    """A solman project of ``chapters`` chapters printing ``values`` values each, with their tests.
+
+    The values are printed in each question's solution, or (``in_solution=False``) in its text.
+    """
     ids = [f"c{n:03d}" for n in range(1, chapters + 1)]
     (folder / "chapters").mkdir(parents=True)
     (folder / "verify").mkdir()
@@ -269,7 +273,7 @@ def write_synthetic(folder: Path, chapters: int, values: int) -> Path:
                   "from solman import value", "", "SHIFT = 0", ""]
         lines = [f"\\chapter{{Synthetic chapter {n}}}", "\\VAR{ problem(\"Values\", 1) }",
                  "\\BLOCK{ call question(\"1\") }", "Print the values of this chapter.",
-                 "\\BLOCK{ call solution() }", "\\begin{align*}"]
+                 *(["\\BLOCK{ call solution() }"] if in_solution else []), "\\begin{align*}"]
         row, tests = [], []
         for k in range(1, values + 1):
             compute, test, printer, _ = synthetic_value(n, k)
@@ -279,7 +283,7 @@ def write_synthetic(folder: Path, chapters: int, values: int) -> Path:
             if len(row) == 3 or k == values:
                 lines.append(" & ".join(row) + (" \\\\" if k < values else ""))
                 row = []
-        lines += ["\\end{align*}", "\\BLOCK{ endcall }", "\\BLOCK{ endcall }", ""]
+        lines += ["\\end{align*}", *(["\\BLOCK{ endcall }"] if in_solution else []), "\\BLOCK{ endcall }", ""]
         module += ["", "def test_values():", *tests, ""]
         (folder / "chapters" / f"{chapter_id}.tex.j2").write_text("\n".join(lines))
         (folder / "verify" / f"{chapter_id}.py").write_text("\n".join(module))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .errors import LatexError, Location, SolmanError, raise_collected
 from .project import Project
-from .stamps import published, target_stamp, up_to_date
+from .stamps import published, target_stamps, up_to_date
 from .targets import Target, plan_targets, provenance_file
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
           jobs: int | None = None) -> Built:
     """Build the PDFs of the whole manual, or of one chapter, one edition, or the manual alone."""
     targets = plan_targets(project, chapter, edition, manual)
-    if up_to_date(project, targets):
+    stamps = target_stamps(project, targets)  # before reading the sources: edits made during
+    if up_to_date(project, targets, stamps):  # the build show up in the next one
         log.info("up to date: nothing to build")
         return Built(project.build, targets)
     from .latexmk import source_date_epoch
@@ -62,13 +63,13 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     from .toolchain import require_tex
 
     require_tex()
-    stamps = {t.name: target_stamp(project, t) for t in targets}  # before reading sources: edits during
-    stages = Stopwatch()                                           # the build show up next time
+    stages = Stopwatch()
     tex = project.build / "tex"
-    with build_lock(project.build), ThreadPoolExecutor(max_workers=1) as background, \
+    with build_lock(project.build), ThreadPoolExecutor(max_workers=2) as background, \
             Compiler(tex, project.year, jobs, stages) as compiler:
         log.info("rendering %d chapter(s)", len({c for t in targets for c in t.chapters}))
         tests = background.submit(test_results, project, [project.chapter(c) for c in needs_tests(targets)])
+        background.submit(warm_formats, project, tex, targets)  # also while the chapters render
         with stages("render"):  # while the tests run
             chapters = render_chapters(project, targets)
         manifest = load_or_empty(project, load_manifest)
@@ -83,11 +84,14 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                     results = tests.result()
             part = assemble(project, group, chapters, results if group[0].edition == "solutions" else TestResults())
             write_if_changed(tex, part.files())
-            for target in group:  # the embedded file's date is part of the PDF: keep it fixed
-                os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
             sources.merge(part)
             current.update({t.name: published(project, manifest, t, part.digests[t.name]) for t in group})
-            compiler.submit([t for t in group if current[t.name] is None])
+            stale = [t for t in group if current[t.name] is None]
+            for target in stale:
+                write_if_changed(tex, {provenance_file(target.name): part.provenance_json(target.name)})
+                # the embedded file's date is part of the PDF: keep it fixed
+                os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
+            compiler.submit(stale)
         stale = [t for t in targets if current[t.name] is None]
         if len(stale) < len(targets):
             log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
@@ -109,6 +113,23 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     for message in messages:
         log.warning("%s", message)
     return Built(project.build, targets, compiled, messages, stages.seconds)
+
+
+def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:
+    """Build the preloaded-preamble formats the targets will need (their shells' preambles are known now)."""
+    from .latexmk import prepare_format
+    from .outputs import write_if_changed
+    from .sources import render_target_shell, static_files
+    from .targets import chapter_numbers
+
+    try:
+        write_if_changed(tex, static_files(project))  # the styles the formats load
+        numbers = chapter_numbers(project)
+        preambles = {render_target_shell(project, t, numbers).text: t for t in targets}
+        for text, target in preambles.items():
+            prepare_format(tex, target.name, project.year, text)
+    except Exception as exc:  # only a head start: the compile step builds what is missing itself
+        log.debug("could not build the formats early: %s", exc)
 
 
 class Stopwatch:

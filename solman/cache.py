@@ -39,12 +39,41 @@ def engine_hash() -> str:
     return digest.hexdigest()
 
 
+_contents: dict[Path, tuple[tuple[int, int], str]] = {}
+
+
+def content_hash(path: Path) -> str:
+    """The hash of one file, read again only when its size or modification time changed."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return "<missing>"
+    seen = (stat.st_mtime_ns, stat.st_size)
+    known = _contents.get(path)
+    if known is None or known[0] != seen:
+        known = _contents[path] = (seen, hashlib.sha256(path.read_bytes()).hexdigest())
+    return known[1]
+
+
 def file_hash(*paths: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(str(path).encode())
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        digest.update(str(path).encode() + content_hash(path).encode())
     return digest.hexdigest()
+
+
+_listings: dict[Path, tuple[tuple, list[Path]]] = {}
+
+
+def shared_templates(folder: Path) -> str:
+    """The hash of what all chapters may include: every file under chapters/ but the chapter templates."""
+    # a file added or removed changes the time of the folder that holds it
+    stamp = tuple((d, os.stat(d).st_mtime_ns) for d, _, _ in os.walk(folder))
+    known = _listings.get(folder)
+    if known is None or known[0] != stamp:
+        extras = sorted(p for p in folder.rglob("*") if p.is_file() and not (p.suffix == ".j2" and p.parent == folder))
+        known = _listings[folder] = (stamp, extras)
+    return file_hash(*known[1])
 
 
 class ProjectCache:
@@ -101,13 +130,12 @@ class ChapterCache(ProjectCache):
     def verify_key(self) -> str:
         return file_hash(self.chapter.verify, *self.imports()) + engine_hash()
 
-    def render_key(self, edition: str) -> str:
-        """Everything a chapter's rendering depends on."""
-        templates = sorted(p for p in self.chapter.template.parent.rglob("*") if p.is_file()
-                           and not (p.suffix == ".j2" and p.parent == self.chapter.template.parent
-                                    and p != self.chapter.template))
+    def render_key(self, edition: str, shared: str | None = None) -> str:
+        """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
         settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition]
-        return hashlib.sha256((self.verify_key() + file_hash(*templates) + json.dumps(settings)).encode()).hexdigest()
+        shared = shared or shared_templates(self.chapter.template.parent)
+        parts = (self.verify_key(), file_hash(self.chapter.template), shared, json.dumps(settings))
+        return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 class CachedValue:
@@ -191,11 +219,10 @@ def forget_local_modules(folder: Path, imported: list[Path]) -> None:
     A long-running process (``invoke watch``) would otherwise keep using a helper as it was when
     first imported, however often it is edited.
     """
-    stale = {p.resolve() for p in imported}
+    stale = {str(p) for p in imported} | {os.path.realpath(p) for p in imported}
     names = {p.stem for p in folder.glob("*.py")} | {p.name for p in folder.iterdir() if (p / "__init__.py").exists()}
     for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if name.split(".")[0] in names or (file and Path(file).resolve() in stale):
+        if name.split(".")[0] in names or getattr(module, "__file__", None) in stale:
             del sys.modules[name]
 
 

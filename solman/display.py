@@ -22,7 +22,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from .rendering import Use
-from .values import Tex
+from .values import Tex, is_matrix, is_sympy, matrix_rows
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota",
          "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi",
@@ -68,7 +68,7 @@ def compare(obj: object, latex: str, spec: str) -> str | None:
     latex = unwrap(latex).replace(r"\allowbreak", "")
     if name == "coords":
         shown = [[parse_number(x) for x in point.split(",")] for point in re.findall(r"\(([^()]*)\)", latex)]
-        expected = [list(point) for point in rows_of(obj)]
+        expected = matrix_rows(obj) if is_matrix(obj) else [list(point) for point in obj]
         return compare_grid(expected, shown, lambda e, s: rounded(e, s, digits, "fixed"))
     if isinstance(obj, str):
         return None if unescape(latex) == obj else f"shows {unescape(latex)!r}, the value is {obj!r}"
@@ -76,7 +76,7 @@ def compare(obj: object, latex: str, spec: str) -> str | None:
         shown = {r"\text{true}": True, r"\text{false}": False}.get(latex.strip())
         return None if shown == bool(obj) else f"shows {latex!r} for {bool(obj)}"
     if is_matrix(obj):
-        return compare_grid(rows_of(obj), parse_matrix(latex), lambda e, s: compare_entry(e, s, name, digits))
+        return compare_grid(matrix_rows(obj), parse_matrix(latex), lambda e, s: compare_entry(e, s, name, digits))
     if isinstance(obj, (list, tuple)):
         parts = split_top(latex, ",")
         if len(parts) != len(obj):
@@ -381,32 +381,15 @@ def to_fraction(obj: object) -> Fraction:
         return Fraction(obj)
     if isinstance(obj, float):
         return Fraction(obj)
-    sympy = sys.modules.get("sympy")
-    if sympy is not None and isinstance(obj, sympy.Basic):
+    if is_sympy(obj):
         if obj.is_Rational:
             return Fraction(int(obj.p), int(obj.q))
-        return Fraction(Decimal(str(sympy.N(obj, 40))))
+        return Fraction(Decimal(str(sys.modules["sympy"].N(obj, 40))))
     return Fraction(Decimal(str(obj)))
 
 
 def is_bool(obj: object) -> bool:
     return isinstance(obj, bool) or type(obj).__name__ == "bool_"
-
-
-def is_matrix(obj: object) -> bool:
-    numpy = sys.modules.get("numpy")
-    sympy = sys.modules.get("sympy")
-    return (numpy is not None and isinstance(obj, numpy.ndarray)) or (
-        sympy is not None and isinstance(obj, sympy.MatrixBase))
-
-
-def rows_of(obj: object) -> list[list[object]]:
-    numpy = sys.modules.get("numpy")
-    if numpy is not None and isinstance(obj, numpy.ndarray):
-        return [[x] for x in obj.tolist()] if obj.ndim == 1 else obj.tolist()
-    if hasattr(obj, "rows") and hasattr(obj, "row"):
-        return [list(obj.row(i)) for i in range(obj.rows)]
-    return [list(point) for point in obj]
 
 
 def unescape(latex: str) -> str:

@@ -10,12 +10,11 @@ returns a ``str``; bad input raises ``FilterError`` with a message for the autho
 from __future__ import annotations
 
 import math
-import sys
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from numbers import Integral, Real
 
-from .values import Tex
+from .values import Tex, is_array, is_matrix, is_sympy, library_types, matrix_rows
 
 
 class FilterError(ValueError):
@@ -49,9 +48,9 @@ def latex(obj: object, **settings: object) -> str:
         return text(obj)
     if isinstance(obj, (list, tuple)):
         return LIST_SEPARATOR.join(latex(item, **settings) for item in obj)
-    if _is_sympy(obj):
+    if is_sympy(obj):
         return _sympy_latex(obj, settings)
-    if _is_numpy_array(obj):
+    if is_array(obj):
         if obj.dtype.kind not in "iu":
             raise FilterError(f"an array of {obj.dtype} needs a precision: use | fixed(n) or | sig(n)")
         return _matrix([[_integer(int(x)) for x in row] for row in _rows(obj)])
@@ -99,7 +98,7 @@ def text(obj: object) -> str:
 def coords(obj: object, digits: int) -> str:
     """Points ``[(x, y), ...]`` (or an n-by-2 array) as TikZ/pgfplots coordinates ``(x,y) ...``."""
     _check_digits(digits, "coords")
-    rows = _rows(obj) if _is_numpy_array(obj) or _is_sympy(obj) else obj
+    rows = _rows(obj) if is_matrix(obj) else obj
     try:
         points = [tuple(point) for point in rows]
     except TypeError:
@@ -142,7 +141,7 @@ def _real(obj: object) -> Fraction | Decimal:
         return Fraction(int(obj))
     if isinstance(obj, (Fraction, Decimal)):
         return obj
-    if _is_sympy(obj):
+    if is_sympy(obj):
         return _sympy_real(obj)
     if isinstance(obj, Real) or _is_numpy(obj, "floating"):
         x = float(obj)
@@ -231,23 +230,11 @@ def _fraction(q: Fraction) -> str:
 
 def _each_number(obj: object, show) -> str:
     """Apply ``show`` to a number, or to every entry of a matrix, array or list."""
-    if _is_numpy_array(obj) or (_is_sympy(obj) and _is_matrix(obj)):
+    if is_array(obj) or is_matrix(obj):
         return _matrix([[show(x) for x in row] for row in _rows(obj)])
     if isinstance(obj, (list, tuple)):
         return LIST_SEPARATOR.join(_each_number(item, show) for item in obj)
     return show(obj)
-
-
-def _rows(obj: object) -> list[list[object]]:
-    if _is_numpy_array(obj):
-        if obj.ndim == 1:
-            return [[x] for x in obj.tolist()]
-        if obj.ndim != 2:
-            raise FilterError(f"cannot print an array of {obj.ndim} dimensions; index it first")
-        return obj.tolist()
-    if _is_sympy(obj) and _is_matrix(obj):
-        return [list(obj.row(i)) for i in range(obj.rows)]
-    raise FilterError(_unprintable(obj))
 
 
 def _matrix(rows: list[list[str]]) -> str:
@@ -290,23 +277,14 @@ def _escape(s: str) -> str:
 # --- type tests that do not import numpy or sympy -----------------------------------------
 
 def _is_numpy(obj: object, kind: str) -> bool:
-    numpy = sys.modules.get("numpy")
-    return numpy is not None and isinstance(obj, getattr(numpy, kind))
+    return isinstance(obj, library_types("numpy", kind))
 
 
-def _is_numpy_array(obj: object) -> bool:
-    return _is_numpy(obj, "ndarray")
-
-
-def _is_sympy(obj: object) -> bool:
-    sympy = sys.modules.get("sympy")
-    return sympy is not None and isinstance(obj, (sympy.Basic, sympy.MatrixBase))
-
-
-def _is_matrix(obj: object) -> bool:
-    import sympy
-
-    return isinstance(obj, sympy.MatrixBase)
+def _rows(obj: object) -> list[list[object]]:
+    try:
+        return matrix_rows(obj)
+    except ValueError as exc:
+        raise FilterError(str(exc) if is_matrix(obj) else _unprintable(obj)) from None
 
 
 def _check_digits(digits: object, name: str, minimum: int = 0) -> None:

@@ -9,7 +9,6 @@ tolerance implied by how the solution prints it. The format is documented by the
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
@@ -21,6 +20,7 @@ from .project import Project
 from .rendering import Rendered, Use
 from .sources import render_chapters, sha256
 from .targets import plan_targets
+from .values import is_matrix, is_sympy, matrix_rows
 
 SCHEMA_ID = "solman-answer-key/1"
 
@@ -52,8 +52,8 @@ def describe(kind: str, obj: object, printed: Use | None) -> dict:
     if kind == "tf" or isinstance(obj, bool) or type(obj).__name__ == "bool_":
         return {"kind": "boolean", "value": bool(obj), "latex": latex}
     tolerance = printed_tolerance(printed, obj)
-    if _is_matrix(obj):
-        rows = _rows(obj)
+    if is_matrix(obj):
+        rows = matrix_rows(obj)
         return {"kind": "matrix", "value": [[_float(x) for x in row] for row in rows],
                 "exact": [[_exact(x) for x in row] for row in rows], "tolerance": tolerance, "latex": latex}
     if isinstance(obj, (list, tuple)):
@@ -95,34 +95,22 @@ def write_keys(project: Project) -> list[Path]:
 
 # --- values as numbers -----------------------------------------------------------------------
 
-def _is_matrix(obj: object) -> bool:
-    return type(obj).__name__ == "ndarray" or hasattr(obj, "rows") and hasattr(obj, "row")
-
-
-def _rows(obj: object) -> list[list[object]]:
-    if type(obj).__name__ == "ndarray":
-        return [[x] for x in obj.tolist()] if obj.ndim == 1 else obj.tolist()
-    return [list(obj.row(i)) for i in range(obj.rows)]
-
-
 def _flatten(obj: object) -> list[object]:
-    if _is_matrix(obj):
-        return [x for row in _rows(obj) for x in row]
+    if is_matrix(obj):
+        return [x for row in matrix_rows(obj) for x in row]
     if isinstance(obj, (list, tuple)):
         return [x for item in obj for x in _flatten(item)]
     return [obj]
 
 
 def _is_number(obj: object) -> bool:
-    sympy = sys.modules.get("sympy")
-    if sympy is not None and isinstance(obj, sympy.Basic):
+    if is_sympy(obj):
         return bool(obj.is_number)
     return isinstance(obj, (int, float, Fraction)) or type(obj).__module__ == "numpy"
 
 
 def _is_rational(obj: object) -> bool:
-    sympy = sys.modules.get("sympy")
-    if sympy is not None and isinstance(obj, sympy.Basic):
+    if is_sympy(obj):
         return bool(obj.is_Rational)
     return isinstance(obj, (int, Fraction)) or type(obj).__name__.startswith("int")
 
@@ -133,8 +121,7 @@ def _float(obj: object) -> float:
 
 def _exact(obj: object) -> str | None:
     """The exact value as a string; None for a float, which has no exact form worth stating."""
-    sympy = sys.modules.get("sympy")
-    if sympy is not None and isinstance(obj, sympy.Basic):
+    if is_sympy(obj):
         return str(obj)
     if isinstance(obj, Fraction):
         return str(obj)

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,9 @@ LATEXMK_FLAGS = (
     "-halt-on-error",
     "-file-line-error",
     "-norc",
+    # The page count LaTeX records in the .aux changes once the contents pages appear, which made
+    # latexmk run a third pass that changes nothing: solman's shells never print the page count.
+    "-e", r"$hash_calc_ignore_pattern{'aux'} = '^\\\\gdef \\\\@abspage@last\{';",
 )
 PDFLATEX = "-pdflatex=pdflatex -no-shell-escape %O %S"
 FORMAT_MARK = r"\csname endofdump\endcsname"
@@ -74,9 +78,15 @@ def latex_environment(year: int) -> dict[str, str]:
     return env
 
 
-def prepare_format(folder: Path, target: str, year: int) -> str | None:
-    """The name of a format with ``target``'s preamble preloaded, built when missing; None without one."""
-    text = (folder / f"{target}.tex").read_text(encoding="utf-8")
+_building = threading.Lock()
+
+
+def prepare_format(folder: Path, target: str, year: int, text: str | None = None) -> str | None:
+    """The name of a format with ``target``'s preamble preloaded, built when missing; None without one.
+
+    ``text`` is the target's ``.tex`` when it is not written yet (to build the format early).
+    """
+    text = text if text is not None else (folder / f"{target}.tex").read_text(encoding="utf-8")
     if FORMAT_MARK not in text:
         return None
     source = text.split(FORMAT_MARK)[0] + FORMAT_MARK + "\n\\begin{document}\n\\end{document}\n"
@@ -85,8 +95,13 @@ def prepare_format(folder: Path, target: str, year: int) -> str | None:
         digest.update(style.read_bytes())
     digest.update(subprocess.run(["pdftex", "--version"], capture_output=True, text=True).stdout.encode())
     name = f"solman-{digest.hexdigest()[:12]}"
-    if (folder / f"{name}.fmt").exists():
-        return name
+    with _building:  # one build of each format, even when two threads ask at once
+        if not (folder / f"{name}.fmt").exists():
+            return build_format(folder, name, source, target, year)
+    return name
+
+
+def build_format(folder: Path, name: str, source: str, target: str, year: int) -> str | None:
     for old in folder.glob("solman-*.fmt"):  # a preamble that changed leaves its format behind
         old.unlink()
     (folder / f"{name}.tex").write_text(source, encoding="utf-8")

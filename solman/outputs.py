@@ -56,7 +56,7 @@ def publish(build: Path, pdfs: dict[str, Path], during: dict, final: dict) -> No
 
 
 def dump(manifest: dict) -> bytes:
-    return (json.dumps(manifest, indent=1, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json.dumps(manifest, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")  # C encoder: fast
 
 
 @contextlib.contextmanager

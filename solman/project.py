@@ -103,14 +103,15 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
     chapters = []
     seen = set()
     for chapter_id in settings.get("chapters", []):
-        location = Location.of(pyproject, line_of(text, f'"{chapter_id}"'), root)
+        def location(chapter_id=chapter_id) -> Location:  # read the file only when there is an error
+            return Location.of(pyproject, line_of(text, f'"{chapter_id}"'), root)
         if not isinstance(chapter_id, str) or not CHAPTER_ID.fullmatch(chapter_id):
-            errors.append(ConfigError(f"chapter id {chapter_id!r} is not valid", location=location,
+            errors.append(ConfigError(f"chapter id {chapter_id!r} is not valid", location=location(),
                                       hint="use lower-case letters, digits and underscores, "
                                       "starting with a letter"))
             continue
         if chapter_id in seen:
-            errors.append(ConfigError(f"chapter '{chapter_id}' is listed twice", location=location,
+            errors.append(ConfigError(f"chapter '{chapter_id}' is listed twice", location=location(),
                                       hint="list each chapter once, in the order of the manual"))
             continue
         seen.add(chapter_id)
@@ -120,7 +121,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
             if not needed.is_file():
                 errors.append(ConfigError(
                     f"chapter '{chapter_id}' needs {needed.relative_to(root).as_posix()}, which does not exist",
-                    location=location, hint="create it, or remove the id from chapters"))
+                    location=location(), hint="create it, or remove the id from chapters"))
         chapters.append(chapter)
     raise_collected(errors)
 

@@ -56,14 +56,16 @@ class Sources:
         return [*self.chapters.values(), *self.appendices.values(), *self.shells.values()]
 
     def files(self) -> dict[str, bytes]:
-        """Every file to write under build/tex, by relative name."""
+        """Every generated file to write under build/tex, by relative name (provenance aside)."""
         files = dict(self.static)
         files.update({f"status/{c}.tex": data for c, data in self.statuses.items()})
         for rendered in self.rendered():
             files[rendered.name] = rendered.text.encode("utf-8")
-        for target, provenance in self.provenance.items():
-            files[provenance_file(target)] = json.dumps(provenance, indent=1, ensure_ascii=False).encode()
         return files
+
+    def provenance_json(self, target: str) -> bytes:
+        """What the target's PDF embeds (written only for targets that are compiled)."""
+        return json.dumps(self.provenance[target], separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def load_values(project: Project, chapter: Chapter) -> dict[str, ValueFunction]:
@@ -128,11 +130,7 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
         sources.entries[chapter_id] = entries = chapter_entries(rendered, results)
         sources.statuses[chapter_id] = status_file(entries)
         sources.appendices[chapter_id] = render_appendix(project, rendered, numbers[chapter_id], entries)
-    sources.static = {
-        path.name: path.read_bytes()
-        for path in sorted(project.templates.iterdir())
-        if path.is_file() and not path.name.endswith(".j2")
-    }
+    sources.static = static_files(project)
     provenance = {"commit": source_commit(project), "tools": tool_versions(project)}
     for target in targets:
         inputs = {name: sha256(data) for name, data in sources.static.items()}
@@ -156,6 +154,12 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
             **provenance,
         }
     return sources
+
+
+def static_files(project: Project) -> dict[str, bytes]:
+    """The files of templates/ that are copied, not rendered: the style and its companions."""
+    return {path.name: path.read_bytes() for path in sorted(project.templates.iterdir())
+            if path.is_file() and not path.name.endswith(".j2")}
 
 
 def render_target_shell(project: Project, target: Target, numbers: dict[str, int]) -> Rendered:

@@ -12,26 +12,31 @@ import hashlib
 import json
 from pathlib import Path
 
-from .cache import ChapterCache, engine_hash, file_hash
+from .cache import ChapterCache, engine_hash, file_hash, shared_templates
 from .manifest import load_manifest
 from .project import Project
 from .targets import Target
 
 
-def target_stamp(project: Project, target: Target) -> str:
-    templates = sorted(p for p in project.templates.rglob("*") if p.is_file())
-    parts = {
-        "engine": engine_hash(),
-        "templates": file_hash(*templates),
-        "settings": [project.title, project.subtitle, project.author, project.year,
-                     [c.id for c in project.chapters]],
-        "chapters": {c: ChapterCache(project, project.chapter(c)).render_key(target.edition) for c in target.chapters},
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+def target_stamps(project: Project, targets: list[Target]) -> dict[str, str]:
+    """The stamp of each target (each chapter's render key is computed once, however many targets share it)."""
+    templates = file_hash(*sorted(p for p in project.templates.rglob("*") if p.is_file()))
+    settings = [project.title, project.subtitle, project.author, project.year, [c.id for c in project.chapters]]
+    keys: dict[tuple[str, str], str] = {}
+    shared = shared_templates(project.root / "chapters")
+    stamps = {}
+    for target in targets:
+        for c in target.chapters:
+            if (c, target.edition) not in keys:
+                keys[c, target.edition] = ChapterCache(project, project.chapter(c)).render_key(target.edition, shared)
+        parts = {"engine": engine_hash(), "templates": templates, "settings": settings,
+                 "chapters": [keys[c, target.edition] for c in target.chapters]}
+        stamps[target.name] = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return stamps
 
 
-def up_to_date(project: Project, targets: list[Target]) -> bool:
-    """Whether every target's published PDF was built from exactly today's sources."""
+def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str]) -> bool:
+    """Whether every target's published PDF was built from exactly today's sources (``stamps``)."""
     try:
         manifest = load_manifest(project.build / "manifest.json")
     except Exception:  # an unreadable manifest just means: build
@@ -40,7 +45,7 @@ def up_to_date(project: Project, targets: list[Target]) -> bool:
     for target in targets:
         record = records.get(target.output)
         pdf = project.build / target.output
-        if record is None or record.get("stamp") != target_stamp(project, target) or not pdf.is_file():
+        if record is None or record.get("stamp") != stamps[target.name] or not pdf.is_file():
             return False
         if hashlib.sha256(pdf.read_bytes()).hexdigest() != record["pdf"]:
             return False

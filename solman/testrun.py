@@ -25,6 +25,7 @@ class TestResults:
     __test__ = False  # not a pytest test class, despite its name
 
     tests: dict[str, dict] = field(default_factory=dict)  # pytest node id -> outcome, values, location
+    _by_value: dict | None = field(default=None, repr=False, compare=False)
 
     def covered(self) -> set[str]:
         """Keys of the values at least one passing test called."""
@@ -32,8 +33,12 @@ class TestResults:
 
     def tests_of(self, key: str) -> list[tuple[str, str]]:
         """``(test name, outcome)`` of every test that called the value ``key``."""
-        return [(nodeid.split("::")[-1], test["outcome"]) for nodeid, test in self.tests.items()
-                if key in test["values"]]
+        if self._by_value is None:
+            self._by_value = {}
+            for nodeid, test in self.tests.items():
+                for value in test["values"]:
+                    self._by_value.setdefault(value, []).append((nodeid.split("::")[-1], test["outcome"]))
+        return self._by_value.get(key, [])
 
     def of_chapter(self, chapter: Chapter) -> list[dict]:
         return [t for t in self.tests.values() if t["file"] == chapter.verify.name]

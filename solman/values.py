@@ -98,17 +98,49 @@ def observe(callback: Callable[[ValueFunction], None]) -> None:
     _observers.append(callback)
 
 
+# --- what a value is, asked without importing numpy or sympy ------------------------------------
+
+def library_types(module: str, *names: str) -> tuple[type, ...]:
+    """Classes of a library that is already imported, for isinstance; none while it is not (yet)."""
+    found = sys.modules.get(module)
+    if found is None:
+        return ()
+    return tuple(kind for kind in (getattr(found, name, None) for name in names) if isinstance(kind, type))
+
+
+def is_array(obj: object) -> bool:
+    return isinstance(obj, library_types("numpy", "ndarray"))
+
+
+def is_sympy(obj: object) -> bool:
+    """A sympy expression or matrix."""
+    return isinstance(obj, library_types("sympy", "Basic", "MatrixBase"))
+
+
+def is_matrix(obj: object) -> bool:
+    """A numpy array or a sympy matrix."""
+    return isinstance(obj, library_types("numpy", "ndarray") + library_types("sympy", "MatrixBase"))
+
+
+def matrix_rows(obj: object) -> list[list[object]]:
+    """The rows of a matrix or array; a 1-D array is a column."""
+    if is_array(obj):
+        if obj.ndim > 2:
+            raise ValueError(f"an array of {obj.ndim} dimensions has no rows; index it first")
+        return [[x] for x in obj.tolist()] if obj.ndim == 1 else obj.tolist()
+    if isinstance(obj, library_types("sympy", "MatrixBase")):
+        return [list(obj.row(i)) for i in range(obj.rows)]
+    raise ValueError(f"a {type(obj).__name__} is not a matrix")
+
+
 def freeze(result: object) -> object:
     """Make matrices and arrays read-only, so the printed result cannot be altered later."""
-    numpy = sys.modules.get("numpy")
-    if numpy is not None and isinstance(result, numpy.ndarray):
+    if is_array(result):
         result.setflags(write=False)
         return result
-    sympy = sys.modules.get("sympy")
-    if sympy is not None and isinstance(result, sympy.MatrixBase) and not isinstance(
-        result, sympy.ImmutableMatrix
-    ):
-        return sympy.ImmutableMatrix(result)
+    if isinstance(result, library_types("sympy", "MatrixBase")) and not isinstance(
+            result, library_types("sympy", "ImmutableMatrix")):
+        return sys.modules["sympy"].ImmutableMatrix(result)
     return result
 
 
@@ -184,16 +216,13 @@ def canonical(obj: object) -> object:
         return [canonical(item) for item in obj]
     if isinstance(obj, Mapping):
         return {"dict": [[str(k), canonical(v)] for k, v in obj.items()]}
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        if isinstance(obj, numpy.ndarray):
-            return {"array": str(obj.dtype), "shape": list(obj.shape),
-                    "data": hashlib.sha256(numpy.ascontiguousarray(obj).tobytes()).hexdigest()}
-        if isinstance(obj, numpy.generic):
-            return canonical(obj.item())
-    sympy = sys.modules.get("sympy")
-    if sympy is not None and isinstance(obj, (sympy.Basic, sympy.MatrixBase)):
-        return {"sympy": sympy.srepr(obj)}
+    if is_array(obj):
+        return {"array": str(obj.dtype), "shape": list(obj.shape),
+                "data": hashlib.sha256(sys.modules["numpy"].ascontiguousarray(obj).tobytes()).hexdigest()}
+    if isinstance(obj, library_types("numpy", "generic")):
+        return canonical(obj.item())
+    if is_sympy(obj):
+        return {"sympy": sys.modules["sympy"].srepr(obj)}
     return {"repr": f"{type(obj).__qualname__}:{obj!r}"}
 
 

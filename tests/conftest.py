@@ -43,6 +43,34 @@ def project(project_dir: Path):
     return load_project(project_dir)
 
 
+OUTPUTS = ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapters/demo-problems.pdf"]
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory) -> Path:
+    """The fixture project, built once per test session; tests get copies of it (see ``built``)."""
+    from solman.build import build
+
+    root = tmp_path_factory.mktemp("built") / "project"
+    shutil.copytree(FIXTURE, root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    build(load_project(root))
+    return root
+
+
+@pytest.fixture
+def built(built_once: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the built fixture project, free to break."""
+    copy = tmp_path / "project"
+    shutil.copytree(built_once, copy)
+    return copy
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """The published outputs, byte for byte: what a failed build must leave untouched."""
+    return {name: (root / "build" / name).read_bytes() for name in [*OUTPUTS, "manifest.json"]}
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace ``old`` (which must occur) by ``new`` in ``path``."""
     text = path.read_text(encoding="utf-8")

@@ -8,7 +8,6 @@ and that the previous PDFs and manifest are byte-identical afterwards.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE, REPO, edit
+from conftest import FIXTURE, REPO, edit, snapshot
 
 from solman.build import build
 from solman.errors import SolmanError
@@ -26,8 +25,6 @@ from solman.project import load_project
 
 pytestmark = pytest.mark.tex
 
-OUTPUTS = ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapters/demo-problems.pdf",
-           "manifest.json"]
 VERIFY_LINES = len((FIXTURE / "verify" / "demo.py").read_text().splitlines())
 
 
@@ -102,24 +99,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("corpus") / "project"
-    shutil.copytree(FIXTURE, root)
-    shutil.copytree(REPO / "templates", root / "templates")
-    build(load_project(root))
-    return root
-
-
-@pytest.fixture
-def built(built_once: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(built_once, copy)
-    return copy
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {name: (root / "build" / name).read_bytes() for name in OUTPUTS}
 
 
 def apply(root: Path, edits: list[tuple[str, str, str]]) -> None:

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE, REPO, edit
+from conftest import OUTPUTS, edit, snapshot
 
 from solman.build import build
 from solman.errors import LatexError, TemplateError
@@ -16,28 +16,8 @@ from solman.verification import verify
 
 pytestmark = pytest.mark.tex
 
-OUTPUTS = ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapters/demo-problems.pdf"]
 
 
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Path:
-    """The fixture project, built once; tests get copies of it."""
-    root = tmp_path_factory.mktemp("built") / "project"
-    shutil.copytree(FIXTURE, root)
-    shutil.copytree(REPO / "templates", root / "templates")
-    build(load_project(root))
-    return root
-
-
-@pytest.fixture
-def built(built_once: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(built_once, copy)
-    return copy
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {name: (root / "build" / name).read_bytes() for name in [*OUTPUTS, "manifest.json"]}
 
 
 def test_every_pdf_is_written_and_carries_its_digest(built: Path):

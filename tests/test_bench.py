@@ -1,0 +1,49 @@
+"""The benchmark's own parts: the generated projects, the memory sampler, the README record."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from solman.bench import BenchReport, Goal, Measure, record_in_readme, tree_rss_mib, write_pythontex, write_synthetic
+from solman.lint import lint_project
+from solman.project import load_project
+from solman.testrun import run_tests
+
+
+def test_a_generated_project_is_a_valid_solman_project_whose_tests_pass(tmp_path: Path):
+    project = load_project(write_synthetic(tmp_path / "synthetic", chapters=2, values=7))
+    assert [c.id for c in project.chapters] == ["c001", "c002"]
+    results = run_tests(project)
+    assert [t["outcome"] for t in results.tests.values()] == ["passed", "passed"]
+    assert {f"c001.py::v{k:02d}" for k in range(1, 8)} <= results.covered()
+    assert lint_project(project) == ([], 0)
+
+
+def test_the_changed_value_keeps_its_test_green(tmp_path: Path):
+    root = write_synthetic(tmp_path / "synthetic", chapters=1, values=3)
+    module = root / "verify" / "c001.py"
+    module.write_text(module.read_text().replace("SHIFT = 0", "SHIFT = 1"))
+    assert [t["outcome"] for t in run_tests(load_project(root)).tests.values()] == ["passed"]
+
+
+def test_the_pythontex_document_prints_the_same_values(tmp_path: Path):
+    document = (write_pythontex(tmp_path / "pythontex", chapters=1, values=4) / "document.tex").read_text()
+    assert r"\py{sp.latex(sp.Rational(1, 2))}" in document and r"\py{f'{math.sqrt(2):.3f}'}" in document
+    assert document.count(r"\py{") == 4
+
+
+def test_memory_of_a_process_tree_is_positive():
+    assert 1 < tree_rss_mib(os.getpid()) < 4096
+
+
+def test_results_are_recorded_between_the_readme_markers(tmp_path: Path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# X\n\n<!-- bench:start -->\nPREVIOUS RESULTS\n<!-- bench:end -->\n\nafter\n")
+    report = BenchReport("full", [Measure("(a) cold", 1.5, 100.0)], [Goal("fast", "1.5 s", "2 s", True)])
+    record_in_readme(readme, report, "2 cores")
+    text = readme.read_text()
+    assert "PREVIOUS RESULTS" not in text and "| (a) cold" in text and "| fast" in text and text.endswith("after\n")
+    readme.write_text("# no markers\n")
+    with pytest.raises(Exception, match="no performance section"):
+        record_in_readme(readme, report, "2 cores")
