@@ -132,7 +132,8 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
         watch_sources(ROOT, rebuild, report)
 
 
-@task(help={"title": "the chapter's title, as it should appear in the manual"}, positional=["chapter_id"])
+@task(help={"chapter_id": "the new chapter's id: lower-case letters, digits and underscores",
+            "title": "the chapter's title, as it should appear in the manual"}, positional=["chapter_id"])
 def new(c, chapter_id, title=""):
     """Start a chapter: chapters/<id>.tex.j2 and verify/<id>.py, registered in pyproject.toml."""
     _configure_logging()

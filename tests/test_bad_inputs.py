@@ -63,7 +63,7 @@ CASES = [
          "latex", "chapters/demo.tex.j2:16", "Undefined control sequence",
          detail=r"that line prints value 'bad_tex' as: \notamacro{1}"),
     Case("latex error in the shell", [("templates/manual.tex.j2", "\\frontmatter", "\\frontmatter\n\\badshellmacro")],
-         "latex", "templates/manual.tex.j2:16", "Undefined control sequence"),
+         "latex", "templates/manual.tex.j2:18", "Undefined control sequence"),
     Case("latex error in the style", [("templates/solman.sty", "\\endinput", "\\badstylemacro\n\\endinput")],
          "latex", "templates/solman.sty:", "Undefined control sequence"),
     Case("reading outside the project", [("chapters/demo.tex.j2", "What is half of one?", r"\input{/etc/hostname}")],
