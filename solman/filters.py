@@ -9,6 +9,7 @@ returns a ``str``; bad input raises ``FilterError`` with a message for the autho
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
@@ -260,16 +261,17 @@ def _sympy_latex(obj: object, settings: dict | None = None) -> str:
     return _spaced(sympy.latex(obj, **{**SYMPY_SETTINGS, **(settings or {})}))
 
 
-def _escape(s: str) -> str:
+@functools.cache
+def _encoder():
     from pylatexenc.latexencode import UnicodeToLatexEncoder
 
-    encoder = UnicodeToLatexEncoder(
-        non_ascii_only=False,
-        replacement_latex_protection="braces-after-macro",
-        unknown_char_policy="fail",
-    )
+    return UnicodeToLatexEncoder(non_ascii_only=False, replacement_latex_protection="braces-after-macro",
+                                 unknown_char_policy="fail")
+
+
+def _escape(s: str) -> str:
     try:
-        return encoder.unicode_to_latex(s)
+        return _encoder().unicode_to_latex(s)
     except ValueError as exc:
         raise FilterError(f"the text {s!r} has a character LaTeX cannot print: {exc}") from None
 
