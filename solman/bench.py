@@ -99,12 +99,19 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport) -> None:
     log.info("(a) cold build of the %s", name)
     cold = run_task(repo, subject, "pdf")
     values = run_timed([sys.executable, "-c", COMPUTE_VALUES, str(subject)], repo)
+    tests = run_timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "verify"], subject,
+                      dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1"))
     floor = bare_latexmk(subject / "build" / "tex", subject.parent / "floor-subject", jobs=os.cpu_count() or 1)
     report.measures += [Measure(f"(a) cold full build, {name}", cold.seconds, cold.peak_mib),
                         Measure("    value computation alone", values.seconds, values.peak_mib),
+                        Measure("    the tests alone (the build runs them for its appendix)", tests.seconds,
+                                tests.peak_mib),
                         Measure("    bare latexmk on the rendered .tex (floor)", floor.seconds, floor.peak_mib)]
     limit = 1.3 * (values.seconds + floor.seconds)
     report.goals.append(Goal("cold build <= 1.3 x (values + floor)", f"{cold.seconds:.1f} s",
+                             f"{limit:.1f} s", cold.seconds <= limit))
+    limit = 1.3 * (values.seconds + tests.seconds + floor.seconds)
+    report.goals.append(Goal("    the same, counting the tests the build runs", f"{cold.seconds:.1f} s",
                              f"{limit:.1f} s", cold.seconds <= limit))
 
     log.info("(b) no-op rebuild")
