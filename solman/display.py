@@ -65,7 +65,7 @@ def check_display(uses: list[Use]) -> tuple[list[Finding], int, int]:
 def compare(obj: object, latex: str, spec: str) -> str | None:
     """Why ``latex`` does not show ``obj`` as ``spec`` promised, or None when it does."""
     name, digits = parse_spec(spec)
-    latex = unwrap(latex).replace(r"\allowbreak", "")
+    latex = unwrap(latex).replace("\\allowbreak\\ ", " ").replace("\\allowbreak", "")
     if name == "coords":
         shown = [[parse_number(x) for x in point.split(",")] for point in re.findall(r"\(([^()]*)\)", latex)]
         expected = matrix_rows(obj) if is_matrix(obj) else [list(point) for point in obj]
@@ -227,6 +227,8 @@ def symbols_of(expected: object) -> dict:
 
 
 def plain_name(name: str) -> str:
+    """A symbol's name without LaTeX: ``\\mathit{n}`` is n, ``S_{11}`` is S_11."""
+    name = re.sub(r"\\[a-zA-Z]+\{([^{}]*)\}", r"\1", name)
     return name.replace("{", "").replace("}", "").replace("\\", "")
 
 
@@ -258,7 +260,7 @@ class Parser:
         sign = 1
         while self.peek() and self.peek()[1] in "+-":
             sign = -sign if self.take()[1] == "-" else sign
-        result = sign * self.term()
+        result = self.term() if sign == 1 else -self.term()
         while self.peek() and self.peek()[1] in ("+", "-"):
             operator = self.take()[1]
             result = result + self.term() if operator == "+" else result - self.term()
@@ -329,8 +331,14 @@ class Parser:
             self.take(")")
             return inner
         if value == r"\left":
-            self.take()  # the delimiter
+            opening = self.take()[1]
             inner = self.sum()
+            if opening == "[" and self.peek() and self.peek()[1] == ",":  # \left[a, b\right]: an interval
+                self.take(",")
+                upper = self.sum()
+                self.take(r"\right")
+                self.take("]")
+                return sympy.Interval(inner, upper)
             self.take(r"\right")
             self.take()
             return inner
@@ -345,6 +353,22 @@ class Parser:
             return sympy.sqrt(self.group())
         if value == r"\pi":
             return sympy.pi
+        if value in (r"\mathit", r"\mathrm", r"\operatorname"):  # a name set in a font: \mathit{n}
+            name = self.subscript()
+            if value == r"\operatorname" and self.peek() and self.peek()[1] in ("{", r"\left"):
+                argument = self.group() if self.peek()[1] == "{" else self.atom()
+                return getattr(sympy, name, sympy.Function(name))(argument)
+            return self.symbols.get(plain_name(name), sympy.Symbol(name))
+        if value in (r"\max", r"\min"):  # \max\left(0, x\right)
+            self.take(r"\left")
+            self.take("(")
+            arguments = [self.sum()]
+            while self.peek() and self.peek()[1] == ",":
+                self.take(",")
+                arguments.append(self.sum())
+            self.take(r"\right")
+            self.take(")")
+            return (sympy.Max if value == r"\max" else sympy.Min)(*arguments)
         if value == r"\infty":
             return sympy.oo
         if value.startswith("\\") and value[1:] in FUNCTIONS:

@@ -22,7 +22,9 @@ x = sp.Symbol("x")
     ("R&D: 100%", "latex"), (sp.Matrix([1, 2]), "latex"), (sp.pi, "latex"), (2 * sp.Symbol("lambda"), "latex"),
     (sp.tanh(x), "latex"), (sp.oo, "latex"), (sp.Symbol("alpha", real=True) * 2, "latex"),
     (sp.Symbol("S_{11}") * sp.Symbol("S_{22}"), "latex"),
-    (sp.Symbol("a") + sp.Symbol("b") * sp.Symbol("i") + sp.Symbol("e"), "latex"), ([(0.0, 0.25), (0.5, 1.0)], "coords(2)"), (np.int64(7), "latex"),
+    (sp.Symbol("a") + sp.Symbol("b") * sp.Symbol("i") + sp.Symbol("e"), "latex"),
+    ([0.25, -1.5], "fixed(2)"), (sp.Max(0, x) + sp.Max(0, -x), "latex"), (sp.Interval(0, 1), "latex"),
+    (sp.sign(x - 1), "latex"), (sp.Symbol("n") - sp.Symbol("l") + 1, "latex"), ([(0.0, 0.25), (0.5, 1.0)], "coords(2)"), (np.int64(7), "latex"),
 ])
 def test_every_filter_output_reads_back_as_its_value(obj, spec):
     name, _, digits = spec.partition("(")
@@ -41,6 +43,7 @@ def test_every_filter_output_reads_back_as_its_value(obj, spec):
     (0.000123456, r"1.24 \times 10^{-4}", "sci(3)", "shows"),
     (0.5, r"50.0\,\%", "percent(1)", None),
     (0.5, r"5.0\,\%", "percent(1)", "shows"),
+    ([0.25, -1.5], r"0.25,\allowbreak\ -1.49", "fixed(2)", "item 1: shows"),
 ])
 def test_a_wrong_display_is_named(obj, latex, spec, problem):
     found = compare(obj, latex, spec)
