@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 from scipy import integrate, optimize, stats
 
+from finite_differences import gradient as numeric_gradient
 from solman import tex, value
 
 # --- the register of published items -------------------------------------------------------------
@@ -68,17 +69,6 @@ def _outcome(name: str) -> bool:
 
 
 # --- shared numerical tools ----------------------------------------------------------------------
-
-
-def _fd_grad(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central finite differences of a scalar function, entry by entry."""
-    x = np.asarray(x, dtype=float)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        grad[index] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
 
 
 def _sigmoid(t):
@@ -331,9 +321,9 @@ def _a2_fd(a, b, x, g):
     """Finite differences of L = <g, y> in a, b and x."""
     x = np.asarray(x, dtype=float)
     g = np.asarray(g, dtype=float)
-    da = _fd_grad(lambda t: g @ _a2_forward(t[0], b, x), np.array([a], dtype=float))[0]
-    db = _fd_grad(lambda t: g @ _a2_forward(a, t[0], x), np.array([b], dtype=float))[0]
-    dx = _fd_grad(lambda t: g @ _a2_forward(a, b, t), x)
+    da = numeric_gradient(lambda t: g @ _a2_forward(t[0], b, x), np.array([a], dtype=float))[0]
+    db = numeric_gradient(lambda t: g @ _a2_forward(a, t[0], x), np.array([b], dtype=float))[0]
+    dx = numeric_gradient(lambda t: g @ _a2_forward(a, b, t), x)
     return da, db, dx
 
 
@@ -503,7 +493,7 @@ def published_a3_sgd_step() -> bool:
     rng = np.random.default_rng(32)
     for _ in range(20):
         theta, lam = rng.normal(size=5), float(rng.uniform(0.01, 3))
-        fd = _fd_grad(lambda t: lam / 2 * t @ t, theta)
+        fd = numeric_gradient(lambda t: lam / 2 * t @ t, theta)
         if not np.allclose(fd, lam * theta, atol=1e-6):
             return False
     return True
@@ -673,7 +663,7 @@ def published_a4_linearisation() -> bool:
     rng = np.random.default_rng(41)
     v, c, x = rng.normal(size=(3, 5)), rng.normal(size=3), rng.normal(size=5)
     f = lambda t: (v @ t + c)[0] - np.log(np.exp(v @ t + c).sum())  # noqa: E731
-    g = _fd_grad(f, x)
+    g = numeric_gradient(f, x)
     d = rng.normal(size=5)
     ratios = [abs(f(x + e * d) - f(x) - e * g @ d) / e**2 for e in (1e-1, 1e-2, 1e-3)]
     return max(ratios) < 10 and ratios[-1] < 2 * ratios[0] + 1e-9
@@ -735,7 +725,7 @@ def test_a4_fgsm_corner_is_the_best_corner_of_the_true_log_probability():
     for _ in range(5):
         v, c, x = rng.normal(size=(3, 5)), rng.normal(size=3), rng.normal(size=5)
         f = lambda t: (v @ t + c)[0] - np.log(np.exp(v @ t + c).sum())  # noqa: E731
-        g, eps = _fd_grad(f, x), 0.01
+        g, eps = numeric_gradient(f, x), 0.01
         corners = [x + eps * np.array(s) for s in itertools.product([-1, 1], repeat=5)]
         best = min(corners, key=f)
         assert np.allclose(best, x - eps * np.sign(g))
@@ -902,7 +892,7 @@ def test_a5_both_objectives_share_the_minimiser_and_differ_by_the_entropy():
     # the model is restricted: its best fit is not p* itself, so the minimum KL is positive
     assert m["kl_min"] > 1e-3
     # gradient of the expected KL vanishes at the CE minimiser (finite differences)
-    assert np.allclose(_fd_grad(_a5_expected_kl, m["ce"]), 0, atol=1e-6)
+    assert np.allclose(numeric_gradient(_a5_expected_kl, m["ce"]), 0, atol=1e-6)
     px, pyx = _a5_arrays()
     assert math.isclose(a5_expected_entropy(), float(-px @ (pyx * np.log(pyx)).sum(axis=1)))
 
@@ -1405,7 +1395,7 @@ def published_a8_gradient() -> bool:
         k = int(np.argmin(((y - x) ** 2).sum(axis=1)))
         printed = np.zeros((3, 2))
         printed[k] = 2 * (y[k] - x)
-        if not np.allclose(_fd_grad(f, y.ravel()).reshape(3, 2), printed, atol=1e-6):
+        if not np.allclose(numeric_gradient(f, y.ravel()).reshape(3, 2), printed, atol=1e-6):
             return False
     return True
 
@@ -1583,9 +1573,9 @@ def _a9_instance(seed):
 
 
 def _a9_fd(w, b, x, g):
-    db = _fd_grad(lambda t: g @ _a9_forward(w, t, x), b)
-    dx = _fd_grad(lambda t: g @ _a9_forward(w, b, t), x)
-    dw = _fd_grad(lambda t: g @ _a9_forward(t, b, x), w)
+    db = numeric_gradient(lambda t: g @ _a9_forward(w, t, x), b)
+    dx = numeric_gradient(lambda t: g @ _a9_forward(w, b, t), x)
+    dw = numeric_gradient(lambda t: g @ _a9_forward(t, b, x), w)
     return db, dx, dw
 
 
@@ -1607,8 +1597,8 @@ def a9_errors():
 @published("A9", "Eq.~(21)", r"$\mathrm{d}L/\mathrm{d}\theta = \sum_i g_i\,\partial y_i/\partial\theta$")
 def published_a9_chain_rule() -> bool:
     w, b, x, g = _a9_instance(92)
-    jac = np.array([_fd_grad(lambda t: _a9_forward(w, b, t)[i], x) for i in range(len(b))])
-    return bool(np.allclose(g @ jac, _fd_grad(lambda t: g @ _a9_forward(w, b, t), x), atol=1e-6))
+    jac = np.array([numeric_gradient(lambda t: _a9_forward(w, b, t)[i], x) for i in range(len(b))])
+    return bool(np.allclose(g @ jac, numeric_gradient(lambda t: g @ _a9_forward(w, b, t), x), atol=1e-6))
 
 
 @published("A9", "Eq.~(22)", r"$\mathrm{d}L/\mathrm{d}b_i = g_i\,\partial y_i/\partial b_i = g_j/\|w_j\|$")
@@ -1852,7 +1842,7 @@ def published_a10_derivative() -> bool:
         x, mu, sigma = rng.normal(size=d), rng.normal(size=d), float(rng.uniform(0.3, 3))
         f = lambda s: float(stats.multivariate_normal.logpdf(x, mean=mu, cov=s[0] ** 2 * np.eye(d)))  # noqa: E731
         printed = -d / sigma + ((x - mu) ** 2).sum() / sigma**3
-        if not math.isclose(_fd_grad(f, np.array([sigma]))[0], printed, rel_tol=1e-6):
+        if not math.isclose(numeric_gradient(f, np.array([sigma]))[0], printed, rel_tol=1e-6):
             return False
     return True
 
@@ -2019,7 +2009,7 @@ def published_a11_line1() -> bool:
     rng = np.random.default_rng(112)
     for _ in range(20):
         x0, g, eps, t = float(rng.uniform(0.05, 0.95)), float(rng.normal()), float(rng.uniform(0.1, 2)), float(rng.uniform(0.05, 0.95))
-        fd = _fd_grad(lambda s: _a11_objective_i(s[0], x0, g, eps), np.array([t]))[0]
+        fd = numeric_gradient(lambda s: _a11_objective_i(s[0], x0, g, eps), np.array([t]))[0]
         printed = g + (math.log(t / x0) - math.log((1 - t) / (1 - x0))) / eps
         if not math.isclose(fd, printed, rel_tol=1e-6, abs_tol=1e-8):
             return False
@@ -2073,7 +2063,7 @@ def test_a11_the_recursion_is_not_gradient_descent_on_the_logits():
     """Gradient descent on y would use grad_y f = grad_x f * x (1 - x), a different step."""
     c, y = np.array([0.9, 0.1, 0.6]), _logit(np.array([0.3, 0.6, 0.2]))
     x = _sigmoid(y)
-    fd = _fd_grad(lambda t: 0.5 * ((_sigmoid(t) - c) ** 2).sum(), y)
+    fd = numeric_gradient(lambda t: 0.5 * ((_sigmoid(t) - c) ** 2).sum(), y)
     assert np.allclose(fd, (x - c) * x * (1 - x), atol=1e-8) and not np.allclose(fd, x - c, atol=1e-2)
 
 

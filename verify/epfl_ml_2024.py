@@ -19,10 +19,9 @@ from scipy.special import expit, logsumexp, softmax
 from scipy.spatial import cKDTree
 from scipy.stats import truncnorm
 
-from epfl_ml_2024_algorithms import (clustering_accuracy, em_1d, gmm_em, gmm_em_step, gmm_loglik,
-                                     gmm_responsibilities, hard_svm, kmeans, kmeans_cost,
-                                     least_absolute_deviations, linearly_separable, max_min_bilinear,
-                                     min_max_bilinear, nearest)
+from epfl_ml_2024_algorithms import (clustering_accuracy, em_1d, gmm_em, gmm_em_step, gmm_loglik, hard_svm,
+                                     kmeans, kmeans_cost, least_absolute_deviations, linearly_separable,
+                                     max_min_bilinear, min_max_bilinear, nearest)
 from solman import tex, value
 
 LETTERS = string.ascii_uppercase

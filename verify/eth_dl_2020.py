@@ -5,13 +5,13 @@ independently (finite differences, Monte Carlo, quadrature, brute-force construc
 """
 
 import math
-import string
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 from scipy import integrate, optimize, stats
 
+from finite_differences import derivative, gradient as numeric_gradient
 from solman import tex, value
 
 X_SYM = sp.Symbol("x", real=True)
@@ -21,21 +21,6 @@ D_SYM = sp.Symbol("d", positive=True, integer=True)
 
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
-
-
-def _central_difference(function, x, h=1e-6):
-    return (function(x + h) - function(x - h)) / (2 * h)
-
-
-def _numeric_gradient(function, array, h=1e-6):
-    """Central differences of a scalar function with respect to every entry of an array."""
-    array = np.array(array, dtype=float)
-    gradient = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        step = np.zeros_like(array)
-        step[index] = h
-        gradient[index] = (function(array + step) - function(array - step)) / (2 * h)
-    return gradient
 
 
 # =============================================================================================
@@ -181,13 +166,13 @@ def test_relu_and_elu_derivatives_match_finite_differences_off_the_kink():
         alpha = rng.uniform(0.05, 1.0)
         elu = lambda t, a=alpha: t if t > 0 else a * (math.exp(t) - 1)  # noqa: E731
         elu_prime = float(elu_derivative().subs({ALPHA: alpha, X_SYM: x}))
-        assert math.isclose(float(relu_prime(x)), _central_difference(lambda t: max(0.0, t), x), abs_tol=1e-6)
-        assert math.isclose(elu_prime, _central_difference(elu, x), rel_tol=1e-6, abs_tol=1e-8)
+        assert math.isclose(float(relu_prime(x)), derivative(lambda t: max(0.0, t), x), abs_tol=1e-6)
+        assert math.isclose(elu_prime, derivative(elu, x), rel_tol=1e-6, abs_tol=1e-8)
 
 
 def test_softplus_derivative_is_the_logistic_sigmoid_and_matches_finite_differences():
     for x in np.linspace(-6, 6, 25):
-        numeric = _central_difference(lambda t: math.log1p(math.exp(t)), x)
+        numeric = derivative(lambda t: math.log1p(math.exp(t)), x)
         assert math.isclose(float(softplus_derivative().subs(X_SYM, x)), numeric, rel_tol=1e-7)
         assert math.isclose(float(softplus_derivative_as_sigmoid().subs(X_SYM, x)), numeric, rel_tol=1e-7)
 
@@ -445,7 +430,7 @@ def test_forward_mode_dl_dh1_matches_finite_differences():
     for seed in range(5):
         net = _standin_network(seed)
         forward, h1 = _forward_mode_dl_dh1(net)
-        numeric = _numeric_gradient(lambda h: _standin_loss_from_h1(net, h), h1)
+        numeric = numeric_gradient(lambda h: _standin_loss_from_h1(net, h), h1)
         assert np.allclose(forward, numeric, atol=1e-7)
 
 
@@ -507,7 +492,7 @@ def test_forward_mode_needs_one_pass_per_parameter_and_agrees_with_reverse_mode(
     assert passes == sum(w.size + b.size for w, b in params)
     # and the reverse-mode gradient is right
     flat = lambda p: _mlp_loss(p, x, y)  # noqa: E731
-    numeric_w0 = _numeric_gradient(lambda w: flat([(w, params[0][1]), params[1]]), params[0][0])
+    numeric_w0 = numeric_gradient(lambda w: flat([(w, params[0][1]), params[1]]), params[0][0])
     assert np.allclose(numeric_w0, reverse[0][0], atol=1e-7)
 
 
@@ -533,8 +518,8 @@ def sigmoid_derivative_in_h():
     """sigma'(z) written in terms of h = sigma(z): sympy's derivative, re-expressed."""
     z = sp.Symbol("z", real=True)
     s = 1 / (1 + sp.exp(-z))
-    derivative = sp.diff(s, z)
-    in_h = sp.simplify(derivative.subs(sp.exp(-z), (1 - H_I) / H_I))  # e^{-z} = (1 - h)/h when h = sigma(z)
+    d_sigma = sp.diff(s, z)
+    in_h = sp.simplify(d_sigma.subs(sp.exp(-z), (1 - H_I) / H_I))  # e^{-z} = (1 - h)/h when h = sigma(z)
     tidy = H_I * (1 - H_I)
     if sp.simplify(in_h - tidy) != 0:
         raise ArithmeticError("sigma' is not h (1 - h)")
@@ -554,11 +539,11 @@ def test_mae_partial_and_sigmoid_derivative_are_right():
     rng = np.random.default_rng(2)
     for _ in range(20):
         y_hat, y = rng.normal(size=2)
-        numeric = _central_difference(lambda t: abs(t - y), y_hat)
+        numeric = derivative(lambda t: abs(t - y), y_hat)
         assert math.isclose(float(mae_partial().subs({Y_HAT_I: y_hat, Y_I: y})), numeric, rel_tol=1e-6)
         z = rng.normal() * 3
         h = 1 / (1 + math.exp(-z))
-        numeric = _central_difference(lambda t: 1 / (1 + math.exp(-t)), z)
+        numeric = derivative(lambda t: 1 / (1 + math.exp(-t)), z)
         assert math.isclose(float(sigmoid_derivative_in_h().subs(H_I, h)), numeric, rel_tol=1e-6)
 
 
@@ -573,11 +558,11 @@ def test_backpropagation_formulas_of_1_4_match_finite_differences():
         dl_dz1 = dl_dh1 * h1 * (1 - h1)               # (b)
         dl_dw2 = np.outer(dl_dyhat, h1)               # (c)
         dl_dw1 = np.outer(dl_dz1, x)                  # (c)
-        assert np.allclose(dl_dw2, _numeric_gradient(lambda w: _mae_loss(w1, w, x, y), w2), atol=1e-6)
-        assert np.allclose(dl_dw1, _numeric_gradient(lambda w: _mae_loss(w, w2, x, y), w1), atol=1e-6)
-        assert np.allclose(dl_dz1, _numeric_gradient(lambda z: np.sum(np.abs(w2 @ _sigmoid(z) - y)), z1), atol=1e-6)
+        assert np.allclose(dl_dw2, numeric_gradient(lambda w: _mae_loss(w1, w, x, y), w2), atol=1e-6)
+        assert np.allclose(dl_dw1, numeric_gradient(lambda w: _mae_loss(w, w2, x, y), w1), atol=1e-6)
+        assert np.allclose(dl_dz1, numeric_gradient(lambda z: np.sum(np.abs(w2 @ _sigmoid(z) - y)), z1), atol=1e-6)
         # with the mean instead of the sum every gradient is divided by d
-        mean_grad = _numeric_gradient(lambda w: _mae_loss(w1, w, x, y) / len(y), w2)
+        mean_grad = numeric_gradient(lambda w: _mae_loss(w1, w, x, y) / len(y), w2)
         assert np.allclose(dl_dw2 / len(y), mean_grad, atol=1e-6)
 
 
@@ -607,7 +592,7 @@ def test_input_gradient_of_one_residual_block():
         ys = _residual_forward([w], x)
         jacobian = (1 - np.tanh(w @ x) ** 2)[:, None] * w        # df/dx
         formula = (jacobian + np.eye(d)).T @ _residual_loss_gradient(ys[1])
-        numeric = _numeric_gradient(lambda v: _residual_loss(_residual_forward([w], v)), x)
+        numeric = numeric_gradient(lambda v: _residual_loss(_residual_forward([w], v)), x)
         assert formula.shape == (d,) and np.allclose(formula, numeric, atol=1e-7)
 
 
@@ -629,7 +614,7 @@ def test_weight_gradients_through_a_stack_of_residual_blocks():
             trial[k - 1] = w
             return _residual_loss(_residual_forward(trial, x))
 
-        assert np.allclose(formula, _numeric_gradient(loss_of, ws[k - 1]), atol=1e-6)
+        assert np.allclose(formula, numeric_gradient(loss_of, ws[k - 1]), atol=1e-6)
 
 
 # =============================================================================================
@@ -1044,14 +1029,14 @@ def test_the_gradient_of_a_tied_weight_is_the_sum_of_the_per_step_gradients():
     k, d, t = 3, 2, 6
     w, u = rng.normal(size=(k, k)), rng.normal(size=(k, d))
     xs = rng.normal(size=(t, d))
-    tied = _numeric_gradient(lambda v: _tied_rnn_loss([v] * t, u, xs), w)
+    tied = numeric_gradient(lambda v: _tied_rnn_loss([v] * t, u, xs), w)
     per_step = []
     for step in range(t):
         def loss_of_copy(v, step=step):
             ws = [w] * t
             ws = ws[:step] + [v] + ws[step + 1:]
             return _tied_rnn_loss(ws, u, xs)
-        per_step.append(_numeric_gradient(loss_of_copy, w))
+        per_step.append(numeric_gradient(loss_of_copy, w))
     assert np.allclose(tied, sum(per_step), atol=1e-8)
     assert not np.allclose(per_step[0], per_step[-1])  # the copies really do get different gradients
 
@@ -1557,15 +1542,15 @@ def test_gradient_and_hessian_match_finite_differences():
         subs = {MX: sp.Matrix(x), MY: sp.Matrix(y), MW: sp.Matrix(w)}
         gradient = np.array(ls_gradient().subs(subs).doit(), dtype=float).ravel()
         f = lambda v: 0.5 * np.sum((x @ v - y) ** 2)  # noqa: E731
-        assert np.allclose(gradient, _numeric_gradient(f, w), atol=1e-6)
+        assert np.allclose(gradient, numeric_gradient(f, w), atol=1e-6)
         hessian = np.array(ls_hessian().subs({MX: sp.Matrix(x)}).doit(), dtype=float)
-        numeric_hessian = np.column_stack([_numeric_gradient(lambda v: (x.T @ (x @ v - y))[j], w) for j in range(d)])
+        numeric_hessian = np.column_stack([numeric_gradient(lambda v: (x.T @ (x @ v - y))[j], w) for j in range(d)])
         assert np.allclose(hessian, numeric_hessian.T, atol=1e-6)
         assert np.linalg.eigvalsh(hessian).min() >= -1e-12  # positive semidefinite: f is convex
         alpha = 0.1
         at_wt = np.array(ls_gradient_at_wt().subs({**subs, MWT: sp.Matrix(w)}).doit(), dtype=float).ravel()
         step = w - alpha * at_wt
-        assert np.allclose(step, w - alpha * _numeric_gradient(f, w), atol=1e-6)
+        assert np.allclose(step, w - alpha * numeric_gradient(f, w), atol=1e-6)
         # the rewritten update: w_t - alpha X^T (X w_t - y) = (I - alpha X^T X) w_t + alpha X^T y
         assert np.allclose(step, (np.eye(d) - alpha * x.T @ x) @ w + alpha * x.T @ y)
 

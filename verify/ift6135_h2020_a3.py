@@ -16,6 +16,7 @@ import sympy as sp
 from scipy import integrate, special, stats
 from scipy.signal import correlate2d
 
+from finite_differences import gradient as numeric_gradient
 from solman import tex, value
 
 # ================================================================================================
@@ -1003,16 +1004,12 @@ def q6_alternating_det():
     return sp.simplify(q6_alternating_matrix().det())
 
 
-def _numeric_grad(f, x, h=1e-6):
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
-
-
 def test_q6_update_matrix_from_finite_difference_gradients():
     a = q6_update_matrix()
     rng = np.random.default_rng(18)
     for _ in range(10):
         alpha, x = rng.uniform(0.01, 2), rng.normal(size=2)
-        grad = _numeric_grad(lambda v: v[0] * v[1], x)  # (dV/dd, dV/dg)
+        grad = numeric_gradient(lambda v: v[0] * v[1], x)  # (dV/dd, dV/dg)
         step = np.array([x[0] + alpha * grad[0], x[1] - alpha * grad[1]])
         assert np.allclose(np.array(a.subs(ALPHA, alpha), dtype=float) @ x, step, atol=1e-8)
 

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 from scipy import integrate, optimize, special, stats
 
-from solman import tex, value
+from solman import value
 
 # =============================================================================================
 # Question 1: dropout on the input of a linear regression, versus weight decay
