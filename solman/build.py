@@ -40,11 +40,11 @@ class Built:
     compiled: dict[str, Compiled] = field(default_factory=dict)  # the targets compiled this time
     warnings: list[str] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)  # seconds spent rendering, testing, compiling
+    records: dict[str, dict] = field(default_factory=dict)  # the manifest's record of each PDF, by output
 
     def pages(self, target: Target) -> int:
-        from .pdfs import page_count
-
-        return page_count(self.folder / target.output)
+        """The PDF's page count, as the manifest recorded it when the PDF was compiled."""
+        return self.records[target.output]["pages"]
 
 
 def build(project: Project, *, chapter: str | None = None, edition: str | None = None, manual: bool = False,
@@ -52,9 +52,10 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     """Build the PDFs of the whole manual, or of one chapter, one edition, or the manual alone."""
     targets = plan_targets(project, chapter, edition, manual)
     stamps = target_stamps(project, targets)  # before reading the sources: edits made during
-    if up_to_date(project, targets, stamps):  # the build show up in the next one
+    records = up_to_date(project, targets, stamps)  # the build show up in the next one
+    if records is not None:
         log.info("up to date: nothing to build")
-        return Built(project.build, targets)
+        return Built(project.build, targets, records=records)
     from .latexmk import source_date_epoch
     from .manifest import load_manifest
     from .outputs import build_lock, publish, write_if_changed
@@ -112,7 +113,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                         "`invoke verify` names them")
     for message in messages:
         log.warning("%s", message)
-    return Built(project.build, targets, compiled, messages, stages.seconds)
+    records = {output["output"]: output for output in final["outputs"].values()}
+    return Built(project.build, targets, compiled, messages, stages.seconds, records)
 
 
 def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:
@@ -291,6 +293,7 @@ def record(sources: Sources, targets: list[Target], compiled: dict[str, Compiled
            stamps: dict[str, str], warnings: dict[str, list[dict]], old: dict) -> tuple[dict, dict]:
     """The manifest to write while the PDFs are swapped in, and the one to keep afterwards."""
     from .manifest import merge, output_record
+    from .pdfs import page_count
     from .sources import sha256
 
     renders: dict[str, dict] = {}
@@ -299,6 +302,7 @@ def record(sources: Sources, targets: list[Target], compiled: dict[str, Compiled
         if target.name in compiled:
             output, used = output_record(sources.provenance[target.name],
                                          sha256(compiled[target.name].pdf.read_bytes()), warnings[target.name])
+            output["pages"] = page_count(compiled[target.name].pdf)
             renders.update(used)
         else:
             output = dict(current[target.name])

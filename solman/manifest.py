@@ -4,8 +4,9 @@
 chapter and every value it printed (expression, LaTeX, hash of the value, question, template
 line). ``outputs`` holds, by digest, each PDF: its path, edition, the hashes of its inputs,
 the chapter renders it contains, the source commit and tool versions, the hash of the PDF
-file and its LaTeX warnings. A PDF's digest is stamped in its metadata, so any copy of it
-leads back to its record; the PDF also embeds its own provenance (see ``targets``).
+file, its page count and its LaTeX warnings. A PDF's digest is stamped in its metadata, so
+any copy of it leads back to its record; the PDF also embeds its own provenance (see
+``targets``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .project import Project
     from .rendering import Rendered
 
-FORMAT = 2
+FORMAT = 3  # 3: each output records its page count
 
 
 def render_record(rendered: Rendered) -> dict:

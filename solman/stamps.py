@@ -35,21 +35,22 @@ def target_stamps(project: Project, targets: list[Target]) -> dict[str, str]:
     return stamps
 
 
-def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str]) -> bool:
-    """Whether every target's published PDF was built from exactly today's sources (``stamps``)."""
+def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str]) -> dict[str, dict] | None:
+    """The manifest's record of each target's PDF, by output, when every one was built from exactly
+    today's sources (``stamps``); None when there is something to build."""
     try:
         manifest = load_manifest(project.build / "manifest.json")
     except Exception:  # an unreadable manifest just means: build
-        return False
+        return None
     records = {record["output"]: record for record in manifest["outputs"].values()}
     for target in targets:
         record = records.get(target.output)
         pdf = project.build / target.output
         if record is None or record.get("stamp") != stamps[target.name] or not pdf.is_file():
-            return False
+            return None
         if hashlib.sha256(pdf.read_bytes()).hexdigest() != record["pdf"]:
-            return False
-    return True
+            return None
+    return records
 
 
 def published(project: Project, manifest: dict, target: Target, digest: str) -> dict | None:

@@ -17,9 +17,6 @@ from solman.verification import verify
 pytestmark = pytest.mark.tex
 
 
-
-
-
 def test_every_pdf_is_written_and_carries_its_digest(built: Path):
     manifest = json.loads((built / "build" / "manifest.json").read_text())
     by_output = {record["output"]: digest for digest, record in manifest["outputs"].items()}
@@ -34,6 +31,17 @@ def test_every_pdf_is_written_and_carries_its_digest(built: Path):
     record = manifest["outputs"][by_output["manual.pdf"]]
     assert record["tools"]["sympy"] and record["tools"]["pdflatex"].startswith("pdfTeX")
     assert record["commit"] == "not in a git repository"
+
+
+def test_page_counts_are_recorded_at_compile_time_and_match_the_pdfs(built: Path, monkeypatch):
+    done = build(load_project(built))  # up to date: nothing compiled, the counts come from the manifest
+
+    def reread(pdf):
+        raise AssertionError(f"{pdf} was opened to count its pages")
+
+    monkeypatch.setattr("solman.pdfs.page_count", reread)
+    for target in done.targets:  # pdftotext ends every page with a form feed
+        assert done.pages(target) == pdf_text(built / "build" / target.output).count("\f") > 0
 
 
 def test_the_pdf_shows_the_computed_values(built: Path):
