@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import re
 import subprocess
 from importlib import metadata
@@ -112,6 +111,8 @@ def tool_versions(project: Project) -> dict[str, str]:
 
 
 def ask_versions() -> dict[str, str]:
+    import platform
+
     versions = {"python": platform.python_version()}
     for package in ("solman", "jinja2", "sympy", "numpy", "scipy", "pylatexenc"):
         try:
