@@ -2965,19 +2965,23 @@ def q41_objectives():
     return out
 
 
-@value
-def q41_learned_score_error():
-    """The best denoising predictor over all functions is the regression function E[target | X_t = x];
-    estimated by averaging the targets -xi / s in bins of width 1/10 of x_t (10^6 samples), its largest gap
-    to the true marginal score at the bin centres in [-5/2, 2] (where the data are)."""
-    rng = np.random.default_rng(410)
-    n, a = 1_000_000, 0.8
+def _q41_noised_samples(seed: int, n: int, a: float = 0.8):
+    """n draws of x_0 from the data mixture and of the noise xi: (xi, x_t = a x_0 + s xi, s = sqrt(1 - a^2))."""
+    rng = np.random.default_rng(seed)
     s = math.sqrt(1 - a * a)
     comp = rng.uniform(size=n) < Q41_DATA["weights"][0]
     x0 = np.where(comp, rng.normal(Q41_DATA["means"][0], Q41_DATA["sds"][0], n),
                   rng.normal(Q41_DATA["means"][1], Q41_DATA["sds"][1], n))
     xi = rng.normal(size=n)
-    xt = a * x0 + s * xi
+    return xi, a * x0 + s * xi, s
+
+
+@value
+def q41_learned_score_error():
+    """The best denoising predictor over all functions is the regression function E[target | X_t = x];
+    estimated by averaging the targets -xi / s in bins of width 1/10 of x_t (10^6 samples), its largest gap
+    to the true marginal score at the bin centres in [-5/2, 2] (where the data are)."""
+    xi, xt, s = _q41_noised_samples(seed=410, n=1_000_000)
     edges = np.linspace(-2.5, 2.0, 46)
     which = np.digitize(xt, edges) - 1
     inside = (which >= 0) & (which < len(edges) - 1)
@@ -3011,14 +3015,7 @@ def test_q41_objectives_differ_by_a_constant():
     fisher = integrate.quad(lambda x: q41_marginal(x)[0] * q41_marginal(x)[1] ** 2, -12, 12, limit=200)[0]
     assert abs(np.mean(diffs) - (0.5 * fisher - 0.5 / 0.36)) < 1e-7
     # Monte Carlo of the denoising objective agrees with the quadrature
-    rng = np.random.default_rng(41)
-    n, a = 400_000, 0.8
-    sd_t = math.sqrt(1 - a * a)
-    comp = rng.uniform(size=n) < Q41_DATA["weights"][0]
-    x0 = np.where(comp, rng.normal(Q41_DATA["means"][0], Q41_DATA["sds"][0], n),
-                  rng.normal(Q41_DATA["means"][1], Q41_DATA["sds"][1], n))
-    xi = rng.normal(size=n)
-    xt = a * x0 + sd_t * xi
+    xi, xt, sd_t = _q41_noised_samples(seed=41, n=400_000)
     for (t1, t2), r in zip(q41_thetas(), rows):
         mc = 0.5 * np.mean((float(t1) * xt + float(t2) + xi / sd_t) ** 2)
         assert abs(mc - r["denoising"]) < 0.02
