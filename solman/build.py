@@ -57,7 +57,7 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         log.info("up to date: nothing to build")
         return Built(project.build, targets, records=records)
     from .latexmk import source_date_epoch
-    from .manifest import load_manifest
+    from .manifest import load_manifest, records_by_output
     from .outputs import build_lock, publish, write_if_changed
     from .sources import Sources, assemble, needs_tests, render_chapters
     from .testrun import TestResults, test_results
@@ -113,8 +113,7 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                         "`invoke verify` names them")
     for message in messages:
         log.warning("%s", message)
-    records = {output["output"]: output for output in final["outputs"].values()}
-    return Built(project.build, targets, compiled, messages, stages.seconds, records)
+    return Built(project.build, targets, compiled, messages, stages.seconds, records_by_output(final))
 
 
 def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:

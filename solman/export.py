@@ -8,7 +8,6 @@ Live installation or on Overleaf. The archive is reproducible: sorted entries, f
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
@@ -33,9 +32,7 @@ def export(project: Project, chapter: str | None = None, edition: str = "solutio
         raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
     [target] = [t for t in plan_targets(project, chapter, edition, manual=chapter is None)
                 if (t.is_manual if chapter is None else not t.is_manual)]
-    build(project, chapter=chapter, edition=edition, manual=chapter is None)
-    manifest = json.loads((project.build / "manifest.json").read_text(encoding="utf-8"))
-    record = next(r for r in manifest["outputs"].values() if r["output"] == target.output)
+    record = build(project, chapter=chapter, edition=edition, manual=chapter is None).records[target.output]
     tex = project.build / "tex"
     files = {name: tex / name for name in record["inputs"]}
     files[provenance_file(target.name)] = tex / provenance_file(target.name)

@@ -52,6 +52,11 @@ def output_record(provenance: dict, pdf_sha: str, warnings: list[dict]) -> tuple
     return record, renders
 
 
+def records_by_output(manifest: dict) -> dict[str, dict]:
+    """The manifest's record of each PDF, by its path under ``build/``."""
+    return {record["output"]: record for record in manifest["outputs"].values()}
+
+
 def empty_manifest() -> dict:
     return {"format": FORMAT, "renders": {}, "outputs": {}}
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def write_if_changed(folder: Path, files: dict[str, bytes]) -> list[str]:
 def replace_atomically(path: Path, data: bytes) -> None:
     """Give ``path`` the content ``data`` in one rename: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # one temporary per writer: two threads of one build may replace the same file at once
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()

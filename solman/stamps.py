@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from .cache import ChapterCache, engine_hash, file_hash, shared_templates
-from .manifest import load_manifest
+from .manifest import load_manifest, records_by_output
 from .project import Project
 from .targets import Target
 
@@ -42,7 +42,7 @@ def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str]) 
         manifest = load_manifest(project.build / "manifest.json")
     except Exception:  # an unreadable manifest just means: build
         return None
-    records = {record["output"]: record for record in manifest["outputs"].values()}
+    records = records_by_output(manifest)
     for target in targets:
         record = records.get(target.output)
         pdf = project.build / target.output
