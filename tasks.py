@@ -76,6 +76,8 @@ SELECTION = {
     "jobs": "how many LaTeX runs at once (default: one per core)",
     "quiet": "print only warnings and errors",
     "verbose": "also print the commands solman runs (latexmk, pytest) and what it takes from its caches",
+    "draft": "build even when a test fails or a printed value is untested: every page then says DRAFT, "
+             "and `invoke verify` rejects it",
 }
 
 
@@ -96,7 +98,7 @@ def _print_outputs(built) -> None:
 
 
 @task(help=SELECTION)
-def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False):
+def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=False):
     """Render and compile the manual: build/manual.pdf, build/problems.pdf and one PDF per chapter."""
     _configure_logging(quiet, verbose)
     with _reported():
@@ -104,13 +106,14 @@ def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, ver
 
         _selection(chapter, edition, manual)
         built = build(_project(), chapter=chapter, edition=edition, manual=manual,
-                      jobs=int(jobs) if jobs else None)
+                      jobs=int(jobs) if jobs else None, draft=draft)
         if not quiet:
             _print_outputs(built)
 
 
-@task(help=SELECTION)
-def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False):
+@task(help={**SELECTION, "draft": "build even when checks fail, marking every page DRAFT (the default; "
+                                   "--no-draft keeps the last good PDFs instead)"})
+def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True):
     """Rebuild on every save of a chapter, verify module, template or pyproject.toml; Ctrl-C stops."""
     _configure_logging(quiet, verbose)
     with _reported():
@@ -120,7 +123,8 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
         _selection(chapter, edition, manual)
 
         def rebuild(project):
-            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=int(jobs) if jobs else None)
+            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=int(jobs) if jobs else None,
+                          draft=draft)
             if built.compiled:
                 print(f"rebuilt {', '.join('build/' + t.output for t in built.targets if t.name in built.compiled)}",
                       flush=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache import hashes_taken, unchanged
 from .errors import LatexError, Location, SolmanError, raise_collected
 from .project import Project
 from .stamps import published, target_stamps, up_to_date
@@ -25,6 +26,7 @@ from .targets import Target, plan_targets, provenance_file
 
 if TYPE_CHECKING:
     from .latexmk import Compiled
+    from .testrun import TestResults
     from .sources import Sources
     from .texlog import LogEntry
 
@@ -48,18 +50,23 @@ class Built:
 
 
 def build(project: Project, *, chapter: str | None = None, edition: str | None = None, manual: bool = False,
-          jobs: int | None = None) -> Built:
-    """Build the PDFs of the whole manual, or of one chapter, one edition, or the manual alone."""
+          jobs: int | None = None, draft: bool = False) -> Built:
+    """Build the PDFs of the whole manual, or of one chapter, one edition, or the manual alone.
+
+    Nothing is published unless every test of the chapters built passes and every value they print is
+    called by a passing test; ``draft`` publishes anyway, with DRAFT across every page.
+    """
     targets = plan_targets(project, chapter, edition, manual)
-    stamps = target_stamps(project, targets)  # before reading the sources: edits made during
-    records = up_to_date(project, targets, stamps)  # the build show up in the next one
+    with hashes_taken() as hashed:  # the sources as they are before the build reads them
+        stamps = target_stamps(project, targets)
+    records = up_to_date(project, targets, stamps, draft)
     if records is not None:
         log.info("up to date: nothing to build")
         return Built(project.build, targets, records=records)
     from .latexmk import source_date_epoch
     from .manifest import load_manifest, records_by_output
     from .outputs import build_lock, publish, write_if_changed
-    from .sources import Sources, assemble, needs_tests, render_chapters
+    from .sources import Sources, assemble, render_chapters
     from .testrun import TestResults, test_results
     from .toolchain import require_tex
 
@@ -68,22 +75,31 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     tex = project.build / "tex"
     with build_lock(project.build), ThreadPoolExecutor(max_workers=2) as background, \
             Compiler(tex, project.year, jobs, stages) as compiler:
-        log.info("rendering %d chapter(s)", len({c for t in targets for c in t.chapters}))
-        tests = background.submit(test_results, project, [project.chapter(c) for c in needs_tests(targets)])
+        built_chapters = [project.chapter(c) for c in dict.fromkeys(c for t in targets for c in t.chapters)]
+        log.info("rendering %d chapter(s)", len(built_chapters))
+        tests = background.submit(test_results, project, built_chapters)
         background.submit(warm_formats, project, tex, targets)  # also while the chapters render
         with stages("render"):  # while the tests run
             chapters = render_chapters(project, targets)
         manifest = load_or_empty(project, load_manifest)
         sources = Sources(chapters=chapters)
         current: dict[str, dict | None] = {}
-        # The problems edition prints no test results: it compiles while the tests still run.
+        results, marked = None, False
+        if draft:  # whether the PDFs say DRAFT depends on the checks: know before compiling anything
+            with stages("waiting for the tests"):
+                results = tests.result()
+            marked = passes_checks(project, chapters, results, draft) is False
+        # The problems edition prints no test results: unless --draft, it compiles while the tests still
+        # run, and is published only if they pass.
         for group in ([t for t in targets if t.edition != "solutions"], [t for t in targets if t.edition == "solutions"]):
             if not group:
                 continue
-            if group[0].edition == "solutions":
+            if group[0].edition == "solutions" and results is None:
                 with stages("waiting for the tests"):
                     results = tests.result()
-            part = assemble(project, group, chapters, results if group[0].edition == "solutions" else TestResults())
+                passes_checks(project, chapters, results, draft)
+            part = assemble(project, group, chapters, results if group[0].edition == "solutions" else TestResults(),
+                            draft=marked)
             write_if_changed(tex, part.files())
             sources.merge(part)
             current.update({t.name: published(project, manifest, t, part.digests[t.name]) for t in group})
@@ -93,6 +109,9 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                 # the embedded file's date is part of the PDF: keep it fixed
                 os.utime(tex / provenance_file(target.name), (source_date_epoch(project.year),) * 2)
             compiler.submit(stale)
+        if results is None:  # only the problems edition was built
+            with stages("waiting for the tests"):
+                passes_checks(project, chapters, tests.result(), draft)
         stale = [t for t in targets if current[t.name] is None]
         if len(stale) < len(targets):
             log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
@@ -100,20 +119,35 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         raise_collected(latex_errors(project, sources, compiled))
         warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled
                     else current[t.name]["warnings"] for t in targets}
+        # This build recorded what the values and tests read: stamp the PDFs with keys that include it,
+        # unless a source was edited while it ran (then the old stamps make the next build look again).
+        if unchanged(hashed):
+            stamps = target_stamps(project, targets)
         during, final = record(sources, targets, compiled, current, stamps, warnings, manifest)
         publish(project.build, {t.output: compiled[t.name].pdf for t in stale}, during, final)
         timings = {"seconds": stages.seconds, "compiled": sorted(t.output for t in stale)}
         (project.build / "timings.json").write_text(json.dumps(timings, indent=1))
     messages = sorted({warning_text(w) for ws in warnings.values() for w in ws})
-    unchecked = [f"{chapter} {entry['id'] or 'text'}" for chapter, entries in sources.entries.items()
-                 for entry in entries if entry["status"] != "verified"]
-    if unchecked:
-        messages.append(f"{len(unchecked)} solution(s) print values that no passing test checks "
-                        f"({', '.join(unchecked[:6])}{', ...' if len(unchecked) > 6 else ''}); "
-                        "`invoke verify` names them")
+    if marked:
+        messages.append("this is a DRAFT: every PDF built says so on every page, and `invoke verify` rejects it")
     for message in messages:
         log.warning("%s", message)
     return Built(project.build, targets, compiled, messages, stages.seconds, records_by_output(final))
+
+
+def passes_checks(project: Project, chapters: dict, results: TestResults, draft: bool) -> bool:
+    """Whether every test of the chapters built passes and every value they print is called by a passing
+    test. If not, the build fails (naming each failing test and untested value) unless it is a draft."""
+    from .testrun import failed_tests, untested_values
+
+    built = {chapter_id for chapter_id, _ in chapters}
+    failures = [*failed_tests(project, results.of_chapters([project.chapter(c) for c in sorted(built)])),
+                *untested_values(project, chapters, results)]
+    if failures and not draft:
+        raise_collected(failures)
+    for failure in failures:
+        log.warning("%s", failure.render())
+    return not failures
 
 
 def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:

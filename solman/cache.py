@@ -11,13 +11,15 @@ is instant.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import pickle
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +42,7 @@ def engine_hash() -> str:
 
 
 _contents: dict[Path, tuple[tuple[int, int], str]] = {}
+_watchers: list[dict[Path, str]] = []
 
 
 def content_hash(path: Path) -> str:
@@ -47,12 +50,32 @@ def content_hash(path: Path) -> str:
     try:
         stat = path.stat()
     except OSError:
-        return "<missing>"
-    seen = (stat.st_mtime_ns, stat.st_size)
-    known = _contents.get(path)
-    if known is None or known[0] != seen:
-        known = _contents[path] = (seen, hashlib.sha256(path.read_bytes()).hexdigest())
-    return known[1]
+        found = "<missing>"
+    else:
+        seen = (stat.st_mtime_ns, stat.st_size)
+        known = _contents.get(path)
+        if known is None or known[0] != seen:
+            known = _contents[path] = (seen, hashlib.sha256(path.read_bytes()).hexdigest())
+        found = known[1]
+    for hashes in _watchers:
+        hashes[path] = found
+    return found
+
+
+@contextlib.contextmanager
+def hashes_taken() -> Iterator[dict[Path, str]]:
+    """Every file hashed inside the block, with its hash: ``unchanged()`` tells later whether it still holds."""
+    hashes: dict[Path, str] = {}
+    _watchers.append(hashes)
+    try:
+        yield hashes
+    finally:
+        _watchers.remove(hashes)
+
+
+def unchanged(hashes: dict[Path, str]) -> bool:
+    """Whether every file still has the hash it had (no one edited it since)."""
+    return all(content_hash(path) == found for path, found in hashes.items())
 
 
 def file_hash(*paths: Path) -> str:
@@ -115,27 +138,50 @@ class ChapterCache(ProjectCache):
 
     # --- keys --------------------------------------------------------------------------------
 
-    def imports(self) -> list[Path]:
-        """Project-local modules the verify module imported last time it was imported."""
+    def reads(self, kind: str = "values") -> list[Path]:
+        """Project files read last time the chapter's ``kind`` ran: ``values`` (its module and values,
+        with the local modules they import) or ``tests``; recorded by ``record_reads``."""
         try:
-            names = json.loads((self.folder / "imports.json").read_text())
-        except (OSError, ValueError):
+            names = json.loads((self.folder / "reads.json").read_text()).get(kind, [])
+        except (OSError, ValueError, AttributeError):
             return []
         return [self.project.root / name for name in names]
 
-    def record_imports(self, modules: list[Path]) -> None:
-        names = sorted({self.project.relative(m) for m in modules})
-        self._write("imports.json", json.dumps(names).encode())
+    def record_reads(self, kind: str, reads: list[str]) -> None:
+        """Add ``reads`` (project-relative paths) to what ``kind`` is known to read; nothing is forgotten,
+        so a key never loses a file some run of the code read."""
+        with _reads_lock:  # the values (rendering) and the tests (a background thread) both record
+            known = {k: [self.project.relative(p) for p in self.reads(k)] for k in ("values", "tests")}
+            merged = sorted(set(known[kind]) | set(reads))
+            if merged != known[kind]:
+                known[kind] = merged
+                self._write("reads.json", json.dumps(known, indent=1).encode())
 
-    def verify_key(self) -> str:
-        return file_hash(self.chapter.verify, *self.imports()) + engine_hash()
+    def input_files(self, edition: str | None = None) -> list[Path]:
+        """Every project file the chapter's printed values come from: its verify module and what its values
+        read; for the solutions edition (``edition=None`` too) also what its tests read (the appendix)."""
+        files = [self.chapter.verify, *self.reads("values")]
+        if edition != "problems":
+            files += self.reads("tests")
+        return sorted(set(files))
+
+    def values_key(self) -> str:
+        """What the chapter's values depend on: its module, the files its values read, the engine."""
+        return file_hash(self.chapter.verify, *self.reads("values")) + engine_hash()
+
+    def tests_key(self) -> str:
+        """What the chapter's test results depend on: the values' inputs and the files its tests read."""
+        return self.values_key() + file_hash(*self.reads("tests"))
 
     def render_key(self, edition: str, shared: str | None = None) -> str:
         """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
         settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition]
         shared = shared or shared_templates(self.chapter.template.parent)
-        parts = (self.verify_key(), file_hash(self.chapter.template), shared, json.dumps(settings))
+        parts = (self.values_key(), file_hash(self.chapter.template), shared, json.dumps(settings))
         return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+_reads_lock = threading.Lock()
 
 
 class CachedValue:
@@ -159,30 +205,36 @@ class ChapterValues(Mapping):
     """The values a chapter's template sees: from the cache when it is valid, else from its module.
 
     The verify module is imported only when a value is needed that the cache does not hold.
-    ``save()`` stores every result computed so far under the chapter's verify key.
+    Author code runs inside ``watching()`` (importing the module here, computing a value in the
+    renderer), which records the project files it reads; ``save()`` stores those with every result
+    computed so far, under the chapter's values key.
     """
 
     def __init__(self, project: Project, chapter: Chapter, cache: ChapterCache) -> None:
+        from .reads import Reads
+
         self.project = project
         self.chapter = chapter
         self.cache = cache
+        self.reads = Reads(project.root)
         self._real: dict | None = None
-        stored = cache.load("values", cache.verify_key())
+        stored = cache.load("values", cache.values_key())
         self._values: dict = ({name: CachedValue(name, meta, self) for name, meta in stored.items()}
                               if stored is not None else self.real())
+
+    def watching(self):
+        """Run author code of this chapter: what it reads becomes part of the chapter's keys."""
+        return self.reads.watching()
 
     def real(self) -> dict:
         """The value functions of the freshly imported verify module."""
         if self._real is None:
             from .values import load_module, values_of
 
-            forget_local_modules(self.chapter.verify.parent, self.cache.imports())
-            before = set(sys.modules)
-            module = load_module(self.chapter.verify, f"solman_verify_{self.chapter.id}", self.project.root)
-            local = [Path(m.__file__) for name, m in list(sys.modules.items())
-                     if name not in before and getattr(m, "__file__", None) and name != module.__name__
-                     and is_local(Path(m.__file__), self.project.root)]
-            self.cache.record_imports(local + [p for p in self.cache.imports() if p.exists()])
+            # imported afresh, so that the import is seen (and a long-running watch runs today's helpers)
+            forget_local_modules(self.chapter.verify.parent, self.cache.reads("values"))
+            with self.watching():
+                module = load_module(self.chapter.verify, f"solman_verify_{self.chapter.id}", self.project.root)
             self._real = values_of(module)
         return self._real
 
@@ -196,9 +248,11 @@ class ChapterValues(Mapping):
         return len(self._values)
 
     def save(self) -> None:
-        """Store the results known now (cached or freshly computed) under the current verify key."""
+        """Record what the values read, then store the results known now (cached or freshly computed)
+        under the values key that includes those reads."""
         from .values import _UNSET
 
+        self.cache.record_reads("values", self.reads.paths())
         stored = {}
         for name, value in self._values.items():
             meta = {"key": value.key, "path": str(value.path), "line": value.line}
@@ -207,10 +261,10 @@ class ChapterValues(Mapping):
             else:
                 real = self._real[name] if self._real is not None else None
                 result = real._result if real is not None else _UNSET
-            if result is not _UNSET and picklable(result):
+            if result is not _UNSET and round_trips(result):
                 meta["result"] = result
             stored[name] = meta
-        self.cache.store("values", self.cache.verify_key(), stored)
+        self.cache.store("values", self.cache.values_key(), stored)
 
 
 def forget_local_modules(folder: Path, imported: list[Path]) -> None:
@@ -226,15 +280,14 @@ def forget_local_modules(folder: Path, imported: list[Path]) -> None:
             del sys.modules[name]
 
 
-def picklable(obj: object) -> bool:
+def round_trips(obj: object) -> bool:
+    """Whether ``obj`` comes back from pickle exactly as it is (so a build from the cache prints what a
+    clean build prints). Not so for everything: sympy re-evaluates an expression built with
+    ``evaluate=False`` when it is unpickled, and prints it differently; such a result is recomputed."""
+    from .values import fingerprint
+
     try:
-        pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        again = pickle.loads(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # a value pickle cannot handle is simply recomputed next time
         return False
-    return True
-
-
-def is_local(file: Path, root: Path) -> bool:
-    from .values import is_author_file
-
-    return is_author_file(file, root)
+    return type(again) is type(obj) and fingerprint(again) == fingerprint(obj)

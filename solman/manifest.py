@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .project import Project
     from .rendering import Rendered
 
-FORMAT = 3  # 3: each output records its page count
+FORMAT = 4  # 4: outputs record the project files read, test outcomes, drafts
 
 
 def render_record(rendered: Rendered) -> dict:

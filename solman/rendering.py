@@ -10,6 +10,7 @@ never evaluated, so no solution text or value can reach the student's ``.tex``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import sys
@@ -407,8 +408,10 @@ class Render:
     # --- values --------------------------------------------------------------------------
 
     def compute(self, name: str, function: ValueFunction) -> object:
+        watching = getattr(self.values, "watching", contextlib.nullcontext)  # what author code reads
         try:
-            return function()
+            with watching():
+                return function()
         except SolmanError:
             raise
         except Exception as exc:
@@ -416,7 +419,7 @@ class Render:
 
     def record(self, ref: ValueRef, latex: str | None, spec: str, role: str | None = None) -> int:
         if ref._root not in self.hashes:
-            self.hashes[ref._root] = fingerprint(self.values[ref._root]())
+            self.hashes[ref._root] = fingerprint(self.compute(ref._root, self.values[ref._root]))
         self.uses.append(Use(ref._root, self.values[ref._root].key, ref._name, latex, spec, self.hashes[ref._root],
                              self.question.id if self.question else None, role or self.role,
                              obj=ref._resolve()))

@@ -17,9 +17,9 @@ import subprocess
 from dataclasses import dataclass, field, replace
 
 from .appendix import chapter_entries, render_appendix, status_file
-from .cache import ChapterCache, ChapterValues, ProjectCache, engine_hash, file_hash
+from .cache import ChapterCache, ChapterValues, ProjectCache, content_hash, engine_hash, file_hash, round_trips
 from .filters import text
-from .errors import SolmanError, raise_collected
+from .errors import Location, SolmanError, TemplateError, raise_collected
 from .manifest import FORMAT, render_record, tool_versions
 from .project import EDITIONS, Chapter, Project
 from .rendering import Rendered, render_chapter, render_shell
@@ -30,6 +30,7 @@ from .values import ValueFunction, load_module, values_of
 log = logging.getLogger("solman")
 
 PLACEHOLDERS = {"digest": "solman-digest", "commit": "solman-commit", "tools": "solman-tools"}
+SOURCE = "source:"  # inputs named so are project files: verify modules and what their values and tests read
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Sources:
     appendices: dict[str, Rendered] = field(default_factory=dict)  # chapter id -> its appendix section
     entries: dict[str, list[dict]] = field(default_factory=dict)  # chapter id -> appendix entries
     statuses: dict[str, bytes] = field(default_factory=dict)  # chapter id -> its status file
+    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)  # chapter id -> test name -> outcome
     shells: dict[str, Rendered] = field(default_factory=dict)
     static: dict[str, bytes] = field(default_factory=dict)
     inputs: dict[str, dict[str, str]] = field(default_factory=dict)  # target -> file -> sha256
@@ -48,8 +50,8 @@ class Sources:
 
     def merge(self, other: Sources) -> None:
         """Add the generated files, inputs and digests of ``other`` (a build assembles in groups)."""
-        for name in ("chapters", "appendices", "entries", "statuses", "shells", "static", "inputs", "digests",
-                     "provenance"):
+        for name in ("chapters", "appendices", "entries", "statuses", "outcomes", "shells", "static", "inputs",
+                     "digests", "provenance"):
             getattr(self, name).update(getattr(other, name))
 
     def rendered(self) -> list[Rendered]:
@@ -91,6 +93,7 @@ def render_chapters(project: Project, targets: list[Target], objects: bool = Fal
         cache = ChapterCache(project, chapter)
         try:
             values = None
+            fresh = []
             for edition in editions:
                 key = cache.render_key(edition)
                 found = cache.load(f"render-{edition}", key)
@@ -101,14 +104,18 @@ def render_chapters(project: Project, targets: list[Target], objects: bool = Fal
                     log.debug("rendering %s (%s)", chapter.id, edition)
                     values = values or ChapterValues(project, chapter, cache)
                     found = render_chapter(project, chapter, values, edition)
-                    key = cache.render_key(edition)  # importing the module may have recorded new imports
-                    cache.store(f"render-{edition}", key, replace(found, uses=[replace(u, obj=None) for u in found.uses]))
-                    cache.store(f"objects-{edition}", key, [u.obj for u in found.uses])
+                    fresh.append((edition, found))
                 elif printed is not None:
                     found.uses = [replace(u, obj=obj) for u, obj in zip(found.uses, printed)]
                 rendered[chapter.id, edition] = found
             if values is not None:
-                values.save()
+                values.save()  # records what the values read: part of the render key stored below
+            for edition, found in fresh:
+                key = cache.render_key(edition)
+                cache.store(f"render-{edition}", key, replace(found, uses=[replace(u, obj=None) for u in found.uses]))
+                printed = [u.obj for u in found.uses]
+                if all(round_trips(obj) for obj in printed):  # else they are rendered again when asked for
+                    cache.store(f"objects-{edition}", key, printed)
         except SolmanError as error:
             errors.append(error)
     raise_collected(errors)
@@ -121,8 +128,9 @@ def needs_tests(targets: list[Target]) -> list[str]:
 
 
 def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, str], Rendered],
-             results: TestResults) -> Sources:
-    """Everything the targets are compiled from, with their digests and provenance."""
+             results: TestResults, draft: bool = False) -> Sources:
+    """Everything the targets are compiled from, with their digests and provenance; a ``draft`` says
+    DRAFT on every page."""
     sources = Sources(chapters=chapters)
     numbers = chapter_numbers(project)
     for chapter_id in needs_tests(targets):
@@ -130,6 +138,9 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
         sources.entries[chapter_id] = entries = chapter_entries(rendered, results)
         sources.statuses[chapter_id] = status_file(entries)
         sources.appendices[chapter_id] = render_appendix(project, rendered, numbers[chapter_id], entries)
+        sources.outcomes[chapter_id] = {test_name(nodeid): test["outcome"]
+                                        for nodeid, test in sorted(results.tests.items())
+                                        if test["file"] == project.chapter(chapter_id).verify.name}
     sources.static = static_files(project)
     provenance = {"commit": source_commit(project), "tools": tool_versions(project)}
     for target in targets:
@@ -139,7 +150,11 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
             if target.edition == "solutions":
                 inputs[f"status/{chapter_id}.tex"] = sha256(sources.statuses[chapter_id])
                 inputs[sources.appendices[chapter_id].name] = sha256(sources.appendices[chapter_id].text.encode())
+            for path in ChapterCache(project, project.chapter(chapter_id)).input_files(target.edition):
+                inputs[SOURCE + project.relative(path)] = content_hash(path)
         placeholder = render_target_shell(project, target, numbers)
+        if draft:
+            placeholder = marked_draft(placeholder)
         inputs[placeholder.name] = sha256(placeholder.text.encode())
         digest = sha256(json.dumps(inputs, sort_keys=True).encode())
         sources.inputs[target.name] = inputs
@@ -149,8 +164,9 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
             "tools": text(", ".join(f"{k} {v}" for k, v in provenance["tools"].items()))})
         sources.provenance[target.name] = {
             "format": FORMAT, "solman": "provenance", "target": target.name, "output": target.output,
-            "edition": target.edition, "digest": digest, "inputs": inputs,
+            "edition": target.edition, "draft": draft, "digest": digest, "inputs": inputs,
             "chapters": {c: render_record(chapters[c, target.edition]) for c in target.chapters},
+            **({"tests": {c: sources.outcomes[c] for c in target.chapters}} if target.edition == "solutions" else {}),
             **provenance,
         }
     return sources
@@ -184,6 +200,21 @@ def render_target_shell(project: Project, target: Target, numbers: dict[str, int
     return found
 
 
+# Behind every page, a large grey DRAFT; above its head, a line that says why (and that text extraction finds).
+DRAFT_MARK = (r"\usepackage{graphicx,xcolor}\AddToHook{shipout/background}{\put(0.5\paperwidth,-0.5\paperheight)"
+              r"{\makebox[0pt]{\rotatebox{50}{\resizebox{0.75\paperwidth}{!}{\color[gray]{0.85}\sffamily\bfseries "
+              r"DRAFT}}}}\put(0.5\paperwidth,-8mm){\makebox[0pt]{\footnotesize\sffamily\color[gray]{0.35}"
+              r"DRAFT: built with failing or missing checks; not for publication}}}")
+
+
+def marked_draft(shell: Rendered) -> Rendered:
+    r"""The shell with DRAFT across every page, added on the ``\begin{document}`` line (its source map holds)."""
+    if r"\begin{document}" not in shell.text:
+        raise TemplateError(f"{shell.template} has no \\begin{{document}}: a draft cannot be marked",
+                            location=Location(shell.template))
+    return replace(shell, text=shell.text.replace(r"\begin{document}", DRAFT_MARK + r"\begin{document}", 1))
+
+
 def stamped(shell: Rendered, stamp: dict[str, str]) -> Rendered:
     """The shell with its placeholders replaced (same lines, so its source map still holds)."""
     filled = shell.text
@@ -202,6 +233,11 @@ def source_commit(project: Project) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "not in a git repository"
     return f"{head} with uncommitted changes" if dirty else head
+
+
+def test_name(nodeid: str) -> str:
+    """A test as the appendix and drift reports name it: its function, with parameters."""
+    return nodeid.split("::")[-1]
 
 
 def sha256(data: bytes) -> str:

@@ -1,8 +1,9 @@
 """Whether a build has anything to do, decided from file hashes alone: no rendering, no sympy.
 
 The stamp of a target hashes everything its PDF depends on: the render keys of its chapters
-(templates, verify modules and what they import, installed packages, solman's code), the
-templates folder and the project's settings. A target whose published PDF carries the same
+(templates, verify modules and the project files their values read, installed packages,
+solman's code), for the solutions edition what its tests read too, the templates folder and
+the project's settings. A target whose published PDF carries the same
 stamp, and whose PDF file is the one recorded, is up to date.
 """
 
@@ -28,16 +29,19 @@ def target_stamps(project: Project, targets: list[Target]) -> dict[str, str]:
     for target in targets:
         for c in target.chapters:
             if (c, target.edition) not in keys:
-                keys[c, target.edition] = ChapterCache(project, project.chapter(c)).render_key(target.edition, shared)
+                cache = ChapterCache(project, project.chapter(c))
+                keys[c, target.edition] = cache.render_key(target.edition, shared) + (
+                    cache.tests_key() if target.edition == "solutions" else "")  # its appendix: the test results
         parts = {"engine": engine_hash(), "templates": templates, "settings": settings,
                  "chapters": [keys[c, target.edition] for c in target.chapters]}
         stamps[target.name] = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
     return stamps
 
 
-def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str]) -> dict[str, dict] | None:
+def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str], draft: bool = False
+               ) -> dict[str, dict] | None:
     """The manifest's record of each target's PDF, by output, when every one was built from exactly
-    today's sources (``stamps``); None when there is something to build."""
+    today's sources (``stamps``) and is not a draft unless ``draft``; None when there is something to build."""
     try:
         manifest = load_manifest(project.build / "manifest.json")
     except Exception:  # an unreadable manifest just means: build
@@ -47,6 +51,8 @@ def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str]) 
         record = records.get(target.output)
         pdf = project.build / target.output
         if record is None or record.get("stamp") != stamps[target.name] or not pdf.is_file():
+            return None
+        if record.get("draft") and not draft:  # the same sources, but their checks failed
             return None
         if hashlib.sha256(pdf.read_bytes()).hexdigest() != record["pdf"]:
             return None

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from . import values
+from .reads import Reads
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,13 +23,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     report = config.getoption("--solman-report")
     if report:
-        config.pluginmanager.register(Recorder(Path(report)), "solman-recorder")
+        config.pluginmanager.register(Recorder(Path(report), config.rootpath), "solman-recorder")
 
 
 class Recorder:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: Path) -> None:
         self.path = path
+        self.root = root
         self.tests: dict[str, dict] = {}
+        self.modules: dict[str, list[str]] = {}  # verify module -> project files read while importing it
         self.current: str | None = None
         values.observe(self.saw)
 
@@ -42,8 +45,19 @@ class Recorder:
         path, line, _ = item.location
         self.tests[item.nodeid] = {"file": Path(str(item.fspath)).name, "path": path,
                                    "line": (line or 0) + 1, "values": set(), "outcome": "passed"}
-        yield
+        with Reads(self.root).watching() as reads:  # the files a test reads are inputs of its result
+            yield
+        self.tests[item.nodeid]["reads"] = reads.paths()
         self.current = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):
+        if not isinstance(collector, pytest.Module):
+            yield
+            return
+        with Reads(self.root).watching() as reads:  # importing the module: its top level and helpers
+            yield
+        self.modules[Path(str(collector.path)).name] = reads.paths()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         test = self.tests.get(report.nodeid)
@@ -64,4 +78,4 @@ class Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tests = {nodeid: {**test, "values": sorted(test["values"])} for nodeid, test in self.tests.items()}
-        self.path.write_text(json.dumps({"tests": tests}, indent=1), encoding="utf-8")
+        self.path.write_text(json.dumps({"tests": tests, "modules": self.modules}, indent=1), encoding="utf-8")

@@ -14,8 +14,14 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from .errors import VerificationFailure
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from .errors import Location, SolmanError, VerificationFailure
 from .project import Chapter, Project
+
+if TYPE_CHECKING:
+    from .rendering import Rendered, Use
 
 log = logging.getLogger("solman")
 
@@ -24,7 +30,8 @@ log = logging.getLogger("solman")
 class TestResults:
     __test__ = False  # not a pytest test class, despite its name
 
-    tests: dict[str, dict] = field(default_factory=dict)  # pytest node id -> outcome, values, location
+    tests: dict[str, dict] = field(default_factory=dict)  # pytest node id -> outcome, values, location, reads
+    modules: dict[str, list[str]] = field(default_factory=dict)  # verify module -> files read importing it
     _by_value: dict | None = field(default=None, repr=False, compare=False)
 
     def covered(self) -> set[str]:
@@ -42,6 +49,17 @@ class TestResults:
 
     def of_chapter(self, chapter: Chapter) -> list[dict]:
         return [t for t in self.tests.values() if t["file"] == chapter.verify.name]
+
+    def of_chapters(self, chapters: list[Chapter]) -> TestResults:
+        """The results of these chapters' tests only (collection errors included)."""
+        files = {c.verify.name for c in chapters}
+        return TestResults({n: t for n, t in self.tests.items() if t["file"] in files},
+                           {f: r for f, r in self.modules.items() if f in files})
+
+    def reads(self, chapter: Chapter) -> list[str]:
+        """The project files the chapter's tests read (importing the module included)."""
+        return sorted({*self.modules.get(chapter.verify.name, ()),
+                       *(path for test in self.of_chapter(chapter) for path in test.get("reads", ()))})
 
 
 def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestResults:
@@ -65,17 +83,19 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
         raise VerificationFailure("the tests could not be run",
                                   details=process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:])
     log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
-    return TestResults(json.loads(report.read_text(encoding="utf-8"))["tests"])
+    data = json.loads(report.read_text(encoding="utf-8"))
+    return TestResults(data["tests"], data.get("modules", {}))
 
 
 def test_results(project: Project, chapters: list[Chapter]) -> TestResults:
-    """The test results of ``chapters``: cached where the verify module is unchanged, run otherwise."""
+    """The test results of ``chapters``: cached where nothing they depend on changed, run otherwise."""
     from .cache import ChapterCache
 
     tests: dict[str, dict] = {}
     missing = []
     for chapter in chapters:
-        stored = ChapterCache(project, chapter).load("tests", ChapterCache(project, chapter).verify_key())
+        cache = ChapterCache(project, chapter)
+        stored = cache.load("tests", cache.tests_key())
         if stored is None:
             missing.append(chapter)
         else:
@@ -88,11 +108,59 @@ def test_results(project: Project, chapters: list[Chapter]) -> TestResults:
 
 
 def remember(project: Project, chapters: list[Chapter], results: TestResults) -> None:
-    """Cache each chapter's test results under its verify key (not when a module failed to collect)."""
+    """Record what each chapter's tests read, and cache their results under the key that includes it
+    (not when a module failed to collect)."""
     from .cache import ChapterCache
 
     for chapter in chapters:
+        cache = ChapterCache(project, chapter)
+        cache.record_reads("tests", results.reads(chapter))
         own = {nodeid: test for nodeid, test in results.tests.items() if test["file"] == chapter.verify.name}
         if own and all(test["outcome"] != "error" for test in own.values()):
-            cache = ChapterCache(project, chapter)
-            cache.store("tests", cache.verify_key(), own)
+            cache.store("tests", cache.tests_key(), own)
+
+
+# --- what the results say about a build -----------------------------------------------------------
+
+def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
+    failures = []
+    for nodeid, test in results.tests.items():
+        if test["outcome"] == "passed":
+            continue
+        location = Location.of(project.root / test["path"], test.get("line"), project.root) if "path" in test \
+            else Location(test["file"])
+        name = nodeid.split("::")[-1]
+        message = {"failed": f"test {name} failed",
+                   "error": f"{test['file']} cannot be collected",
+                   "skipped": f"test {name} was skipped",
+                   "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
+        hint = (f"run `invoke test -k {name.split('[')[0]}` to see the whole failure"
+                if test["outcome"] in ("failed", "error") else "a check that does not run proves nothing; make it run")
+        details = [line for line in test.get("message", "").splitlines()[:6]]
+        failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
+    return failures
+
+
+def untested_values(project: Project, chapters: dict[tuple[str, str], Rendered], results: TestResults
+                    ) -> list[SolmanError]:
+    """One failure per printed value that no passing test calls, at the first template line printing it."""
+    exercised = results.covered()
+    untested: dict[tuple[str, str], list[Use]] = defaultdict(list)
+    for (chapter_id, _), rendered in chapters.items():
+        for use in rendered.uses:
+            if use.key not in exercised:
+                untested[chapter_id, use.value].append(use)
+    failures = []
+    for (chapter_id, name), where in untested.items():
+        questions = sorted({u.question for u in where if u.question})
+        asked = f" (question {', '.join(questions)})" if questions else ""
+        failures.append(VerificationFailure(
+            f"chapter {chapter_id}: value '{name}' is printed{asked} but no passing test exercises it",
+            location=use_location(project, where[0]),
+            hint=f"add a test to {project.relative(project.chapter(chapter_id).verify)} that calls {name}() and "
+            "checks it against an independent computation"))
+    return failures
+
+
+def use_location(project: Project, use: Use) -> Location | None:
+    return Location.of(project.root / use.template, use.line, project.root) if use.template else None

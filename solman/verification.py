@@ -29,9 +29,9 @@ from .manifest import load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
 from .rendering import Rendered, Use
-from .sources import Sources, assemble, render_chapters, sha256
+from .sources import SOURCE, Sources, assemble, render_chapters, sha256
 from .targets import plan_targets
-from .testrun import TestResults, remember, run_tests
+from .testrun import TestResults, failed_tests, remember, run_tests, untested_values, use_location
 from .toolchain import require_tex
 
 log = logging.getLogger("solman")
@@ -119,31 +119,12 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
 
 # --- 1. tests ----------------------------------------------------------------------------------
 
-def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
-    failures = []
-    for nodeid, test in results.tests.items():
-        if test["outcome"] == "passed":
-            continue
-        location = Location.of(project.root / test["path"], test.get("line"), project.root) if "path" in test \
-            else Location(test["file"])
-        name = nodeid.split("::")[-1]
-        message = {"failed": f"test {name} failed",
-                   "error": f"{test['file']} cannot be collected",
-                   "skipped": f"test {name} was skipped",
-                   "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
-        hint = (f"run `invoke test -k {name.split('[')[0]}` to see the whole failure"
-                if test["outcome"] in ("failed", "error") else "a check that does not run proves nothing; make it run")
-        details = [line for line in test.get("message", "").splitlines()[:6]]
-        failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
-    return failures
-
-
 # --- 2. coverage -------------------------------------------------------------------------------
 
 def coverage_check(project: Project, sources: Sources, results: TestResults
                    ) -> tuple[list[ChapterSummary], list[SolmanError]]:
     exercised = results.covered()
-    summaries, failures = [], []
+    summaries = []
     for chapter in project.chapters:
         uses = [u for (cid, _), r in sources.chapters.items() if cid == chapter.id for u in r.uses]
         keys = {u.key for u in uses}
@@ -153,23 +134,7 @@ def coverage_check(project: Project, sources: Sources, results: TestResults
             chapter.id, questions=len(solutions.questions) if solutions else 0, values=len(keys),
             covered=len(keys & exercised), tests=len(chapter_tests),
             passed=sum(1 for t in chapter_tests if t["outcome"] == "passed")))
-        untested: dict[str, list[Use]] = defaultdict(list)
-        for use in uses:
-            if use.key not in exercised:
-                untested[use.value].append(use)
-        for name, where in untested.items():
-            questions = sorted({u.question for u in where if u.question})
-            asked = f" (question {', '.join(questions)})" if questions else ""
-            failures.append(VerificationFailure(
-                f"chapter {chapter.id}: value '{name}' is printed{asked} but no passing test exercises it",
-                location=use_location(project, where[0]),
-                hint=f"add a test to {project.relative(chapter.verify)} that calls {name}() and checks it "
-                "against an independent computation"))
-    return summaries, failures
-
-
-def use_location(project: Project, use: Use) -> Location | None:
-    return Location.of(project.root / use.template, use.line, project.root) if use.template else None
+    return summaries, untested_values(project, sources.chapters, results)
 
 
 # --- 3. display contract -----------------------------------------------------------------------
@@ -248,31 +213,60 @@ def drift_check(project: Project, sources: Sources, pdfs: list[Path], published:
 
 
 def explain_drift(project: Project, provenance: dict, sources: Sources) -> list[tuple[str, Location | None]]:
-    """What changed between the build recorded in ``provenance`` and today: chapters, questions, values."""
+    """Exactly what changed between the build recorded in ``provenance`` and today: values whose printed
+    LaTeX changed, template text, project files the values and tests read, test outcomes, shells."""
     changes = []
     edition = provenance["edition"]
     old_inputs = provenance["inputs"]
     fresh_inputs = sources.inputs[provenance["target"]]
+    text_changed = set()
     for chapter_id, old in provenance["chapters"].items():
         fresh = sources.chapters[chapter_id, edition]
         if sha256(fresh.text.encode()) == old_inputs[old["name"]]:
             continue
+        text_changed.add(chapter_id)
         changed = changed_values(old["values"], fresh.uses)
         if changed:
             changes.extend((f"chapter {chapter_id}: {line}", None) for line in changed)
         else:
             where = first_changed_line(project, fresh, old_inputs[old["name"]])
             changes.append((f"chapter {chapter_id}: text changed{f' at {where}' if where else ''}", where))
-    for name, sha in old_inputs.items():
-        if name.startswith("chapters/") or fresh_inputs.get(name) == sha:
+    for name in sorted(old_inputs.keys() | fresh_inputs.keys()):
+        before, after = old_inputs.get(name), fresh_inputs.get(name)
+        if before == after or name.startswith("chapters/"):
             continue
-        if name.startswith(("status/", "appendix/")):
+        if name.startswith(SOURCE):
+            path = name[len(SOURCE):]
+            what = ("is no longer read" if after is None else "is now read" if before is None
+                    else "was deleted" if after == "<missing>" else "changed")
+            changes.append((f"{path} {what}", Location(path)))
+        elif name.startswith(("status/", "appendix/")):
             chapter = Path(name).stem
-            changes.append((f"chapter {chapter}: test results changed (verification appendix)", None))
+            lines = changed_outcomes(provenance.get("tests", {}).get(chapter, {}), sources.outcomes.get(chapter, {}))
+            if not lines and chapter not in text_changed:  # which test calls which value
+                lines = ["verification appendix changed"]
+            changes.extend(change for line in lines if (change := (f"chapter {chapter}: {line}", None)) not in changes)
+        elif before is None or after is None:
+            changes.append((f"{'no longer ' if after is None else ''}part of the build: {name}", None))
         else:
-            kind = "style" if name.endswith(".sty") else "document shell"
+            kind = "style" if name.endswith(".sty") else "document shell" if name.endswith(".tex") else "file"
             changes.append((f"{kind} changed: {name}", None))
+    if provenance.get("draft"):
+        changes.append(("it is a DRAFT, built with --draft while checks failed", None))
     return changes
+
+
+def changed_outcomes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """One line per test whose outcome changed, that is new, or that is gone."""
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            lines.append(f"test {name} was removed")
+        elif name not in before:
+            lines.append(f"test {name} is new ({after[name]})")
+        elif before[name] != after[name]:
+            lines.append(f"test {name} {before[name]} then, {after[name]} now")
+    return lines
 
 
 def changed_values(old: list[dict], fresh: list[Use]) -> list[str]:

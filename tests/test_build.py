@@ -9,7 +9,7 @@ import pytest
 from conftest import OUTPUTS, edit, snapshot
 
 from solman.build import build
-from solman.errors import LatexError, TemplateError
+from solman.errors import LatexError, TemplateError, VerificationFailure
 from solman.pdfs import pdf_text, read_digest
 from solman.project import load_project
 from solman.verification import verify
@@ -87,8 +87,8 @@ def test_removing_the_only_test_of_a_printed_value_fails_coverage(built: Path):
     coverage, drift = report.failures
     assert coverage.message == "chapter demo: value 'half' is printed (question 1b) but no passing test exercises it"
     assert coverage.location.path == "chapters/demo.tex.j2"
-    # the appendix of the solutions PDFs showed the test: they are stale until rebuilt
-    assert "chapter demo: test results changed (verification appendix)" in drift.details
+    # the appendix of the solutions PDFs showed the test: it names exactly the test that went
+    assert drift.details == ("chapter demo: test test_half_is_half was removed", "verify/demo.py changed")
 
 
 def test_an_unknown_name_keeps_the_previous_pdfs(built: Path):
@@ -150,12 +150,41 @@ def test_the_appendix_lists_values_and_tests_and_turns_red_without_them(built: P
     assert "\\solmansetstatus{q:demo:1b}{verified}" in status
 
     edit(built / "verify" / "demo.py", "def test_half_is_half():\n    assert half() + half() == 1\n", "")
-    built_again = build(load_project(built))
-    assert any("print values that no passing test checks (demo 1b)" in w for w in built_again.warnings)
+    before = snapshot(built)
+    with pytest.raises(VerificationFailure) as caught:  # a build that would print an untested value fails
+        build(load_project(built))
+    assert caught.value.exit_code == 6
+    assert caught.value.message == "chapter demo: value 'half' is printed (question 1b) but no passing test exercises it"
+    assert str(caught.value.location) == "chapters/demo.tex.j2:18"
+    assert snapshot(built) == before  # and keeps the last good outputs
+
+    built_again = build(load_project(built), draft=True)  # a draft builds anyway, and says so
+    assert any("DRAFT" in w for w in built_again.warnings)
     status = (built / "build" / "tex" / "status" / "demo.tex").read_text()
     assert "\\solmansetstatus{q:demo:1b}{untested}" in status
     assert "no test calls it" in pdf_text(built / "build" / "manual.pdf")
-    assert not verify(load_project(built)).ok
+    for output in OUTPUTS:  # DRAFT across every page of every PDF it made, recorded in the manifest
+        pages = pdf_text(built / "build" / output).split("\f")[:-1]
+        assert pages and all("DRAFT" in page for page in pages), output
+    manifest = json.loads((built / "build" / "manifest.json").read_text())
+    assert all(record["draft"] for record in manifest["outputs"].values())
+    assert build(load_project(built), draft=True).compiled == {}  # a draft of the same sources is current
+    report = verify(load_project(built))
+    assert not report.ok
+    assert any("DRAFT" in f.message for f in report.failures)
+    with pytest.raises(VerificationFailure):  # and a build that is not a draft does not take it as current
+        build(load_project(built))
+
+
+def test_a_failing_test_fails_the_build_naming_the_test_and_its_assertion(built: Path):
+    edit(built / "verify" / "demo.py", "assert half() + half() == 1", "assert half() + half() == 2")
+    before = snapshot(built)
+    with pytest.raises(VerificationFailure) as caught:
+        build(load_project(built))
+    assert caught.value.message == "test test_half_is_half failed"
+    assert str(caught.value.location) == "verify/demo.py:64"
+    assert any("assert (1/2 + 1/2) == 2" in detail for detail in caught.value.details), caught.value.details
+    assert snapshot(built) == before
 
 
 def test_a_wrong_rounding_filter_breaks_the_display_contract(built: Path, monkeypatch):
