@@ -48,8 +48,20 @@ def _reported():
         print(error.render(), file=sys.stderr)
         raise Exit(code=error.exit_code) from None
     except KeyboardInterrupt:
-        print("interrupted; the previous PDFs in build/ are unchanged", file=sys.stderr)
+        print(_interrupted(), file=sys.stderr)
         raise Exit(code=130) from None
+
+
+def _interrupted() -> str:
+    """What an interruption left in build/, as far as this process knows."""
+    outputs = sys.modules.get("solman.outputs")  # not imported: nothing was published
+    state = outputs.publishing if outputs is not None else "not started"
+    if state == "not started":
+        return "interrupted; the previous PDFs in build/ are unchanged"
+    if state == "done":
+        return "interrupted after the new PDFs were published in build/"
+    return ("interrupted while publishing: some PDFs in build/ may be new and others old; "
+            "run `invoke pdf` to rebuild them")
 
 
 def _project():
