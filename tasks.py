@@ -176,9 +176,9 @@ def verify(c, pdf=None, quiet=False, verbose=False):
     """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
     _configure_logging(quiet, verbose)
     with _reported():
-        from solman.verification import verify as run_verify
+        from solman.verification import verify_folder
 
-        report = run_verify(_project(), Path(pdf).resolve() if pdf else None)
+        report = verify_folder(ROOT, Path(pdf).resolve() if pdf else None)
         for failure in report.failures:
             print(failure.render(), file=sys.stderr)
         print("\n".join(report.summary()))

@@ -153,6 +153,17 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
     return report
 
 
+def verify_folder(root: Path, pdf: Path | None = None) -> Report:
+    """``verify()`` of the project in ``root``; a project that does not load is the report's one failure."""
+    from .project import load_project
+
+    try:
+        project = load_project(root)
+    except SolmanError as error:
+        return Report(failures=errors_of(error), coverage_known=False)
+    return verify(project, pdf)
+
+
 def errors_of(error: SolmanError) -> list[SolmanError]:
     """The single errors of ``error``, which may be several reported together."""
     return list(error.errors) if isinstance(error, Errors) else [error]

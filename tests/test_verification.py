@@ -147,3 +147,12 @@ def test_verify_reports_tests_that_cannot_run_and_still_checks_the_rest(project,
     assert report.failures[0].exit_code == 6 and "ended the test process" in report.failures[0].message
     assert len(report.chapters) == 1  # the chapters were rendered and summarised all the same
     assert "?/" in "\n".join(report.summary()) and report.summary()[-1].endswith("NOT VERIFIED")
+
+
+def test_a_project_that_does_not_load_is_a_failure_of_the_report(project_dir: Path):
+    from solman.verification import verify_folder
+
+    edit(project_dir / "pyproject.toml", "year = 2026", 'year = 2026\ntitel = "typo"')
+    report = verify_folder(project_dir)
+    assert [f.exit_code for f in report.failures] == [2]
+    assert report.summary()[-1] == "value coverage not measured, 1 problem(s): NOT VERIFIED"
