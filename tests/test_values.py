@@ -124,9 +124,8 @@ def test_ending_the_process_while_imported_is_a_value_failure(tmp_path: Path, ca
 
 def test_os_exit_is_intercepted_only_inside_author_code_and_nests():
     with values.intercepted_exit():
-        with values.intercepted_exit():
-            with pytest.raises(values.ExitCalled):
-                os._exit(3)
+        with values.intercepted_exit(), pytest.raises(values.ExitCalled):
+            os._exit(3)
         assert os._exit is not values._real_exit  # the outer block still intercepts
         with pytest.raises(values.ExitCalled):
             posix._exit(3)

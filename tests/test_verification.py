@@ -9,8 +9,15 @@ from solman.errors import VerificationFailure
 from solman.sources import assemble, render_chapters
 from solman.targets import plan_targets
 from solman.testrun import TestResults, run_tests
-from solman.verification import (ChapterSummary, Report, changed_values, coverage_check, failed_tests, leak_check,
-                                 verify)
+from solman.verification import (
+    ChapterSummary,
+    Report,
+    changed_values,
+    coverage_check,
+    failed_tests,
+    leak_check,
+    verify,
+)
 
 
 def sources_of(project, results=None):
