@@ -48,8 +48,20 @@ def _reported():
         print(error.render(), file=sys.stderr)
         raise Exit(code=error.exit_code) from None
     except KeyboardInterrupt:
-        print("interrupted; the previous PDFs in build/ are unchanged", file=sys.stderr)
+        print(_interrupted(), file=sys.stderr)
         raise Exit(code=130) from None
+
+
+def _interrupted() -> str:
+    """What an interruption left in build/, as far as this process knows."""
+    outputs = sys.modules.get("solman.outputs")  # not imported: nothing was published
+    state = outputs.publishing if outputs is not None else "not started"
+    if state == "not started":
+        return "interrupted; the previous PDFs in build/ are unchanged"
+    if state == "done":
+        return "interrupted after the new PDFs were published in build/"
+    return ("interrupted while publishing: some PDFs in build/ may be new and others old; "
+            "run `invoke pdf` to rebuild them")
 
 
 def _project():
@@ -168,9 +180,9 @@ def verify(c, pdf=None, quiet=False, verbose=False):
     """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
     _configure_logging(quiet, verbose)
     with _reported():
-        from solman.verification import verify as run_verify
+        from solman.verification import verify_folder
 
-        report = run_verify(_project(), Path(pdf).resolve() if pdf else None)
+        report = verify_folder(ROOT, Path(pdf).resolve() if pdf else None)
         for failure in report.failures:
             print(failure.render(), file=sys.stderr)
         print("\n".join(report.summary()))

@@ -49,12 +49,21 @@ def replace_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+# Where this process's build is in publishing, for a message that must be true when Ctrl-C
+# arrives: "not started" (build/ holds the previous outputs), "under way" (some files may be
+# new, others old) or "done". Reset when a build takes the lock.
+publishing = "not started"
+
+
 def publish(build: Path, pdfs: dict[str, Path], during: dict, final: dict) -> None:
     """Put the new PDFs in place, with the manifest always describing every PDF on disk."""
+    global publishing
+    publishing = "under way"
     replace_atomically(build / "manifest.json", dump(during))
     for output, source in pdfs.items():
         replace_atomically(build / output, source.read_bytes())
     replace_atomically(build / "manifest.json", dump(final))
+    publishing = "done"
 
 
 def dump(manifest: dict) -> bytes:
@@ -64,6 +73,8 @@ def dump(manifest: dict) -> bytes:
 @contextlib.contextmanager
 def build_lock(build: Path) -> Iterator[None]:
     """Serialise builds of one project: a second ``invoke pdf`` waits for the first."""
+    global publishing
+    publishing = "not started"
     build.mkdir(parents=True, exist_ok=True)
     with open(build / ".lock", "a+") as handle:
         try:

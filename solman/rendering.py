@@ -26,7 +26,7 @@ from . import filters
 from .errors import Location, SolmanError, TemplateError, ValueFailure
 from .project import Chapter, Project
 from .sourcemap import LINE_MARK, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
-from .values import ValueFunction, failure_in_code, fingerprint
+from .values import ExitCalled, ValueFunction, failure_in_code, fingerprint, intercepted_exit
 
 POINTS_TABLE = "\x00points-table\x00"
 QUESTION_KINDS = ("open", "mcq", "tf")
@@ -408,17 +408,18 @@ class Render:
     # --- values --------------------------------------------------------------------------
 
     def compute(self, name: str, function: ValueFunction) -> object:
+        """The value's result; whatever goes wrong in the author's code is a ``ValueFailure`` at its line."""
         watching = getattr(self.values, "watching", contextlib.nullcontext)  # what author code reads
         try:
-            with watching():
+            with watching(), intercepted_exit():
                 return function()
         except SolmanError:
             raise
-        except Exception as exc:
-            raise failure_in_code(exc, f"value '{name}' raised", self.project.root, function.path) from None
+        except (Exception, SystemExit, ExitCalled) as exc:  # KeyboardInterrupt stays an interruption
+            raise failure_in_code(exc, f"value '{name}'", self.project.root, function.path) from None
 
     def record(self, ref: ValueRef, latex: str | None, spec: str, role: str | None = None) -> int:
-        if ref._root not in self.hashes:
+        if ref._root not in self.hashes:  # through compute(): a condition may be the first to ask for a value
             self.hashes[ref._root] = fingerprint(self.compute(ref._root, self.values[ref._root]))
         self.uses.append(Use(ref._root, self.values[ref._root].key, ref._name, latex, spec, self.hashes[ref._root],
                              self.question.id if self.question else None, role or self.role,

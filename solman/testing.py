@@ -3,17 +3,25 @@
 ``invoke verify`` runs the verify modules' tests with ``-p solman.testing --solman-report=FILE``;
 the report tells which printed values a passing test exercised. A value counts as exercised by
 a test when the test (or one of its fixtures) calls it directly, not through another value.
+
+The report is written when the session ends. A process that ends before that (a test calling
+``os._exit``, a crash in compiled code, a kill) writes no report; for that case the recorder
+keeps a journal next to it (``journal_of(report)``), one JSON line written and flushed when a
+module starts and ends being collected and when a test starts and ends, so that solman can
+name what was running when the process died.
 """
 
 from __future__ import annotations
 
 import json
+import traceback
 from pathlib import Path
 
 import pytest
 
 from . import values
 from .reads import Reads
+from .testrun import journal_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,7 +41,42 @@ class Recorder:
         self.tests: dict[str, dict] = {}
         self.modules: dict[str, list[str]] = {}  # verify module -> project files read while importing it
         self.current: str | None = None
+        self.exits: dict[str, int | None] = {}  # module -> the line where it ended its own import
         values.observe(self.saw)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.journal = open(journal_of(path), "w", encoding="utf-8")  # noqa: SIM115 (open for the session)
+
+    def note(self, **event: object) -> None:
+        """One journal line, on disk (in the OS's hands) before the code it announces runs."""
+        self.journal.write(json.dumps(event) + "\n")
+        self.journal.flush()
+
+    def pytest_collectstart(self, collector: pytest.Collector) -> None:
+        if isinstance(collector, pytest.Module):
+            self.note(collecting=collector.nodeid, path=collector.nodeid.split("::")[0])
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):
+        """A module that calls sys.exit while imported is a collection error, like any exception.
+
+        pytest lets SystemExit out of collection, which would end the whole session as an
+        internal error and leave the module's tests unreported.
+        """
+        if not isinstance(collector, pytest.Module):
+            return (yield)
+        reads = Reads(self.root)  # importing the module: its top level and the helpers it imports
+        try:
+            with reads.watching():
+                return (yield)
+        except SystemExit as exc:
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == collector.path]
+            line = frames[-1].lineno if frames else None
+            self.exits[collector.nodeid] = line
+            return pytest.CollectReport(
+                collector.nodeid, "failed", f"SystemExit: {exc.code!r}: the module called sys.exit({exc.code!r}) "
+                "or raised SystemExit while it was imported", [])
+        finally:
+            self.modules[Path(str(collector.path)).name] = reads.paths()
 
     def saw(self, function: values.ValueFunction) -> None:
         if self.current is not None:
@@ -45,19 +88,12 @@ class Recorder:
         path, line, _ = item.location
         self.tests[item.nodeid] = {"file": Path(str(item.fspath)).name, "path": path,
                                    "line": (line or 0) + 1, "values": set(), "outcome": "passed"}
+        self.note(started=item.nodeid, path=path, line=(line or 0) + 1)
         with Reads(self.root).watching() as reads:  # the files a test reads are inputs of its result
             yield
         self.tests[item.nodeid]["reads"] = reads.paths()
+        self.note(finished=item.nodeid)
         self.current = None
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_make_collect_report(self, collector: pytest.Collector):
-        if not isinstance(collector, pytest.Module):
-            yield
-            return
-        with Reads(self.root).watching() as reads:  # importing the module: its top level and helpers
-            yield
-        self.modules[Path(str(collector.path)).name] = reads.paths()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         test = self.tests.get(report.nodeid)
@@ -66,16 +102,24 @@ class Recorder:
         if report.failed:
             test["outcome"] = "failed"
             crash = getattr(report.longrepr, "reprcrash", None)
-            test.setdefault("message", crash.message if crash else str(report.longrepr)[-1000:])
+            message = crash.message if crash else str(report.longrepr)[-1000:]
+            if message.startswith("SystemExit"):  # pytest fails such a test; say why in the author's words
+                message += " (the test called sys.exit() or raised SystemExit)"
+            test.setdefault("message", message)
         elif report.skipped and test["outcome"] == "passed":
             test["outcome"] = "xfailed" if hasattr(report, "wasxfail") else "skipped"
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        self.note(collected=report.nodeid)
         if report.failed:
             self.tests[f"collect:{report.nodeid}"] = {"file": report.nodeid, "values": set(), "outcome": "error",
                                                       "message": str(report.longrepr)[-2000:]}
+            if self.exits.get(report.nodeid):  # where the module ended its own import
+                self.tests[f"collect:{report.nodeid}"].update(path=report.nodeid, line=self.exits[report.nodeid])
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tests = {nodeid: {**test, "values": sorted(test["values"])} for nodeid, test in self.tests.items()}
         self.path.write_text(json.dumps({"tests": tests, "modules": self.modules}, indent=1), encoding="utf-8")
+        self.note(reported=str(self.path))
+        self.journal.close()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
-
 from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Location, SolmanError, VerificationFailure
@@ -70,6 +72,7 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
     report = project.build / "verify" / "tests.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
+    journal_of(report).unlink(missing_ok=True)
     files = [project.relative(c.verify) for c in chapters]
     command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
                "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root), *files]
@@ -80,11 +83,69 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
     process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
                              env=environment)
     if not report.exists():
-        raise VerificationFailure("the tests could not be run",
-                                  details=process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:])
+        raise died(project, journal_of(report), process)
     log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
     data = json.loads(report.read_text(encoding="utf-8"))
     return TestResults(data["tests"], data.get("modules", {}))
+
+
+def journal_of(report: Path) -> Path:
+    """Where the recorder (``solman.testing``) journals what it is doing, for a report never written."""
+    return report.with_suffix(".journal")
+
+
+def died(project: Project, journal: Path, process: subprocess.CompletedProcess) -> VerificationFailure:
+    """Why the test process ended without a report: the test (or module) it was running, and how it ended."""
+    how = (f"killed by signal {signal.Signals(-process.returncode).name}" if process.returncode < 0
+           else f"exit code {process.returncode}")
+    output = process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:]
+    fatal = [line for line in process.stderr.splitlines() if line.startswith("Fatal Python error")][:1]
+    running, collecting = None, None
+    try:
+        lines = journal.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:  # the last line, cut short by the end of the process
+            continue
+        if "started" in event:
+            running = event
+        elif "finished" in event:
+            running = None
+        elif "collecting" in event:
+            collecting = event
+        elif "collected" in event and collecting and event["collected"] == collecting["collecting"]:
+            collecting = None
+    crash = crash_frame(project, process.stderr)  # faulthandler's stack, after a segfault
+    if running is not None:
+        name = running["started"].split("::")[-1]
+        where = crash if crash and crash.path == running["path"] else Location.of(
+            project.root / running["path"], running["line"], project.root)
+        return VerificationFailure(
+            f"test {name} ended the test process ({how}) before it finished", location=where, details=fatal,
+            hint="a test must return or fail, not end its process (os._exit, a signal); a crash without a "
+            f"Python error is in compiled code the test calls: `invoke test -k {name.split('[')[0]}` shows it")
+    if collecting is not None:
+        where = crash if crash and crash.path == collecting["path"] else Location.of(
+            project.root / collecting["path"], None, project.root)
+        return VerificationFailure(
+            f"importing {collecting['path']} ended the test process ({how}) while its tests were collected",
+            location=where, details=fatal,
+            hint="a verify module must not end the process when imported (os._exit, a signal)")
+    return VerificationFailure(f"the tests could not be run ({how})", details=output,
+                               hint="the output above is pytest's; run `invoke test` to see it whole")
+
+
+def crash_frame(project: Project, stderr: str) -> Location | None:
+    """The innermost frame in the author's files of a stack faulthandler printed (most recent call first)."""
+    from .values import is_author_file
+
+    for match in re.finditer(r'File "([^"]+)", line (\d+)', stderr):
+        if is_author_file(Path(match[1]), project.root):
+            return Location.of(match[1], int(match[2]), project.root)
+    return None
 
 
 def test_results(project: Project, chapters: list[Chapter]) -> TestResults:
@@ -134,8 +195,9 @@ def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
                    "error": f"{test['file']} cannot be collected",
                    "skipped": f"test {name} was skipped",
                    "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
-        hint = (f"run `invoke test -k {name.split('[')[0]}` to see the whole failure"
-                if test["outcome"] in ("failed", "error") else "a check that does not run proves nothing; make it run")
+        hint = (f"run `invoke test -k {name.split('[')[0]}` to see the whole failure" if test["outcome"] == "failed"
+                else "run `invoke test` to see the whole failure" if test["outcome"] == "error"
+                else "a check that does not run proves nothing; make it run")
         details = [line for line in test.get("message", "").splitlines()[:6]]
         failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
     return failures

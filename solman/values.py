@@ -9,13 +9,17 @@ a passing test exercised.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
 import json
+import os
+import posix
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -155,7 +159,8 @@ def load_module(path: Path, name: str, root: Path) -> ModuleType:
     sys.modules[name] = module
     writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing outside build/
     try:
-        spec.loader.exec_module(module)
+        with intercepted_exit():
+            spec.loader.exec_module(module)
     except ValueFailure:
         raise
     except SyntaxError as exc:
@@ -164,8 +169,8 @@ def load_module(path: Path, name: str, root: Path) -> ModuleType:
             location=Location.of(exc.filename or path, exc.lineno, root),
             hint="a Python syntax error: look at this line and the one before it",
         ) from None
-    except Exception as exc:
-        raise failure_in_code(exc, f"importing {path.name} raised", root, path) from None
+    except (Exception, SystemExit, ExitCalled) as exc:  # KeyboardInterrupt stays an interruption
+        raise failure_in_code(exc, f"importing {path.name}", root, path) from None
     finally:
         sys.dont_write_bytecode = writes_bytecode
     return module
@@ -176,15 +181,79 @@ def values_of(module: ModuleType) -> dict[str, ValueFunction]:
     return {name: obj for name, obj in vars(module).items() if isinstance(obj, ValueFunction)}
 
 
-def failure_in_code(exc: BaseException, what: str, root: Path, fallback: Path) -> ValueFailure:
-    """A ``ValueFailure`` located at the innermost frame of ``exc`` in the author's code."""
+def failure_in_code(exc: BaseException, who: str, root: Path, fallback: Path) -> ValueFailure:
+    """A ``ValueFailure`` located at the innermost frame of ``exc`` in the author's code.
+
+    ``who`` names the code that ran: "value 'x'" or "importing x.py". An attempt to end the
+    process (sys.exit, raise SystemExit, os._exit) is a failure like any other exception:
+    author code cannot make a command stop early with a status of its choosing.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     inside = [f for f in frames if is_author_file(Path(f.filename), root)]
     frame = inside[-1] if inside else None
     location = Location.of(frame.filename, frame.lineno, root) if frame else Location.of(fallback, None, root)
-    return ValueFailure(f"{what} {type(exc).__name__}: {exc}", location=location,
+    if isinstance(exc, (SystemExit, ExitCalled)):
+        call = (f"os._exit({exc.status!r})" if isinstance(exc, ExitCalled)
+                else f"sys.exit({exc.code!r}) or raised SystemExit")
+        return ValueFailure(f"{who} called {call}", location=location,
+                            hint="a value returns its result, or raises an exception that says what is wrong; "
+                            "it cannot end the build (and a verify module cannot end it while it is imported)")
+    return ValueFailure(f"{who} raised {type(exc).__name__}: {exc}", location=location,
                         hint="the line shown is where the computation failed; run the chapter's tests "
                         "(invoke test -k <name>) for the full traceback")
+
+
+# --- os._exit while author code runs in this process --------------------------------------------
+
+class ExitCalled(BaseException):
+    """What ``os._exit(status)`` raises while ``intercepted_exit()`` is active.
+
+    A BaseException, like SystemExit, so that an author's ``except Exception`` does not
+    swallow it: os._exit cannot be caught either.
+    """
+
+    def __init__(self, status: object) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+_real_exit = os._exit
+_exit_lock = threading.Lock()
+_exit_depth = 0  # how many intercepted_exit() blocks are active (they nest: a value may import a module)
+_exit_owner: int | None = None  # the process that installed the replacement
+
+
+def _raising_exit(status: int) -> None:
+    if os.getpid() != _exit_owner:  # a child forked by author code (multiprocessing) exits as usual
+        _real_exit(status)
+    raise ExitCalled(status)
+
+
+@contextlib.contextmanager
+def intercepted_exit() -> Iterator[None]:
+    """While author code runs in solman's own process, ``os._exit`` raises ``ExitCalled``.
+
+    ``os._exit`` ends the process at once, skipping every ``except`` and ``finally``: called by a
+    value during ``invoke pdf``, it would end the command with the value's status, 0 meaning
+    success, having published nothing. So ``os._exit`` (and ``posix._exit``, the same function)
+    are replaced for the duration, and the originals restored afterwards. Code that took its own
+    reference beforehand (``from os import _exit`` at import time) is not intercepted; that is the
+    limit of this simple guard. Tests run in their own pytest process and are not intercepted:
+    there a journal names the test that ended the process (see ``solman.testing``).
+    """
+    global _exit_depth, _exit_owner
+    with _exit_lock:
+        if _exit_depth == 0:
+            _exit_owner = os.getpid()
+            os._exit = posix._exit = _raising_exit
+        _exit_depth += 1
+    try:
+        yield
+    finally:
+        with _exit_lock:
+            _exit_depth -= 1
+            if _exit_depth == 0:
+                os._exit = posix._exit = _real_exit
 
 
 def is_author_file(file: Path, root: Path) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .display import check_display
-from .errors import DriftError, Location, SolmanError, VerificationFailure
+from .errors import DriftError, Errors, Location, SolmanError, VerificationFailure
 from .lint import lint_project
 from .manifest import load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
@@ -56,10 +56,17 @@ class Report:
     failures: list[SolmanError] = field(default_factory=list)
     displayed: tuple[int, int] = (0, 0)  # printed values read back, and not readable (symbolic)
     literals: int = 0  # numbers marked \lit in solutions
+    coverage_known: bool = True  # False when the tests could not run or the chapters not render
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def ratio(self, part: int, whole: int, whole_known: bool = True) -> str:
+        """``part/whole``, or what is known of it when the tests could not run."""
+        if self.coverage_known:
+            return f"{part}/{whole}"
+        return f"?/{whole}" if whole_known else "?"
 
     def summary(self) -> list[str]:
         """A one-screen table of what was verified."""
@@ -67,12 +74,14 @@ class Report:
         totals = ChapterSummary("total")
         for c in self.chapters:
             status = "ok" if c.covered == c.values and c.passed == c.tests else "FAIL"
-            rows.append((c.chapter, str(c.questions), str(c.values), f"{c.covered}/{c.values}",
-                         f"{c.passed}/{c.tests}", status))
+            if not self.coverage_known:  # the tests did not run: nothing is known to be covered or to pass
+                status = "FAIL"
+            rows.append((c.chapter, str(c.questions), str(c.values), self.ratio(c.covered, c.values),
+                         self.ratio(c.passed, c.tests, whole_known=False), status))
             for name in ("questions", "values", "covered", "tests", "passed"):
                 setattr(totals, name, getattr(totals, name) + getattr(c, name))
-        rows.append(("total", str(totals.questions), str(totals.values), f"{totals.covered}/{totals.values}",
-                     f"{totals.passed}/{totals.tests}", "ok" if self.ok else "FAIL"))
+        rows.append(("total", str(totals.questions), str(totals.values), self.ratio(totals.covered, totals.values),
+                     self.ratio(totals.passed, totals.tests, whole_known=False), "ok" if self.ok else "FAIL"))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -85,36 +94,79 @@ class Report:
         current = sum(1 for status in self.pdfs.values() if status == "current")
         lines.append(f"PDFs: {current} of {len(self.pdfs)} current" if self.pdfs else
                      "PDFs: none in build/ (nothing to check for drift; run `invoke pdf`)")
-        coverage = 100 * totals.covered / totals.values if totals.values else 100.0
-        lines.append(f"value coverage {coverage:.0f}%, {len(self.failures)} problem(s): "
-                     f"{'VERIFIED' if self.ok else 'NOT VERIFIED'}")
+        lines.append(f"value coverage {coverage_text(totals.covered, totals.values, self.coverage_known)}, "
+                     f"{len(self.failures)} problem(s): {'VERIFIED' if self.ok else 'NOT VERIFIED'}")
         return lines
 
 
+def coverage_text(covered: int, values: int, known: bool = True) -> str:
+    """``99% (441/442)``: rounded down, so that 100% means every value, never almost every one."""
+    if not known:
+        return "not measured"
+    if not values:
+        return "100% (no printed values)"
+    return f"{100 * covered // values}% ({covered}/{values})"
+
+
 def verify(project: Project, pdf: Path | None = None) -> Report:
-    """Run every check; the report lists what failed (an empty list means verified)."""
-    results = run_tests(project)  # always afresh: this is the proof
-    remember(project, list(project.chapters), results)
-    targets = plan_targets(project)
-    sources = assemble(project, targets, render_chapters(project, targets, objects=True), results)
+    """Run every check; the report lists what failed (an empty list means verified).
+
+    A check that cannot run (the tests crash, a value fails while the chapters render) is a
+    failure of the report like any other, so the summary is printed on every outcome.
+    """
     report = Report()
-    report.failures += failed_tests(project, results)
+    try:
+        results = run_tests(project)  # always afresh: this is the proof
+    except SolmanError as error:
+        report.failures += errors_of(error)
+        report.coverage_known = False
+        results = TestResults()
+    else:
+        remember(project, list(project.chapters), results)
+        report.failures += failed_tests(project, results)
+    try:
+        targets = plan_targets(project)
+        sources = assemble(project, targets, render_chapters(project, targets, objects=True), results)
+    except SolmanError as error:  # nothing below can be checked without the sources
+        report.failures += errors_of(error)
+        report.coverage_known = False
+        return report
     report.chapters, coverage = coverage_check(project, sources, results)
-    report.failures += coverage
+    if report.coverage_known:  # without test results, "untested" would be a guess
+        report.failures += coverage
     display, report.displayed = display_check(project, sources)
     report.failures += display
     lint, report.literals = lint_check(project)
     report.failures += lint
     pdfs = [pdf] if pdf else published_pdfs(project.build)
-    if pdfs:
-        require_tex(only=("poppler-utils",))
-    report.pdfs, drift = drift_check(project, sources, pdfs, published=pdf is None)
-    report.failures += drift
-    current = [p for p in pdfs if report.pdfs.get(str(p)) == "current"]
-    if pdf is None:
-        report.failures += quality_check(project, current)
-    report.failures += leak_check(project, sources, current)
+    try:
+        if pdfs:
+            require_tex(only=("poppler-utils",))
+        report.pdfs, drift = drift_check(project, sources, pdfs, published=pdf is None)
+        report.failures += drift
+        current = [p for p in pdfs if report.pdfs.get(str(p)) == "current"]
+        if pdf is None:
+            report.failures += quality_check(project, current)
+        report.failures += leak_check(project, sources, current)
+    except SolmanError as error:
+        report.failures += errors_of(error)
     return report
+
+
+def verify_folder(root: Path, pdf: Path | None = None) -> Report:
+    """``verify()`` of the project in ``root``; a project that does not load is the report's one failure."""
+    from .project import load_project
+
+    try:
+        project = load_project(root)
+    except SolmanError as error:
+        return Report(failures=errors_of(error), coverage_known=False)
+    return verify(project, pdf)
+
+
+def errors_of(error: SolmanError) -> list[SolmanError]:
+    """The single errors of ``error``, which may be several reported together."""
+    return list(error.errors) if isinstance(error, Errors) else [error]
 
 
 # --- 1. tests ----------------------------------------------------------------------------------

@@ -214,3 +214,58 @@ def test_an_interrupted_build_leaves_the_previous_outputs(built: Path, how: sign
     # and the next build works, from whatever the interruption left behind
     build(load_project(built))
     assert "What is one half?" in pdf_text(built / "build" / "problems.pdf")
+
+
+# --- author code cannot fake success: sys.exit, os._exit, a test process that dies ------------
+
+def appended(text: str) -> tuple[str, str, str]:
+    return ("verify/demo.py", "", text)
+
+
+@dataclass
+class Exit:
+    name: str
+    command: str  # "pdf" or "verify"
+    edits: list[tuple[str, str, str]]
+    code: int
+    location: str
+    message: str
+
+
+EXITS = [
+    Exit("sys.exit in a value", "pdf", [value("quits", "import sys; sys.exit(0)"), printed("quits")],
+         4, f"verify/demo.py:{VERIFY_LINES + 5}", "value 'quits' called sys.exit(0) or raised SystemExit"),
+    Exit("sys.exit while a verify module is imported", "pdf", [appended("\n\nimport sys\nsys.exit(0)\n")],
+         4, f"verify/demo.py:{VERIFY_LINES + 4}", "importing demo.py called sys.exit(0) or raised SystemExit"),
+    Exit("os._exit in a value", "pdf", [value("quits", "import os; os._exit(0)"), printed("quits")],
+         4, f"verify/demo.py:{VERIFY_LINES + 5}", "value 'quits' called os._exit(0)"),
+    Exit("os._exit while a verify module is imported", "pdf", [appended("\n\nimport os\nos._exit(0)\n")],
+         4, f"verify/demo.py:{VERIFY_LINES + 4}", "importing demo.py called os._exit(0)"),
+    Exit("sys.exit in a test", "verify", [appended("\n\ndef test_quits():\n    import sys\n    sys.exit(0)\n")],
+         6, f"verify/demo.py:{VERIFY_LINES + 3}", "test test_quits failed"),
+    Exit("os._exit in a test", "verify", [appended("\n\ndef test_quits():\n    import os\n    os._exit(0)\n")],
+         6, f"verify/demo.py:{VERIFY_LINES + 3}",
+         "test test_quits ended the test process (exit code 0) before it finished"),
+    Exit("a test that kills its process", "verify",
+         [appended("\n\ndef test_quits():\n    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n")],
+         6, f"verify/demo.py:{VERIFY_LINES + 3}",
+         "test test_quits ended the test process (killed by signal SIGKILL) before it finished"),
+    Exit("verify when a value fails", "verify", [value("quits", "return 1 / 0"), printed("quits")],
+         4, f"verify/demo.py:{VERIFY_LINES + 5}", "value 'quits' raised ZeroDivisionError"),
+]
+
+
+@pytest.mark.parametrize("case", EXITS, ids=[c.name for c in EXITS])
+def test_author_code_cannot_end_a_command_with_success(built: Path, case: Exit):
+    before = snapshot(built)
+    apply(built, case.edits)
+    process = invoke(built, case.command, "--quiet")
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == case.code, stderr
+    first = stderr.splitlines()[0]
+    assert first.startswith(f"{case.location}: "), stderr
+    assert case.message in first and "hint:" in stderr, stderr
+    assert "Traceback" not in stderr + stdout
+    if case.command == "verify":  # the summary, on every outcome
+        assert stdout.splitlines()[-1].endswith(": NOT VERIFIED"), stdout
+    assert snapshot(built) == before

@@ -3,6 +3,8 @@
 import threading
 from pathlib import Path
 
+import pytest
+
 from solman.outputs import replace_atomically, write_if_changed
 
 
@@ -35,3 +37,20 @@ def test_write_if_changed_writes_only_what_differs(tmp_path: Path):
     assert write_if_changed(tmp_path, {"a.tex": b"1", "sub/b.tex": b"2"}) == ["a.tex", "sub/b.tex"]
     assert write_if_changed(tmp_path, {"a.tex": b"1", "sub/b.tex": b"3"}) == ["sub/b.tex"]
     assert (tmp_path / "sub" / "b.tex").read_bytes() == b"3"
+
+
+def test_publish_says_whether_it_started_and_finished(tmp_path: Path):
+    from solman import outputs
+
+    build = tmp_path / "build"
+    with outputs.build_lock(build):
+        assert outputs.publishing == "not started"
+        new = tmp_path / "new.pdf"
+        new.write_bytes(b"%PDF new")
+        with pytest.raises(FileNotFoundError):  # stopped halfway: the manifest is new, a PDF not yet
+            outputs.publish(build, {"manual.pdf": new, "problems.pdf": tmp_path / "missing.pdf"}, {}, {})
+        assert outputs.publishing == "under way"
+        outputs.publish(build, {"manual.pdf": new}, {}, {})
+        assert outputs.publishing == "done"
+    with outputs.build_lock(build):  # the next build of the same process starts afresh
+        assert outputs.publishing == "not started"

@@ -233,3 +233,17 @@ def test_see_links_questions(project_dir: Path):
     assert r"A \hyperref[q:demo:1a]{question~1\,(a)}." in rendered.text
     error = error_of(project_dir, 'A \\VAR{ see("nowhere", "1a") }.\n')
     assert "no chapter 'nowhere'" in error.message and str(error.location) == "chapters/demo.tex.j2:1"
+
+
+@pytest.mark.parametrize("call, shown", [("sys.exit(0)", "called sys.exit(0) or raised SystemExit"),
+                                          ("raise SystemExit(0)", "called sys.exit(0) or raised SystemExit"),
+                                          ("os._exit(0)", "called os._exit(0)")])
+@pytest.mark.parametrize("template", ["$\\VAR{ quits }$\n", "\\BLOCK{ if quits }yes\\BLOCK{ endif }\n"],
+                         ids=["printed", "condition"])
+def test_a_value_that_ends_the_process_is_a_value_failure(project_dir: Path, call: str, shown: str, template: str):
+    verify = VERIFY + f"\nimport os, sys\n\n@value\ndef quits():\n    {call}\n"
+    error = error_of(project_dir, template, verify=verify)
+    assert isinstance(error, ValueFailure), error
+    assert error.message == f"value 'quits' {shown}"
+    assert str(error.location) == f"verify/demo.py:{len(verify.splitlines())}"
+    assert error.location.text.strip() == call

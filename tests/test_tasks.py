@@ -35,3 +35,15 @@ def test_a_bad_option_is_a_message_and_an_exit_code():
     assert result.returncode == 2
     assert "configuration: unknown edition 'teachers'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_interruption_claims_unchanged_outputs_only_before_publishing(monkeypatch):
+    from solman import outputs
+
+    monkeypatch.setattr(outputs, "publishing", "not started")
+    assert tasks._interrupted() == "interrupted; the previous PDFs in build/ are unchanged"
+    monkeypatch.setattr(outputs, "publishing", "under way")
+    message = tasks._interrupted()
+    assert "unchanged" not in message and "while publishing" in message and "invoke pdf" in message
+    monkeypatch.setattr(outputs, "publishing", "done")
+    assert "unchanged" not in tasks._interrupted()

@@ -1,5 +1,7 @@
 """Values: computed once, frozen, observed when tests call them directly, fingerprinted."""
 
+import os
+import posix
 from fractions import Fraction
 from pathlib import Path
 
@@ -102,3 +104,46 @@ def test_values_of_lists_the_value_functions(tmp_path: Path):
     loaded = load_module(module, "chapter_values", tmp_path)
     assert list(values_of(loaded)) == ["a"]
     assert values_of(loaded)["a"].key == "chapter.py::a"
+
+
+# --- author code cannot end the process --------------------------------------------------------
+
+@pytest.mark.parametrize("call, shown", [("sys.exit(0)", "sys.exit(0) or raised SystemExit"),
+                                          ("raise SystemExit", "sys.exit(None) or raised SystemExit"),
+                                          ("os._exit(0)", "os._exit(0)")])
+def test_ending_the_process_while_imported_is_a_value_failure(tmp_path: Path, call: str, shown: str):
+    module = tmp_path / "verify" / "quits.py"
+    module.parent.mkdir()
+    module.write_text(f"import os\nimport sys\n\ntry:\n    {call}\nexcept Exception:\n    pass\n")
+    with pytest.raises(ValueFailure) as caught:
+        load_module(module, f"quits_{abs(hash(call))}", tmp_path)
+    assert caught.value.message == f"importing quits.py called {shown}"
+    assert str(caught.value.location) == "verify/quits.py:5"
+    assert os._exit is values._real_exit and posix._exit is values._real_exit  # restored
+
+
+def test_os_exit_is_intercepted_only_inside_author_code_and_nests():
+    with values.intercepted_exit():
+        with values.intercepted_exit(), pytest.raises(values.ExitCalled):
+            os._exit(3)
+        assert os._exit is not values._real_exit  # the outer block still intercepts
+        with pytest.raises(values.ExitCalled):
+            posix._exit(3)
+    assert os._exit is values._real_exit
+
+
+def test_a_child_forked_by_author_code_still_exits():
+    with values.intercepted_exit():
+        pid = os.fork()
+        if pid == 0:  # the child: os._exit must end it, not raise into a copy of this test
+            os._exit(7)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7
+
+
+def test_a_keyboard_interrupt_while_imported_stays_an_interruption(tmp_path: Path):
+    module = tmp_path / "verify" / "interrupted.py"
+    module.parent.mkdir()
+    module.write_text("raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        load_module(module, "interrupted_module", tmp_path)

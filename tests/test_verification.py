@@ -2,12 +2,22 @@
 
 from pathlib import Path
 
+import pytest
 from conftest import edit
 
+from solman.errors import VerificationFailure
 from solman.sources import assemble, render_chapters
 from solman.targets import plan_targets
 from solman.testrun import TestResults, run_tests
-from solman.verification import changed_values, coverage_check, failed_tests, leak_check
+from solman.verification import (
+    ChapterSummary,
+    Report,
+    changed_values,
+    coverage_check,
+    failed_tests,
+    leak_check,
+    verify,
+)
 
 
 def sources_of(project, results=None):
@@ -79,3 +89,77 @@ def test_solution_text_in_the_problems_tex_is_a_leak(project):
     problems.text += sources.chapters["demo", "solutions"].solutions[0]
     failures = leak_check(project, sources, [])
     assert len(failures) == 1 and "solution text is in the problems edition" in failures[0].message
+
+
+def test_coverage_prints_100_percent_only_when_every_value_is_covered():
+    almost = Report(chapters=[ChapterSummary("c", questions=1, values=442, covered=441, tests=3, passed=3)],
+                    failures=[VerificationFailure("value 'x' is printed but no passing test exercises it")])
+    last = almost.summary()[-1]
+    assert "100%" not in last and "value coverage 99% (441/442)" in last and last.endswith("NOT VERIFIED")
+    every = Report(chapters=[ChapterSummary("c", questions=1, values=442, covered=442, tests=3, passed=3)])
+    assert "value coverage 100% (442/442)" in every.summary()[-1] and every.summary()[-1].endswith(" VERIFIED")
+
+
+def test_sys_exit_while_a_module_is_collected_is_a_collection_error_at_its_line(project, project_dir: Path):
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\nimport sys\nsys.exit(0)\n")
+    failures = failed_tests(project, run_tests(project))
+    assert [f.message for f in failures] == ["verify/demo.py cannot be collected"]
+    assert str(failures[0].location) == f"verify/demo.py:{len(demo.read_text().splitlines())}"
+    assert "sys.exit(0)" in failures[0].render()
+
+
+@pytest.mark.parametrize("body, how", [
+    ("os._exit(0)", "exit code 0"),
+    ("os.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),
+    ("ctypes.string_at(0)", "killed by signal SIGSEGV"),
+], ids=["os._exit", "SIGKILL", "segfault"])
+def test_a_test_that_ends_its_process_is_named_at_its_line(project, project_dir: Path, body: str, how: str):
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + f"\nimport ctypes, os, signal\n\n\ndef test_ends_the_process():\n    {body}\n")
+    with pytest.raises(VerificationFailure) as caught:
+        run_tests(project)
+    error = caught.value
+    assert error.message == f"test test_ends_the_process ended the test process ({how}) before it finished"
+    lines = demo.read_text().splitlines()
+    assert error.location.path == "verify/demo.py"
+    # the test's line; after a segfault, faulthandler's stack names the very line
+    assert error.location.line in (lines.index("def test_ends_the_process():") + 1, len(lines))
+
+
+def test_a_module_that_ends_the_process_while_collected_is_named(project, project_dir: Path):
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\nimport os\nos._exit(0)\n")
+    with pytest.raises(VerificationFailure) as caught:
+        run_tests(project)
+    assert caught.value.message == ("importing verify/demo.py ended the test process (exit code 0) "
+                                    "while its tests were collected")
+    assert caught.value.location.path == "verify/demo.py"
+
+
+def test_verify_reports_a_value_failure_as_a_failure_with_the_summary(project, project_dir: Path):
+    edit(project_dir / "chapters" / "demo.tex.j2", "What is half of one?", r"What is half of one? \VAR{ quits }")
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\n\n@value\ndef quits():\n    import sys\n    sys.exit(0)\n")
+    report = verify(project)
+    assert not report.ok and report.failures[0].exit_code == 4
+    assert str(report.failures[0].location) == f"verify/demo.py:{len(demo.read_text().splitlines())}"
+    assert report.summary()[-1].endswith("NOT VERIFIED") and "value coverage not measured" in report.summary()[-1]
+
+
+def test_verify_reports_tests_that_cannot_run_and_still_checks_the_rest(project, project_dir: Path):
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\n\ndef test_ends_the_process():\n    import os\n    os._exit(0)\n")
+    report = verify(project)
+    assert report.failures[0].exit_code == 6 and "ended the test process" in report.failures[0].message
+    assert len(report.chapters) == 1  # the chapters were rendered and summarised all the same
+    assert "?/" in "\n".join(report.summary()) and report.summary()[-1].endswith("NOT VERIFIED")
+
+
+def test_a_project_that_does_not_load_is_a_failure_of_the_report(project_dir: Path):
+    from solman.verification import verify_folder
+
+    edit(project_dir / "pyproject.toml", "year = 2026", 'year = 2026\ntitel = "typo"')
+    report = verify_folder(project_dir)
+    assert [f.exit_code for f in report.failures] == [2]
+    assert report.summary()[-1] == "value coverage not measured, 1 problem(s): NOT VERIFIED"
