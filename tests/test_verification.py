@@ -79,3 +79,9 @@ def test_solution_text_in_the_problems_tex_is_a_leak(project):
     problems.text += sources.chapters["demo", "solutions"].solutions[0]
     failures = leak_check(project, sources, [])
     assert len(failures) == 1 and "solution text is in the problems edition" in failures[0].message
+
+
+def test_each_target_has_the_selection_that_builds_it_alone(project):
+    # verify --pdf builds the target a copy claims to be when build/ has no record of it
+    for target in plan_targets(project):
+        assert plan_targets(project, **target.selection()) == [target]
