@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .display import check_display
-from .errors import DriftError, Location, SolmanError, VerificationFailure
+from .errors import ConfigError, DriftError, Location, SolmanError, VerificationFailure
 from .lint import lint_project
 from .manifest import load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
@@ -36,6 +36,7 @@ from .toolchain import require_tex
 
 log = logging.getLogger("solman")
 
+PDF_MAGIC = b"%PDF-"  # how every PDF file starts
 WINDOW = 8  # words: a run this long shared by a solution and the problems PDF is a leak
 
 
@@ -93,6 +94,8 @@ class Report:
 
 def verify(project: Project, pdf: Path | None = None) -> Report:
     """Run every check; the report lists what failed (an empty list means verified)."""
+    if pdf is not None:
+        check_pdf_argument(project, pdf)  # at once: before the tests run or anything is built
     results = run_tests(project)  # always afresh: this is the proof
     remember(project, list(project.chapters), results)
     targets = plan_targets(project)
@@ -115,6 +118,25 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
         report.failures += quality_check(project, current)
     report.failures += leak_check(project, sources, current)
     return report
+
+
+def check_pdf_argument(project: Project, pdf: Path) -> None:
+    """``--pdf`` must name a PDF file: a missing path, a folder or another kind of file is a usage error."""
+    location = Location.of(pdf, None, project.root)
+    hint = "give the path of a PDF file, for example one downloaded from the course page"
+    if pdf.is_dir():
+        raise ConfigError("a folder, not a PDF (given with --pdf)", location=location, hint=hint)
+    try:
+        with open(pdf, "rb") as handle:
+            head = handle.read(len(PDF_MAGIC))
+    except FileNotFoundError:
+        raise ConfigError("no such file (given with --pdf)", location=location, hint=hint) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror} (given with --pdf)", location=location,
+                          hint=hint) from None
+    if head != PDF_MAGIC:
+        raise ConfigError(f"not a PDF: it does not start with {PDF_MAGIC.decode()} (given with --pdf)",
+                          location=location, hint=hint)
 
 
 # --- 1. tests ----------------------------------------------------------------------------------

@@ -214,3 +214,19 @@ def test_an_interrupted_build_leaves_the_previous_outputs(built: Path, how: sign
     # and the next build works, from whatever the interruption left behind
     build(load_project(built))
     assert "What is one half?" in pdf_text(built / "build" / "problems.pdf")
+
+
+@pytest.mark.parametrize("given", ["missing.pdf", "notes.txt", "folder"])
+def test_verify_pdf_of_a_missing_path_or_a_non_pdf_is_a_usage_error_answered_at_once(project_dir: Path, given: str):
+    (project_dir / "notes.txt").write_text("not a PDF\n")
+    (project_dir / "folder").mkdir()
+    process = invoke(project_dir, "verify", "--pdf", str(project_dir / given))
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2
+    message = {"missing.pdf": "no such file (given with --pdf)",
+               "notes.txt": "not a PDF: it does not start with %PDF- (given with --pdf)",
+               "folder": "a folder, not a PDF (given with --pdf)"}[given]
+    assert stderr.startswith(f"{given}: configuration: {message}\n"), stderr
+    assert "Traceback" not in stderr and "hint:" in stderr
+    assert not (project_dir / "build").exists()  # no test ran (build/verify/tests.json), nothing was built
+
