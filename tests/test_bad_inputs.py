@@ -230,3 +230,12 @@ def test_verify_pdf_of_a_missing_path_or_a_non_pdf_is_a_usage_error_answered_at_
     assert "Traceback" not in stderr and "hint:" in stderr
     assert not (project_dir / "build").exists()  # no test ran (build/verify/tests.json), nothing was built
 
+
+def test_verify_pdf_of_a_modified_copy_exits_with_the_drift_code(built: Path, tmp_path: Path):
+    copy = tmp_path / "downloaded.pdf"
+    copy.write_bytes((built / "build" / "problems.pdf").read_bytes() + b"%%EOF\n")
+    process = invoke(built, "verify", "--pdf", str(copy))
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 7
+    assert f"drift: {copy.as_posix()} was modified after it was built" in stderr.splitlines()
+    assert "Traceback" not in stderr and "PDFs: 0 of 1 current (1 modified)" in stdout

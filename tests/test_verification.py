@@ -85,3 +85,18 @@ def test_each_target_has_the_selection_that_builds_it_alone(project):
     # verify --pdf builds the target a copy claims to be when build/ has no record of it
     for target in plan_targets(project):
         assert plan_targets(project, **target.selection()) == [target]
+
+
+def test_a_modified_copy_names_the_commit_and_tools_that_also_change_the_bytes(project):
+    from solman.verification import modified
+
+    provenance = {"commit": "abc", "tools": {"pdflatex": "pdfTeX 1", "sympy": "1.12"}}
+    record = {"output": "manual.pdf", "commit": "def", "tools": {"pdflatex": "pdfTeX 2", "sympy": "1.12"}}
+    error = modified(project, Path("/elsewhere/manual.pdf"), provenance, record)
+    assert (error.category, error.exit_code) == ("drift", 7)
+    assert error.message == "/elsewhere/manual.pdf was modified after it was built"
+    assert error.details == ("it records commit abc, the PDF it was compared with def: that alone changes the bytes",
+                             "it records other tool versions than the PDF it was compared with: "
+                             "pdflatex pdfTeX 1 vs pdfTeX 2")
+    assert error.hint.startswith("use build/manual.pdf")
+    assert modified(project, Path("/elsewhere/manual.pdf"), provenance, {**provenance, "output": "x"}).details == ()
