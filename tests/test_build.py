@@ -1,5 +1,6 @@
 """The whole pipeline on the fixture project, with real latexmk runs."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -220,6 +221,15 @@ def test_a_modified_pdf_in_build_is_found_by_its_bytes(built: Path):
     assert report.pdfs[str(manual)] == "modified"
     assert drift_of(report) == (7, "build/manual.pdf was modified after it was built")
     assert "PDFs: 3 of 4 current (1 modified)" in report.summary()
+
+
+def test_the_manifest_records_the_sha256_of_every_output(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    build(load_project(built), chapter="demo", edition="problems")  # one compiled, three kept
+    manifest = json.loads((built / "build" / "manifest.json").read_text())
+    assert sorted(r["output"] for r in manifest["outputs"].values()) == sorted(OUTPUTS)
+    for record in manifest["outputs"].values():
+        assert record["pdf"] == hashlib.sha256((built / "build" / record["output"]).read_bytes()).hexdigest()
 
 
 def test_the_appendix_lists_values_and_tests_and_turns_red_without_them(built: Path):
