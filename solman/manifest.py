@@ -3,10 +3,13 @@
 ``renders`` holds, by the hash of each rendered chapter ``.tex``, the questions of that
 chapter and every value it printed (expression, LaTeX, hash of the value, question, template
 line). ``outputs`` holds, by digest, each PDF: its path, edition, the hashes of its inputs,
-the chapter renders it contains, the source commit and tool versions, the hash of the PDF
-file, its page count and its LaTeX warnings. A PDF's digest is stamped in its metadata, so
-any copy of it leads back to its record; the PDF also embeds its own provenance (see
-``targets``).
+the chapter renders it contains, the source commit and tool versions, its page count, its
+LaTeX warnings, and in ``"pdf"`` the sha256 of the PDF file's bytes. Every output has its
+``"pdf"``, whether compiled by this build or kept from an earlier one. A PDF's digest is
+stamped in its metadata, so any copy of it leads back to its record; the PDF also embeds its
+own provenance (see ``sources``). Builds are byte-reproducible, so ``"pdf"`` is also the
+sha256 of any faithful copy: ``invoke verify`` calls a PDF current only when its bytes hash
+to the ``"pdf"`` of the record of its digest (see ``verification.drift_check``).
 """
 
 from __future__ import annotations

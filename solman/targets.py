@@ -19,6 +19,12 @@ class Target:
     def is_manual(self) -> bool:
         return self.shell == "manual.tex.j2"
 
+    def selection(self) -> dict:
+        """The options of ``plan_targets`` (and ``build``) that select this target alone."""
+        if self.is_manual:
+            return {"edition": self.edition, "manual": True}
+        return {"chapter": self.chapters[0], "edition": self.edition}
+
 
 def plan_targets(project: Project, chapter: str | None = None, edition: str | None = None,
                  manual: bool = False) -> list[Target]:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .display import check_display
-from .errors import DriftError, Errors, Location, SolmanError, VerificationFailure
+from .errors import ConfigError, DriftError, Errors, Location, SolmanError, VerificationFailure
 from .lint import lint_project
-from .manifest import load_manifest
+from .manifest import empty_manifest, load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
 from .rendering import Rendered, Use
@@ -36,6 +36,14 @@ from .toolchain import require_tex
 
 log = logging.getLogger("solman")
 
+PDF_MAGIC = b"%PDF-"  # how every PDF file starts
+PDF_STATUSES = {  # what drift_check finds a PDF to be, as the summary counts it
+    "current": "current",  # byte for byte the PDF today's sources build
+    "stale": "stale",  # built from sources that have changed since
+    "modified": "modified",  # its sources are today's, its bytes are not those they build
+    "draft": "draft",  # built with --draft while checks failed: never current
+    "unknown": "not verifiable",  # not a solman PDF, or not from this project
+}
 WINDOW = 8  # words: a run this long shared by a solution and the problems PDF is a leak
 
 
@@ -52,7 +60,7 @@ class ChapterSummary:
 @dataclass
 class Report:
     chapters: list[ChapterSummary] = field(default_factory=list)
-    pdfs: dict[str, str] = field(default_factory=dict)  # PDF -> "current", "stale" or "unknown"
+    pdfs: dict[str, str] = field(default_factory=dict)  # PDF -> one of PDF_STATUSES
     failures: list[SolmanError] = field(default_factory=list)
     displayed: tuple[int, int] = (0, 0)  # printed values read back, and not readable (symbolic)
     literals: int = 0  # numbers marked \lit in solutions
@@ -91,12 +99,19 @@ class Report:
                      + (f", {unreadable} symbolic ones not readable" if unreadable else ""))
         lines.append(f"lint: {sum(1 for f in self.failures if 'typed into a solution' in f.message)} typed "
                      f"numbers, {self.literals} marked \\lit")
-        current = sum(1 for status in self.pdfs.values() if status == "current")
-        lines.append(f"PDFs: {current} of {len(self.pdfs)} current" if self.pdfs else
-                     "PDFs: none in build/ (nothing to check for drift; run `invoke pdf`)")
+        lines.append(self.pdf_line())
         lines.append(f"value coverage {coverage_text(totals.covered, totals.values, self.coverage_known)}, "
                      f"{len(self.failures)} problem(s): {'VERIFIED' if self.ok else 'NOT VERIFIED'}")
         return lines
+
+    def pdf_line(self) -> str:
+        """How many PDFs are current, and what the others are: stale, modified, not verifiable."""
+        if not self.pdfs:
+            return "PDFs: none in build/ (nothing to check for drift; run `invoke pdf`)"
+        counts = Counter(self.pdfs.values())
+        others = [f"{counts[status]} {PDF_STATUSES.get(status, status)}"
+                  for status in sorted(counts, key=lambda s: [*PDF_STATUSES, s].index(s)) if status != "current"]
+        return f"PDFs: {counts['current']} of {len(self.pdfs)} current" + (f" ({', '.join(others)})" if others else "")
 
 
 def coverage_text(covered: int, values: int, known: bool = True) -> str:
@@ -114,6 +129,8 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
     A check that cannot run (the tests crash, a value fails while the chapters render) is a
     failure of the report like any other, so the summary is printed on every outcome.
     """
+    if pdf is not None:
+        check_pdf_argument(project, pdf)  # at once: before the tests run or anything is built
     report = Report()
     try:
         results = run_tests(project)  # always afresh: this is the proof
@@ -167,6 +184,25 @@ def verify_folder(root: Path, pdf: Path | None = None) -> Report:
 def errors_of(error: SolmanError) -> list[SolmanError]:
     """The single errors of ``error``, which may be several reported together."""
     return list(error.errors) if isinstance(error, Errors) else [error]
+
+
+def check_pdf_argument(project: Project, pdf: Path) -> None:
+    """``--pdf`` must name a PDF file: a missing path, a folder or another kind of file is a usage error."""
+    location = Location.of(pdf, None, project.root)
+    hint = "give the path of a PDF file, for example one downloaded from the course page"
+    if pdf.is_dir():
+        raise ConfigError("a folder, not a PDF (given with --pdf)", location=location, hint=hint)
+    try:
+        with open(pdf, "rb") as handle:
+            head = handle.read(len(PDF_MAGIC))
+    except FileNotFoundError:
+        raise ConfigError("no such file (given with --pdf)", location=location, hint=hint) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror} (given with --pdf)", location=location,
+                          hint=hint) from None
+    if head != PDF_MAGIC:
+        raise ConfigError(f"not a PDF: it does not start with {PDF_MAGIC.decode()} (given with --pdf)",
+                          location=location, hint=hint)
 
 
 # --- 1. tests ----------------------------------------------------------------------------------
@@ -223,9 +259,17 @@ def drift_check(project: Project, sources: Sources, pdfs: list[Path], published:
                 ) -> tuple[dict[str, str], list[SolmanError]]:
     """Each PDF's status and one error for all stale PDFs with what changed.
 
+    A PDF is current exactly when it is, byte for byte, the PDF today's sources build for its
+    target (builds are reproducible). Its provenance says which target and inputs it claims;
+    inputs that differ from today's make it stale; otherwise its sha256 is compared with that of
+    the PDF those inputs build: the one ``build/manifest.json`` records, or, for a copy whose
+    build is not recorded (``build/`` cleaned, the target never built), one built now.
+    Statuses: "current", "stale", "modified" (its bytes are not those built), "unknown".
+
     ``published``: the PDFs are those of ``build/``, which must also match ``build/manifest.json``.
     """
-    manifest = load_manifest(project.build / "manifest.json") if published else None
+    manifest = load_manifest(project.build / "manifest.json") if published else manifest_if_any(project)
+    built: dict[str, dict] = dict(manifest["outputs"])  # the record of each digest's PDF, by digest
     status: dict[str, str] = {}
     failures: list[SolmanError] = []
     stale: list[str] = []
@@ -238,30 +282,91 @@ def drift_check(project: Project, sources: Sources, pdfs: list[Path], published:
             why = "it does not exist"
         elif provenance is None:
             why = "it is not a solman PDF (it carries no solman provenance)"
-        elif read_digest(pdf) != provenance["digest"]:
-            why = "its stamped digest does not match its provenance: it was altered"
-        elif manifest is not None and provenance["digest"] not in manifest["outputs"]:
+        elif published and provenance["digest"] not in manifest["outputs"]:
             why = "it was not built from this project's build/ (its digest is not in build/manifest.json)"
-        elif manifest is not None and sha256(pdf.read_bytes()) != manifest["outputs"][provenance["digest"]]["pdf"]:
-            why = "it was modified after it was built"
         elif provenance["target"] not in sources.inputs:
             why = "its chapter is no longer part of the project"
+        if provenance is not None and provenance.get("draft"):
+            status[str(pdf)] = "draft"
+            failures.append(VerificationFailure(
+                f"{shown} is a DRAFT: it was built with --draft while a test failed or a printed value was untested",
+                hint="a draft is never published: fix what `invoke pdf` reports, then build without --draft"))
+            continue
         if why:
             status[str(pdf)] = "unknown"
             failures.append(DriftError(f"{shown} cannot be verified: {why}", hint="run `invoke pdf` to rebuild it"))
-        elif sources.inputs[provenance["target"]] == provenance["inputs"]:
-            status[str(pdf)] = "current"
-        else:
+            continue
+        sha = sha256(pdf.read_bytes())
+        record = built.get(provenance["digest"])
+        if record is not None and sha != record["pdf"]:
+            status[str(pdf)] = "modified"
+            failures.append(modified(project, pdf, provenance, record))
+        elif sources.inputs[provenance["target"]] != provenance["inputs"]:
             status[str(pdf)] = "stale"
             stale.append(shown)
             for change, location in explain_drift(project, provenance, sources):
                 changes.setdefault(change, location)
+        elif record is None:  # today's inputs, but no record of the PDF they build: build it
+            try:
+                built[provenance["digest"]] = record = build_reference(project, provenance)
+            except SolmanError as error:
+                status[str(pdf)] = "unknown"
+                failures.append(DriftError(f"{shown} cannot be verified: today's sources do not build "
+                                           f"({error.category}: {error.message})", location=error.location,
+                                           details=error.details, hint="fix the build, then verify again"))
+                continue
+            if record["digest"] != provenance["digest"]:
+                status[str(pdf)] = "unknown"
+                failures.append(DriftError(f"{shown} cannot be verified: the sources changed while it was checked",
+                                           hint="run `invoke verify` again"))
+            elif sha != record["pdf"]:
+                status[str(pdf)] = "modified"
+                failures.append(modified(project, pdf, provenance, record))
+            else:
+                status[str(pdf)] = "current"
+        else:
+            status[str(pdf)] = "current"
     if stale:
         first = next((location for location in changes.values() if location), None)
         failures.insert(0, DriftError(
             f"{len(stale)} PDF(s) are stale, built from sources that have changed since: {', '.join(stale)}",
             location=first, details=list(changes), hint="run `invoke pdf` to rebuild"))
     return status, failures
+
+
+def manifest_if_any(project: Project) -> dict:
+    """``build/manifest.json``, or an empty one when it is absent or unreadable (a copy is then built anew)."""
+    try:
+        return load_manifest(project.build / "manifest.json")
+    except SolmanError:
+        return empty_manifest()
+
+
+def build_reference(project: Project, provenance: dict) -> dict:
+    """Build the target ``provenance`` names from today's sources; the manifest's record of its PDF."""
+    from .build import build
+
+    target = next(t for t in plan_targets(project) if t.name == provenance["target"])
+    log.info("building %s from today's sources, to compare the copy with it", target.output)
+    return build(project, **target.selection()).records[target.output]
+
+
+def modified(project: Project, pdf: Path, provenance: dict, record: dict) -> DriftError:
+    """The error for a PDF whose bytes are not those its inputs build (``record`` is the PDF they build)."""
+    shown = project.relative(pdf)
+    details = []  # the commit and the tool versions are printed in the PDF but are not among its inputs
+    if provenance.get("commit") != record.get("commit"):
+        details.append(f"it records commit {provenance.get('commit')}, the PDF it was compared with "
+                       f"{record.get('commit')}: that alone changes the bytes")
+    old_tools, new_tools = provenance.get("tools") or {}, record.get("tools") or {}
+    tools = [f"{name} {old_tools.get(name)} vs {new_tools.get(name)}"
+             for name in sorted(old_tools.keys() | new_tools.keys()) if old_tools.get(name) != new_tools.get(name)]
+    if tools:
+        details.append(f"it records other tool versions than the PDF it was compared with: {', '.join(tools)}")
+    published = pdf.resolve() == (project.build / record["output"]).resolve()
+    return DriftError(f"{shown} was modified after it was built", details=details,
+                      hint="run `invoke pdf` to rebuild it" if published else
+                      f"use build/{record['output']}, the PDF its sources build (`invoke pdf` makes it if missing)")
 
 
 def explain_drift(project: Project, provenance: dict, sources: Sources) -> list[tuple[str, Location | None]]:
@@ -303,8 +408,6 @@ def explain_drift(project: Project, provenance: dict, sources: Sources) -> list[
         else:
             kind = "style" if name.endswith(".sty") else "document shell" if name.endswith(".tex") else "file"
             changes.append((f"{kind} changed: {name}", None))
-    if provenance.get("draft"):
-        changes.append(("it is a DRAFT, built with --draft while checks failed", None))
     return changes
 
 

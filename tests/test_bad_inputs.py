@@ -269,3 +269,28 @@ def test_author_code_cannot_end_a_command_with_success(built: Path, case: Exit):
     if case.command == "verify":  # the summary, on every outcome
         assert stdout.splitlines()[-1].endswith(": NOT VERIFIED"), stdout
     assert snapshot(built) == before
+
+
+@pytest.mark.parametrize("given", ["missing.pdf", "notes.txt", "folder"])
+def test_verify_pdf_of_a_missing_path_or_a_non_pdf_is_a_usage_error_answered_at_once(project_dir: Path, given: str):
+    (project_dir / "notes.txt").write_text("not a PDF\n")
+    (project_dir / "folder").mkdir()
+    process = invoke(project_dir, "verify", "--pdf", str(project_dir / given))
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2
+    message = {"missing.pdf": "no such file (given with --pdf)",
+               "notes.txt": "not a PDF: it does not start with %PDF- (given with --pdf)",
+               "folder": "a folder, not a PDF (given with --pdf)"}[given]
+    assert stderr.startswith(f"{given}: configuration: {message}\n"), stderr
+    assert "Traceback" not in stderr and "hint:" in stderr
+    assert not (project_dir / "build").exists()  # no test ran (build/verify/tests.json), nothing was built
+
+
+def test_verify_pdf_of_a_modified_copy_exits_with_the_drift_code(built: Path, tmp_path: Path):
+    copy = tmp_path / "downloaded.pdf"
+    copy.write_bytes((built / "build" / "problems.pdf").read_bytes() + b"%%EOF\n")
+    process = invoke(built, "verify", "--pdf", str(copy))
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 7
+    assert f"drift: {copy.as_posix()} was modified after it was built" in stderr.splitlines()
+    assert "Traceback" not in stderr and "PDFs: 0 of 1 current (1 modified)" in stdout

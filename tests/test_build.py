@@ -1,5 +1,6 @@
 """The whole pipeline on the fixture project, with real latexmk runs."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from conftest import OUTPUTS, edit, snapshot
 
 from solman.build import build
 from solman.errors import LatexError, TemplateError, VerificationFailure
-from solman.pdfs import pdf_text, read_digest
+from solman.pdfs import pdf_text, read_digest, read_provenance
 from solman.project import load_project
 from solman.verification import verify
 
@@ -121,24 +122,114 @@ def test_a_chapter_build_leaves_the_manual_record_alone(built: Path):
     assert report.pdfs[str(built / "build" / "manual.pdf")] == "stale"
 
 
-def test_verify_pdf_tells_current_stale_and_foreign(built: Path, tmp_path: Path):
-    downloaded = tmp_path / "downloaded.pdf"
-    shutil.copy(built / "build" / "manual.pdf", downloaded)
-    assert verify(load_project(built), downloaded).pdfs == {str(downloaded): "current"}
+def copy_of(built: Path, tmp_path: Path, output: str = "manual.pdf", change=None) -> Path:
+    """A copy of a PDF of build/, outside the project (a download), changed by ``change`` on its bytes."""
+    data = (built / "build" / output).read_bytes()
+    copy = tmp_path / "downloaded.pdf"
+    copy.write_bytes(change(data) if change else data)
+    return copy
 
+
+def drift_of(report) -> tuple[int, str]:
+    """The exit code `invoke verify` gives for ``report``, and its first failure's message."""
+    assert not report.ok
+    return report.failures[0].exit_code, report.failures[0].message
+
+
+def test_verify_pdf_says_a_faithful_copy_is_current(built: Path, tmp_path: Path):
+    copy = copy_of(built, tmp_path)
+    report = verify(load_project(built), copy)
+    assert report.ok, [f.render() for f in report.failures]
+    assert report.pdfs == {str(copy): "current"} and "PDFs: 1 of 1 current" in report.summary()
+
+
+def test_verify_pdf_says_a_copy_with_bytes_appended_was_modified(built: Path, tmp_path: Path):
+    # what a PDF editor's incremental update does: the provenance and the digest still read the same
+    copy = copy_of(built, tmp_path, change=lambda data: data + b"\n% edited\n%%EOF\n")
+    assert read_provenance(copy) is not None and read_digest(copy) == read_digest(built / "build" / "manual.pdf")
+    report = verify(load_project(built), copy)
+    assert report.pdfs == {str(copy): "modified"}
+    assert drift_of(report) == (7, f"{copy.as_posix()} was modified after it was built")
+    assert len(report.failures) == 1 and "PDFs: 0 of 1 current (1 modified)" in report.summary()
+
+
+def test_verify_pdf_says_a_copy_with_one_byte_changed_was_modified(built: Path, tmp_path: Path):
+    def one_byte(data: bytes) -> bytes:  # in the uncompressed document information: still a valid PDF
+        assert data.count(b"/Producer (pdfTeX-") == 1
+        return data.replace(b"/Producer (pdfTeX-", b"/Producer (pdfTeX_")
+
+    copy = copy_of(built, tmp_path, "chapters/demo-solutions.pdf", one_byte)
+    original = (built / "build" / "chapters" / "demo-solutions.pdf").read_bytes()
+    assert sum(a != b for a, b in zip(copy.read_bytes(), original)) == 1
+    assert read_provenance(copy) is not None and "3.147" in pdf_text(copy)
+    report = verify(load_project(built), copy)
+    assert report.pdfs == {str(copy): "modified"}
+    assert drift_of(report) == (7, f"{copy.as_posix()} was modified after it was built")
+
+
+def test_verify_pdf_builds_what_it_compares_with_when_build_is_gone(built: Path, tmp_path: Path):
+    copy = copy_of(built, tmp_path, "manual.pdf")
+    shutil.rmtree(built / "build")
+    report = verify(load_project(built), copy)
+    assert report.ok, [f.render() for f in report.failures]
+    assert report.pdfs == {str(copy): "current"}
+    # only the target the copy is of was built, and recorded
+    assert (built / "build" / "manual.pdf").read_bytes() == copy.read_bytes()
+    assert not (built / "build" / "problems.pdf").exists() and not (built / "build" / "chapters").exists()
+    manifest = json.loads((built / "build" / "manifest.json").read_text())
+    assert [r["output"] for r in manifest["outputs"].values()] == ["manual.pdf"]
+
+
+def test_verify_pdf_builds_and_finds_a_modified_copy_when_build_is_gone(built: Path, tmp_path: Path):
+    copy = copy_of(built, tmp_path, "chapters/demo-problems.pdf", lambda data: data + b"%%EOF\n")
+    shutil.rmtree(built / "build")
+    report = verify(load_project(built), copy)
+    assert report.pdfs == {str(copy): "modified"}
+    assert drift_of(report) == (7, f"{copy.as_posix()} was modified after it was built")
+    assert (built / "build" / "chapters" / "demo-problems.pdf").exists()
+
+
+def test_verify_pdf_says_a_copy_from_before_a_value_changed_is_stale(built: Path, tmp_path: Path):
+    copy = copy_of(built, tmp_path)
     edit(built / "verify" / "demo.py", "return Fraction(1, 2)", "return Fraction(1, 3)")
     edit(built / "verify" / "demo.py", "assert half() + half() == 1", "assert 3 * half() == 1")
-    report = verify(load_project(built), downloaded)
-    assert report.pdfs == {str(downloaded): "stale"}
+    report = verify(load_project(built), copy)
+    assert report.pdfs == {str(copy): "stale"}
+    assert drift_of(report) == (7, f"1 PDF(s) are stale, built from sources that have changed since: "
+                                   f"{copy.as_posix()}")
     assert "chapter demo: value 'half' changed (printed in 1b)" in report.failures[0].details
+    assert "PDFs: 0 of 1 current (1 stale)" in report.summary()
 
+
+def test_verify_pdf_says_a_foreign_pdf_is_not_a_solman_pdf(built: Path, tmp_path: Path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "x.tex").write_text("\\documentclass{article}\\begin{document}x\\end{document}\n")
     subprocess.run(["pdflatex", "-interaction=batchmode", "x.tex"], cwd=foreign, check=True, capture_output=True)
     report = verify(load_project(built), foreign / "x.pdf")
     assert report.pdfs == {str(foreign / "x.pdf"): "unknown"}
-    assert "not a solman PDF" in report.failures[0].message
+    code, message = drift_of(report)
+    assert code == 7 and message == f"{(foreign / 'x.pdf').as_posix()} cannot be verified: it is not a solman PDF " \
+        "(it carries no solman provenance)"
+    assert "PDFs: 0 of 1 current (1 not verifiable)" in report.summary()
+
+
+def test_a_modified_pdf_in_build_is_found_by_its_bytes(built: Path):
+    manual = built / "build" / "manual.pdf"
+    manual.write_bytes(manual.read_bytes() + b"%%EOF\n")
+    report = verify(load_project(built))
+    assert report.pdfs[str(manual)] == "modified"
+    assert drift_of(report) == (7, "build/manual.pdf was modified after it was built")
+    assert "PDFs: 3 of 4 current (1 modified)" in report.summary()
+
+
+def test_the_manifest_records_the_sha256_of_every_output(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    build(load_project(built), chapter="demo", edition="problems")  # one compiled, three kept
+    manifest = json.loads((built / "build" / "manifest.json").read_text())
+    assert sorted(r["output"] for r in manifest["outputs"].values()) == sorted(OUTPUTS)
+    for record in manifest["outputs"].values():
+        assert record["pdf"] == hashlib.sha256((built / "build" / record["output"]).read_bytes()).hexdigest()
 
 
 def test_the_appendix_lists_values_and_tests_and_turns_red_without_them(built: Path):

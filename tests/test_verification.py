@@ -163,3 +163,24 @@ def test_a_project_that_does_not_load_is_a_failure_of_the_report(project_dir: Pa
     report = verify_folder(project_dir)
     assert [f.exit_code for f in report.failures] == [2]
     assert report.summary()[-1] == "value coverage not measured, 1 problem(s): NOT VERIFIED"
+
+
+def test_each_target_has_the_selection_that_builds_it_alone(project):
+    # verify --pdf builds the target a copy claims to be when build/ has no record of it
+    for target in plan_targets(project):
+        assert plan_targets(project, **target.selection()) == [target]
+
+
+def test_a_modified_copy_names_the_commit_and_tools_that_also_change_the_bytes(project):
+    from solman.verification import modified
+
+    provenance = {"commit": "abc", "tools": {"pdflatex": "pdfTeX 1", "sympy": "1.12"}}
+    record = {"output": "manual.pdf", "commit": "def", "tools": {"pdflatex": "pdfTeX 2", "sympy": "1.12"}}
+    error = modified(project, Path("/elsewhere/manual.pdf"), provenance, record)
+    assert (error.category, error.exit_code) == ("drift", 7)
+    assert error.message == "/elsewhere/manual.pdf was modified after it was built"
+    assert error.details == ("it records commit abc, the PDF it was compared with def: that alone changes the bytes",
+                             "it records other tool versions than the PDF it was compared with: "
+                             "pdflatex pdfTeX 1 vs pdfTeX 2")
+    assert error.hint.startswith("use build/manual.pdf")
+    assert modified(project, Path("/elsewhere/manual.pdf"), provenance, {**provenance, "output": "x"}).details == ()
