@@ -10,7 +10,7 @@ import pytest
 from conftest import OUTPUTS, edit, snapshot
 
 from solman.build import build
-from solman.errors import LatexError, TemplateError, VerificationFailure
+from solman.errors import Errors, LatexError, TemplateError, VerificationFailure
 from solman.pdfs import pdf_text, read_digest, read_provenance
 from solman.project import load_project
 from solman.verification import verify
@@ -270,11 +270,14 @@ def test_the_appendix_lists_values_and_tests_and_turns_red_without_them(built: P
 def test_a_failing_test_fails_the_build_naming_the_test_and_its_assertion(built: Path):
     edit(built / "verify" / "demo.py", "assert half() + half() == 1", "assert half() + half() == 2")
     before = snapshot(built)
-    with pytest.raises(VerificationFailure) as caught:
+    with pytest.raises(Errors) as caught:
         build(load_project(built))
-    assert caught.value.message == "test test_half_is_half failed"
-    assert str(caught.value.location) == "verify/demo.py:64"
-    assert any("assert (1/2 + 1/2) == 2" in detail for detail in caught.value.details), caught.value.details
+    assert caught.value.exit_code == 6
+    failing, untested = caught.value.errors  # the test, and the value only it called
+    assert failing.message == "test test_half_is_half failed"
+    assert str(failing.location) == "verify/demo.py:63"
+    assert "assert (Fraction(1, 2) + Fraction(1, 2)) == 2" in failing.details
+    assert untested.message == "chapter demo: value 'half' is printed (question 1b) but no passing test exercises it"
     assert snapshot(built) == before
 
 
