@@ -158,7 +158,7 @@ def new(c, chapter_id, title=""):
 
         for path in new_chapter(ROOT, chapter_id, title):
             print(f"wrote {path.relative_to(ROOT).as_posix()}")
-        print(f"next: invoke pdf --chapter {chapter_id}, then invoke verify")
+        print(f"next: invoke pdf --chapter {chapter_id} to see it; invoke pdf, then invoke verify, to check the manual")
 
 
 @task(help={"chapter": "export this chapter only (default: the whole manual)",

@@ -14,6 +14,7 @@ from pathlib import Path
 from .build import build
 from .errors import ConfigError
 from .project import EDITIONS, Project
+from .sources import SOURCE
 from .targets import plan_targets, provenance_file
 
 LATEXMKRC = "# Compile with: latexmk main.tex\n$pdf_mode = 1;\n@default_files = ('main.tex');\n"
@@ -34,7 +35,7 @@ def export(project: Project, chapter: str | None = None, edition: str = "solutio
                 if (t.is_manual if chapter is None else not t.is_manual)]
     record = build(project, chapter=chapter, edition=edition, manual=chapter is None).records[target.output]
     tex = project.build / "tex"
-    files = {name: tex / name for name in record["inputs"]}
+    files = {name: tex / name for name in record["inputs"] if not name.startswith(SOURCE)}  # not the verify modules
     files[provenance_file(target.name)] = tex / provenance_file(target.name)
     main = files.pop(f"{target.name}.tex")
     what = f"chapter {chapter}" if chapter else "the whole manual"

@@ -425,18 +425,38 @@ def changed_outcomes(before: dict[str, str], after: dict[str, str]) -> list[str]
 
 
 def changed_values(old: list[dict], fresh: list[Use]) -> list[str]:
-    """One line per value whose printed LaTeX changed, appeared or disappeared, with its questions."""
-    def index(uses) -> dict[tuple, str | None]:
-        return {(u["value"], u["question"], u["expr"], u["filter"]): u["latex"] for u in uses}
+    """One line per value whose printed LaTeX changed (old and new), or that is printed or not any more.
 
-    before = index(old)
-    after = index(u.record() for u in fresh)
-    by_value: dict[str, set[str]] = defaultdict(set)
-    for key in before.keys() | after.keys():
-        if before.get(key) != after.get(key) or (key in before) != (key in after):
-            by_value[key[0]].add(key[1] or "chapter text")
-    return [f"value '{name}' changed (printed in {', '.join(sorted(questions))})"
-            for name, questions in sorted(by_value.items())]
+    Prints are compared by what they print (value, expression, filter), wherever they stand: a print
+    moved to another question is a text change, and a condition (which prints nothing) is not a print.
+    """
+    def index(uses) -> tuple[dict[tuple, str], dict[tuple, set[str]]]:
+        printed, where = {}, defaultdict(set)
+        for use in uses:
+            if use["latex"] is not None:
+                key = (use["value"], use["expr"], use["filter"])
+                printed[key] = use["latex"]
+                where[key].add(use["question"] or "chapter text")
+        return printed, where
+
+    before, _ = index(old)
+    after, where = index(u.record() for u in fresh)
+    lines = {}
+    for key in sorted(before.keys() | after.keys()):
+        name, expr, spec = key
+        shown = expr if spec == "latex" else f"{expr} | {spec}"
+        if key not in after:
+            lines.setdefault(name, f"value '{name}' is no longer printed ({shown})")
+        elif key not in before:
+            lines.setdefault(name, f"value '{name}' is now printed ({shown}, in {', '.join(sorted(where[key]))})")
+        elif before[key] != after[key]:
+            lines[name] = (f"value '{name}' changed (printed in {', '.join(sorted(where[key]))}): {shown} prints "
+                           f"{clipped(after[key])}, was {clipped(before[key])}")
+    return list(lines.values())
+
+
+def clipped(latex: str, width: int = 40) -> str:
+    return latex if len(latex) <= width else latex[:width - 3] + "..."
 
 
 def first_changed_line(project: Project, fresh: Rendered, old_sha: str) -> Location | None:

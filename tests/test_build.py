@@ -78,7 +78,8 @@ def test_a_changed_value_computation_names_the_value(built: Path):
     edit(built / "verify" / "demo.py", "return Fraction(1, 2)", "return Fraction(1, 3)")
     report = verify(load_project(built))
     drift = next(f for f in report.failures if f.category == "drift")
-    assert "chapter demo: value 'half' changed (printed in 1b)" in drift.details
+    assert "chapter demo: value 'half' changed (printed in 1b): half prints \\frac{1}{3}, was \\frac{1}{2}" \
+        in drift.details
     assert any("test_half_is_half failed" in f.message for f in report.failures)
 
 
@@ -197,7 +198,8 @@ def test_verify_pdf_says_a_copy_from_before_a_value_changed_is_stale(built: Path
     assert report.pdfs == {str(copy): "stale"}
     assert drift_of(report) == (7, f"1 PDF(s) are stale, built from sources that have changed since: "
                                    f"{copy.as_posix()}")
-    assert "chapter demo: value 'half' changed (printed in 1b)" in report.failures[0].details
+    assert "chapter demo: value 'half' changed (printed in 1b): half prints \\frac{1}{3}, was \\frac{1}{2}" \
+        in report.failures[0].details
     assert "PDFs: 0 of 1 current (1 stale)" in report.summary()
 
 
@@ -339,3 +341,41 @@ def test_a_reference_to_a_missing_question_is_reported(built: Path):
     built_again = build(load_project(built))
     assert any("chapters/demo.tex.j2:16: latex: Hyper reference 'q:demo:9z' undefined" in w
                for w in built_again.warnings)
+
+
+def test_a_changed_data_file_makes_the_pdfs_stale_and_is_named(built: Path):
+    data = built / "verify" / "data" / "graph.json"
+    data.parent.mkdir()
+    data.write_text('{"edges": [[0, 1], [1, 2]]}')
+    demo = built / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\n\n@value\ndef edges():\n    import json\n    from pathlib import Path\n"
+                    "    return len(json.loads((Path(__file__).parent / 'data' / 'graph.json').read_text())['edges'])\n"
+                    "\n\ndef test_edges():\n    assert edges() == 2\n")
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", r"What is half of one? ($\VAR{ edges }$ edges)")
+    build(load_project(built))
+    assert verify(load_project(built)).ok
+    assert build(load_project(built)).compiled == {}  # a no-op
+    data.write_text('{"edges": [[0, 1]]}')
+    report = verify(load_project(built))  # before rebuilding: every PDF is stale, and why
+    drift = next(f for f in report.failures if "stale" in f.message)
+    assert "verify/data/graph.json changed" in drift.details
+    assert "chapter demo: value 'edges' changed (printed in 1b): edges prints 1, was 2" in drift.details
+    assert any("test test_edges passed then, failed now" in d for d in drift.details)
+    with pytest.raises(Errors) as caught:  # the test that read 2 edges fails now: nothing is published
+        build(load_project(built))
+    assert caught.value.exit_code == 6 and caught.value.errors[0].message == "test test_edges failed"
+    edit(demo, "assert edges() == 2", "assert edges() == 1")
+    assert len(build(load_project(built)).compiled) == len(OUTPUTS)
+    assert "(1 edges)" in pdf_text(built / "build" / "problems.pdf")
+    assert verify(load_project(built)).ok
+
+
+def test_drift_names_the_one_entry_that_changed(built: Path):
+    # one point of the curve moves; a change below the printed precision changes nothing printed
+    edit(built / "verify" / "demo.py", "np.column_stack([xs, xs ** 2])",
+         "np.column_stack([xs, xs ** 2 + 0.1 * (np.arange(11) == 5) + 1e-9])")
+    drift = next(f for f in verify(load_project(built)).failures if "stale" in f.message)
+    assert drift.details == ("chapter demo: value 'curve' changed (printed in 2): curve | coords(2) prints "
+                             "(0.00,0.00) (0.10,0.01) (0.20,0.04) (..., was (0.00,0.00) (0.10,0.01) (0.20,0.04) (...",
+                             "chapter demo: test test_curve_is_parabola passed then, failed now",
+                             "verify/demo.py changed")

@@ -91,3 +91,124 @@ def test_a_no_op_build_imports_neither_sympy_nor_numpy(project_dir: Path):
     second = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert second.stdout.split() == ["0", "False", "False", "False"]
     assert "up to date" in second.stderr or second.stderr == ""
+
+
+# --- what a value reads is part of its key (audit hooks) -----------------------------------------
+
+READERS = {
+    "open and json.load": ("data/graph.json", '{"edges": [[0, 1], [1, 2]]}', '{"edges": [[0, 1]]}',
+                           "import json\n    with open(Path(__file__).parent / 'data' / 'graph.json') as f:\n"
+                           "        return len(json.load(f)['edges'])"),
+    "Path.read_text": ("data/count.txt", "2", "1",
+                       "return int((Path(__file__).parent / 'data' / 'count.txt').read_text())"),
+    "numpy.load": ("data/weights.npy", None, None,
+                   "return int(np.load(Path(__file__).parent / 'data' / 'weights.npy').sum())"),
+    "an import inside the value": ("demo_data.py", "EDGES = 2\n", "EDGES = 1\n",
+                                   "import demo_data\n    return demo_data.EDGES"),
+}
+
+
+def write_data(path: Path, content: str | None, edges: int) -> None:
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if content is None:
+        np.save(path, np.ones(edges, dtype=np.int64))
+    else:
+        path.write_text(content)
+
+
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+def test_a_value_that_reads_a_project_file_is_recomputed_when_the_file_changes(project_dir: Path, reader: str):
+    name, before, after, body = READERS[reader]
+    data = project_dir / "verify" / name
+    write_data(data, before, 2)
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text().replace("import numpy as np", "from pathlib import Path\n\nimport numpy as np")
+                    + f"\n\n@value\ndef edges():\n    {body}\n")
+    edit(project_dir / "chapters" / "demo.tex.j2", "What is half of one?", r"What is half of one? ($\VAR{ edges }$ edges)")
+    assert "($2$ edges)" in rendered_text(project_dir)
+    project = load_project(project_dir)
+    assert data in ChapterCache(project, project.chapter("demo")).reads("values")
+    write_data(data, after, 1)
+    assert "($1$ edges)" in rendered_text(project_dir)  # not the cached 2
+
+
+def test_what_the_tests_read_keys_their_cached_results(project_dir: Path):
+    expected = project_dir / "verify" / "expected.txt"
+    expected.write_text("3")
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\n\ndef test_eigenvalues_against_a_file():\n"
+                    "    from pathlib import Path\n"
+                    "    assert eigenvalues()[1] == int((Path(__file__).parent / 'expected.txt').read_text())\n")
+    project = load_project(project_dir)
+    first = testrun.test_results(project, list(project.chapters))
+    assert first.tests["verify/demo.py::test_eigenvalues_against_a_file"]["outcome"] == "passed"
+    assert expected in ChapterCache(project, project.chapter("demo")).reads("tests")
+    assert expected not in ChapterCache(project, project.chapter("demo")).reads("values")
+    expected.write_text("4")
+    again = testrun.test_results(project, list(project.chapters))
+    assert again.tests["verify/demo.py::test_eigenvalues_against_a_file"]["outcome"] == "failed"
+
+
+# --- a build from the caches is the same build -----------------------------------------------------
+
+UNEVALUATED = '''
+
+@value
+def positive_part():
+    """(x + |x|)/2 as written: sympy would reorder it if it were evaluated, and does when unpickled."""
+    x = sp.Symbol("x", real=True)
+    return sp.Mul(sp.Add(x, sp.Abs(x)), sp.Pow(2, -1, evaluate=False), evaluate=False)
+
+
+@value
+def summary():
+    """A dict of every kind a value may return."""
+    return {"ratio": Fraction(2, 3), "flag": True, "name": "R&D", "weights": np.array([0.25, 0.75]),
+            "matrix": sp.Matrix([[1, sp.sqrt(2)], [0, 1]]), "label": tex(r"\\textbf{A}"), "pair": (1, 2)}
+
+
+def test_positive_part():
+    x = sp.Symbol("x", real=True)
+    assert all(positive_part().subs(x, v) == max(v, 0) for v in (-2, 0, 3))
+
+
+def test_summary():
+    assert summary()["ratio"] * 3 == 2 and summary()["weights"].sum() == 1
+'''
+PRINTS = (r"What is half of one? $\VAR{ positive_part }$, $\VAR{ summary.ratio }$, \VAR{ summary.name }, "
+          r"$\VAR{ summary.weights | fixed(2) }$, $\VAR{ summary.matrix }$, \VAR{ summary.label }.")
+
+
+def with_every_type(root: Path) -> Path:
+    demo = root / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + UNEVALUATED)
+    edit(root / "chapters" / "demo.tex.j2", "What is half of one?", PRINTS)
+    return root
+
+
+def test_a_value_that_pickle_would_change_is_not_served_from_the_cache(project_dir: Path):
+    clean = rendered_text(with_every_type(project_dir))
+    assert r"\frac{x + \left|{x}\right|}{2}" in clean
+    for render in (project_dir / "build" / "cache" / "demo").glob("render-*.pickle"):
+        render.unlink()  # the next rendering takes the values from the cache
+    assert rendered_text(project_dir) == clean
+
+
+@pytest.mark.tex
+def test_a_build_from_the_caches_is_byte_identical_to_a_clean_build(project_dir: Path):
+    import shutil
+
+    from conftest import OUTPUTS, snapshot
+
+    from solman.build import build
+
+    root = with_every_type(project_dir)
+    build(load_project(root))  # fills the caches
+    edit(root / "chapters" / "demo.tex.j2", "Estimate $\\pi$ by Monte Carlo", "Estimate $\\pi$ by sampling")
+    assert build(load_project(root)).compiled  # the values come from the caches
+    from_caches = snapshot(root)
+    shutil.rmtree(root / "build")
+    assert len(build(load_project(root)).compiled) == len(OUTPUTS)  # from nothing
+    assert snapshot(root) == from_caches  # every PDF and the manifest, byte for byte

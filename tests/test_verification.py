@@ -64,9 +64,13 @@ def test_a_failing_test_covers_nothing(project):
     assert any("'matrix'" in f.message for f in failures)
 
 
-def test_changed_values_groups_by_value_and_question():
+def test_changed_values_names_what_each_value_printed_and_prints_now():
     old = [{"value": "a", "question": "1a", "expr": "a", "filter": "latex", "latex": "1"},
-           {"value": "b", "question": "1b", "expr": "b", "filter": "latex", "latex": "2"}]
+           {"value": "b", "question": "1b", "expr": "b", "filter": "latex", "latex": "2"},
+           {"value": "m", "question": "2", "expr": "m[0]", "filter": "fixed(2)", "latex": "0.50"},
+           {"value": "m", "question": "2", "expr": "m[1]", "filter": "fixed(2)", "latex": "0.25"},
+           {"value": "gone", "question": "2", "expr": "gone", "filter": "latex", "latex": "7"},
+           {"value": "flag", "question": "2", "expr": "flag", "filter": "condition", "latex": None}]
 
     class Use:
         def __init__(self, **fields):
@@ -76,10 +80,15 @@ def test_changed_values_groups_by_value_and_question():
             return self.fields
 
     fresh = [Use(value="a", question="1a", expr="a", filter="latex", latex="3"),
-             Use(value="b", question="1b", expr="b", filter="latex", latex="2"),
+             Use(value="b", question="2", expr="b", filter="latex", latex="2"),  # moved: a text change
+             Use(value="m", question="2", expr="m[0]", filter="fixed(2)", latex="0.50"),
+             Use(value="m", question="2", expr="m[1]", filter="fixed(2)", latex="0.75"),  # one entry
              Use(value="c", question=None, expr="c", filter="latex", latex="4")]
-    assert changed_values(old, fresh) == ["value 'a' changed (printed in 1a)",
-                                          "value 'c' changed (printed in chapter text)"]
+    assert changed_values(old, fresh) == [
+        "value 'a' changed (printed in 1a): a prints 3, was 1",
+        "value 'c' is now printed (c, in chapter text)",
+        "value 'gone' is no longer printed (gone)",
+        "value 'm' changed (printed in 2): m[1] | fixed(2) prints 0.75, was 0.25"]
 
 
 def test_solution_text_in_the_problems_tex_is_a_leak(project):
