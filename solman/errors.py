@@ -136,7 +136,7 @@ class Errors(SolmanError):
         first = errors[0]
         self.category = first.category
         self.exit_code = first.exit_code
-        super().__init__(first.message, location=first.location, hint=first.hint)
+        super().__init__(first.message, location=first.location, hint=first.hint, details=first.details)
 
     def render(self) -> str:
         count = f"{len(self.errors)} errors" if len(self.errors) > 1 else "1 error"

@@ -97,6 +97,14 @@ CASES = [
          "configuration", "pyproject.toml:6", "unknown setting 'titel'"),
     Case("missing chapter file", [("pyproject.toml", 'chapters = ["demo"]', 'chapters = ["demo", "ghost"]')],
          "configuration", "pyproject.toml:6", "chapters/ghost.tex.j2, which does not exist"),
+    # a build that would print anything untested fails (and names it), unless it is a draft
+    Case("failing test", [("verify/demo.py", "assert half() + half() == 1", "assert half() + half() == 3")],
+         "verification", "verify/demo.py:63", "test test_half_is_half failed",
+         detail="assert (Fraction(1, 2) + Fraction(1, 2)) == 3"),
+    Case("printed value without a test", [value("untested", "return 7"), printed("untested")],
+         "verification", "chapters/demo.tex.j2:16", "value 'untested' is printed (question 1b) but no passing test"),
+    Case("skipped test", [("verify/demo.py", "def test_half_is_half():", "import pytest\n\n\n@pytest.mark.skip\ndef test_half_is_half():")],
+         "verification", "verify/demo.py:66", "test test_half_is_half was skipped"),
 ]
 
 
@@ -171,7 +179,8 @@ def invoke(root: Path, *args: str, **kwargs) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.name in (
-    "unknown name", "latex error in template text", "exception in a value", "unknown setting")], ids=lambda c: c.name)
+    "unknown name", "latex error in template text", "exception in a value", "unknown setting", "failing test")],
+    ids=lambda c: c.name)
 def test_the_command_line_prints_the_location_and_exits_with_the_category_code(built: Path, case: Case):
     from solman.errors import EXIT_CODES
 
