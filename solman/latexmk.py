@@ -123,6 +123,10 @@ def run_latexmk(folder: Path, target: str, year: int, format_name: str | None = 
         shutil.rmtree(folder / outdir)
     unfinished.parent.mkdir(parents=True, exist_ok=True)
     unfinished.touch()
+    # solman compiles a target only when its sources changed, so pdfLaTeX must run at least once. latexmk
+    # would not see a change that keeps a file's size within the second of its last run (its database
+    # keeps whole seconds, and it compares contents only when time or size differ): without its PDF, it runs.
+    (folder / outdir / f"{target}.pdf").unlink(missing_ok=True)
     pdflatex = PDFLATEX.replace("%O", f"-fmt={format_name} %O") if format_name else PDFLATEX
     command = ["latexmk", *LATEXMK_FLAGS, f"-outdir={outdir.as_posix()}", pdflatex, f"{target}.tex"]
     log.debug("$ %s  (in %s)", " ".join(command), folder)

@@ -367,7 +367,8 @@ def test_a_changed_data_file_makes_the_pdfs_stale_and_is_named(built: Path):
     edit(demo, "assert edges() == 2", "assert edges() == 1")
     assert len(build(load_project(built)).compiled) == len(OUTPUTS)
     assert "(1 edges)" in pdf_text(built / "build" / "problems.pdf")
-    assert verify(load_project(built)).ok
+    report = verify(load_project(built))
+    assert report.ok, "\n".join(f.render() for f in report.failures)
 
 
 def test_drift_names_the_one_entry_that_changed(built: Path):
