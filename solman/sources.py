@@ -202,8 +202,8 @@ def render_target_shell(project: Project, target: Target, numbers: dict[str, int
 
 # Behind every page, a large grey DRAFT; above its head, a line that says why (and that text extraction finds).
 DRAFT_MARK = (r"\usepackage{graphicx,xcolor}\AddToHook{shipout/background}{\put(0.5\paperwidth,-0.5\paperheight)"
-              r"{\makebox[0pt]{\rotatebox{50}{\resizebox{0.75\paperwidth}{!}{\color[gray]{0.85}\sffamily\bfseries "
-              r"DRAFT}}}}\put(0.5\paperwidth,-8mm){\makebox[0pt]{\footnotesize\sffamily\color[gray]{0.35}"
+              r"{\makebox(0,0){\rotatebox[origin=c]{55}{\resizebox{0.8\paperwidth}{!}{\color[gray]{0.88}\sffamily"
+              r"\bfseries DRAFT}}}}\put(0.5\paperwidth,-8mm){\makebox[0pt]{\footnotesize\sffamily\color[gray]{0.35}"
               r"DRAFT: built with failing or missing checks; not for publication}}}")
 
 
