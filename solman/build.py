@@ -273,12 +273,14 @@ def located_warnings(project: Project, sources: Sources, result: Compiled) -> li
     for entry in result.entries:
         if entry.kind == "overfull" and entry.amount <= OVERFULL_TOLERANCE_PT:
             continue
-        if entry.kind not in ("overfull", "undefined-reference", "missing-character"):
+        if entry.kind not in ("overfull", "undefined-reference", "missing-character", "pdftex", "font"):
             continue
         location = locate(project, sources, entry.file, entry.line)
         what = {"overfull": f"overfull box, {entry.amount:g}pt too wide",
                 "undefined-reference": entry.message,
-                "missing-character": f"missing character: {entry.message}"}[entry.kind]
+                "missing-character": f"missing character: {entry.message}",
+                "pdftex": f"pdfTeX, on the page written near this line: {entry.message}",
+                "font": f"font substituted: {entry.message}"}[entry.kind]
         found.append({"kind": entry.kind, "what": what,
                       "file": location.path if location else None, "line": location.line if location else None})
     return found

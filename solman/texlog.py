@@ -26,12 +26,13 @@ BOX = re.compile(
 PACKAGE_WARNING = re.compile(r"^(?:LaTeX|Package|Class) (?:(?P<package>\S+) )?Warning: (?P<message>.*)$")
 INPUT_LINE = re.compile(r"on input line (\d+)\.?")
 MISSING_CHARACTER = re.compile(r"^Missing character: (?P<message>.*)$")
+PDFTEX_WARNING = re.compile(r"^pdfTeX warning(?: \((?P<where>[^)]*)\))?: (?P<message>.*)$")
 FILE_OPEN = re.compile(r"\(((?:\.|/)?[^\s()]+)")
 
 
 @dataclass(frozen=True)
 class LogEntry:
-    kind: str  # error, undefined-reference, overfull, missing-character, warning
+    kind: str  # error, undefined-reference, overfull, missing-character, pdftex, font, warning
     message: str
     file: str | None  # as written in the log, relative to the folder LaTeX ran in
     line: int | None
@@ -84,6 +85,12 @@ def parse_log(text: str, folder: Path) -> list[LogEntry]:
                                     current(stack), int(reference["line"])))
         elif missing := MISSING_CHARACTER.match(line):
             entries.append(LogEntry("missing-character", missing["message"], current(stack), None))
+        elif pdftex := PDFTEX_WARNING.match(line):
+            # pdfTeX's own warnings (duplicate or missing link destinations, PDF inclusions) carry no
+            # line; when they arise while reading the source, TeX shows it in an "l.<n>" line below
+            at = next((int(context["line"]) for following in lines[index:index + 6]
+                       if (context := CONTEXT_LINE.match(following))), None)
+            entries.append(LogEntry("pdftex", pdftex["message"], current(stack) if at else None, at))
         elif warning := PACKAGE_WARNING.match(line):
             message = warning["message"]
             while index < len(lines) and lines[index].startswith("(") and warning["package"] and \
@@ -91,7 +98,8 @@ def parse_log(text: str, folder: Path) -> list[LogEntry]:
                 message += " " + lines[index][len(warning["package"]) + 2:].strip()
                 index += 1
             at = INPUT_LINE.search(message)
-            entries.append(LogEntry("warning", message, current(stack), int(at[1]) if at else None))
+            kind = "font" if warning["package"] == "Font" and "instead" in message else "warning"
+            entries.append(LogEntry(kind, message, current(stack), int(at[1]) if at else None))
         track_files(line, stack, folder)
     return entries
 

@@ -380,3 +380,15 @@ def test_drift_names_the_one_entry_that_changed(built: Path):
                              "(0.00,0.00) (0.10,0.01) (0.20,0.04) (..., was (0.00,0.00) (0.10,0.01) (0.20,0.04) (...",
                              "chapter demo: test test_curve_is_parabola passed then, failed now",
                              "verify/demo.py changed")
+
+
+def test_pdftex_warnings_are_reported_at_their_template_line_and_fail_verify(built: Path):
+    # two tagged equations give hyperref the same destination: pdfTeX warns, LaTeX does not
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?",
+         "What is half of one?\n\\begin{equation} a = b \\tag{A} \\end{equation}\n"
+         "\\begin{equation} c = d \\tag{B} \\end{equation}")
+    built_again = build(load_project(built))
+    duplicate = [w for w in built_again.warnings if "(name{equation.1.0.1}) has been already used" in w]
+    assert duplicate and duplicate[0].startswith("chapters/demo.tex.j2:")  # where the page was written
+    failures = [f for f in verify(load_project(built)).failures if "pdfTeX" in f.message]
+    assert failures and failures[0].location.path == "chapters/demo.tex.j2"

@@ -62,3 +62,33 @@ def test_warnings_are_attributed_to_the_file_being_read(tmp_path: Path):
 
 def test_an_empty_log_has_no_entries(tmp_path: Path):
     assert parse_log("", tmp_path) == []
+
+
+PDFTEX_LOG = r"""(./manual.tex
+(./chapters/one.tex
+pdfTeX warning (ext4): destination with the same identifier (name{equation.5.0.1}) has been already used, duplicate ignored
+<to be read again> 
+                   \relax 
+l.292 \begin{equation}
+                      
+LaTeX Font Warning: Font shape `T1/lmtt/bx/n' undefined
+(Font)              using `T1/lmtt/m/n' instead on input line 31.
+
+) [3]
+pdfTeX warning (dest): name{q:demo:9z} has been referenced but does not exist, replaced by a fixed one
+
+)
+"""
+
+
+def test_pdftex_warnings_and_font_substitutions_are_seen_and_located(tmp_path: Path):
+    for name in ("manual.tex", "chapters/one.tex"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    entries = [(e.kind, e.file, e.line, e.message) for e in parse_log(PDFTEX_LOG, tmp_path)]
+    assert entries == [
+        ("pdftex", "chapters/one.tex", 292,
+         "destination with the same identifier (name{equation.5.0.1}) has been already used, duplicate ignored"),
+        ("font", "chapters/one.tex", 31, "Font shape `T1/lmtt/bx/n' undefined using `T1/lmtt/m/n' instead on input line 31."),
+        ("pdftex", None, None, "name{q:demo:9z} has been referenced but does not exist, replaced by a fixed one"),
+    ]
