@@ -186,7 +186,10 @@ def load_or_empty(project: Project, load) -> dict:
     try:
         return load(project.build / "manifest.json")
     except SolmanError as error:
-        log.warning("replacing an unreadable manifest (%s)", error.message)
+        if "format" in error.message:  # written by another version of solman: a full build replaces it
+            log.info("build/manifest.json is from another version of solman: rebuilding every PDF")
+        else:
+            log.warning("replacing an unreadable manifest (%s)", error.message)
         return {"outputs": {}, "renders": {}}
 
 
