@@ -98,7 +98,7 @@ def run_tex(command: list[str], folder: Path, year: int, sandboxed: bool) -> sub
         command = wrap(command, folder)
     log.debug("$ %s  (in %s)", " ".join(command), folder)
     return subprocess.run(command, cwd=folder, env=latex_environment(year, sandboxed), capture_output=True,
-                          text=True, errors="replace", stdin=subprocess.DEVNULL)
+                          text=True, errors="replace", stdin=subprocess.DEVNULL, check=False)
 
 
 def prepare_format(folder: Path, target: str, year: int, text: str | None = None, *,

@@ -73,7 +73,7 @@ def probe() -> tuple[str, list[str]] | None:
     try:
         started = subprocess.run(["bwrap", *base_arguments(), "--chdir", "/", "--", "true"],
                                  env=environment({}), capture_output=True, text=True, errors="replace",
-                                 stdin=subprocess.DEVNULL, timeout=60)
+                                 stdin=subprocess.DEVNULL, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"LaTeX cannot run contained: bubblewrap did not start ({exc})", []
     if started.returncode != 0:

@@ -44,7 +44,8 @@ class Primitive:
 PRIMITIVES = [
     Primitive("pdfobj stream file", r"\immediate\pdfobj stream file {/etc/passwd}\pdfrefobj\pdflastobj",
               "/etc/passwd not found", "LaTeX reads only files under build/tex"),
-    Primitive("pdfobj of a project file", r"\immediate\pdfobj stream file {../../pyproject.toml}\pdfrefobj\pdflastobj",
+    Primitive("pdfobj of a project file",
+              r"\immediate\pdfobj stream file {../../pyproject.toml}\pdfrefobj\pdflastobj",
               "../../pyproject.toml not found", "LaTeX reads only files under build/tex"),
     Primitive("pdfximage outside build/tex", r"see \pdfximage{{root}/outside.png}\pdfrefximage\pdflastximage",
               "pdfTeX error: cannot find image file", "LaTeX reads only files under build/tex"),
@@ -142,7 +143,7 @@ def test_the_sandbox_alone_stops_what_kpathsea_would_allow(tmp_path: Path):
     ]))
     environment = dict(sandbox.environment({}), openin_any="a", openout_any="a", shell_escape="t")
     run = subprocess.run(sandbox.wrap(["pdftex", "-ini", "-interaction=nonstopmode", "probe.tex"], folder),
-                         cwd=folder, env=environment, capture_output=True, text=True)
+                         cwd=folder, env=environment, capture_output=True, text=True, check=False)
     assert "[passwd:absent]" in run.stdout and "[project:absent]" in run.stdout, run.stdout
     assert "[hostname:]" in run.stdout, run.stdout
     assert (folder / "inside.txt").exists() and not outside.exists() and not ran.exists()
@@ -177,7 +178,7 @@ def test_the_command_line_exits_8_without_bubblewrap(built: Path, tmp_path: Path
     environment = dict(os.environ, SOLMAN_PROJECT=str(built), PATH=str(bin_without_bwrap))
     edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
     run = subprocess.run([sys.executable, "-m", "invoke", "pdf", "--quiet"], cwd=REPO, env=environment,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 8, run.stderr
     assert run.stderr.startswith("environment: LaTeX cannot run contained: bubblewrap (bwrap) is not installed")
     assert "hint: install bubblewrap" in run.stderr and "Traceback" not in run.stderr
@@ -200,7 +201,8 @@ def test_the_sandbox_is_on_unless_the_project_turns_it_off(project_dir: Path):
 
 def test_the_sandbox_binds_the_tex_tree_but_not_the_users_files():
     bound = sandbox.read_only_paths()
-    kpsewhich = subprocess.run(["kpsewhich", "-var-value=TEXMFDIST"], capture_output=True, text=True).stdout.strip()
+    tree = subprocess.run(["kpsewhich", "-var-value=TEXMFDIST"], capture_output=True, text=True, check=False)
+    kpsewhich = tree.stdout.strip()
     assert any(kpsewhich == p or kpsewhich.startswith(f"{p}/") for p in bound), bound
     for private in ("/etc", "/etc/passwd", "/home", "/root", "/proc", "/tmp", str(REPO), os.path.expanduser("~")):
         assert not any(private == p or private.startswith(f"{p}/") for p in bound), (private, bound)
