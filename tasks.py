@@ -72,7 +72,7 @@ def _project():
 
 @task
 def setup(c):
-    """Install TeX Live, latexmk, poppler and bubblewrap (the sandbox LaTeX runs in) from Debian's packages if any are missing."""
+    """Install TeX Live, latexmk, poppler and bubblewrap from Debian's packages if any are missing."""
     _configure_logging()
     with _reported():
         from solman.toolchain import install_tex

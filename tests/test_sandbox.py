@@ -199,6 +199,7 @@ def test_the_sandbox_is_on_unless_the_project_turns_it_off(project_dir: Path):
     assert load_project(project_dir).sandbox is False
 
 
+@pytest.mark.tex
 def test_the_sandbox_binds_the_tex_tree_but_not_the_users_files():
     bound = sandbox.read_only_paths()
     tree = subprocess.run(["kpsewhich", "-var-value=TEXMFDIST"], capture_output=True, text=True, check=False)
@@ -206,3 +207,16 @@ def test_the_sandbox_binds_the_tex_tree_but_not_the_users_files():
     assert any(kpsewhich == p or kpsewhich.startswith(f"{p}/") for p in bound), bound
     for private in ("/etc", "/etc/passwd", "/home", "/root", "/proc", "/tmp", str(REPO), os.path.expanduser("~")):
         assert not any(private == p or private.startswith(f"{p}/") for p in bound), (private, bound)
+
+
+@pytest.mark.tex
+def test_a_bubblewrap_that_cannot_start_is_reported_with_what_it_said(monkeypatch):
+    monkeypatch.setattr(sandbox, "base_arguments", lambda: ("--no-such-option",))
+    sandbox.probe.cache_clear()
+    try:
+        with pytest.raises(MissingTool) as caught:
+            sandbox.require_sandbox()
+    finally:
+        sandbox.probe.cache_clear()
+    assert caught.value.message == "LaTeX cannot run contained: bubblewrap cannot create a sandbox here"
+    assert any("--no-such-option" in d for d in caught.value.details) and "sandbox = false" in caught.value.hint
