@@ -72,13 +72,13 @@ def _project():
 
 @task
 def setup(c):
-    """Install TeX Live, latexmk and poppler from Debian's packages if any are missing."""
+    """Install TeX Live, latexmk, poppler and bubblewrap from Debian's packages if any are missing."""
     _configure_logging()
     with _reported():
         from solman.toolchain import install_tex
 
         installed = install_tex()
-        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk and poppler are ready")
+        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk, poppler and bubblewrap are ready")
 
 
 SELECTION = {

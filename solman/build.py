@@ -71,10 +71,16 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     from .toolchain import require_tex
 
     require_tex()
+    if project.sandbox:
+        from .sandbox import require_sandbox
+
+        require_sandbox()
+    else:
+        log.info("LaTeX runs without a sandbox (sandbox = false): it can read and write any file you can")
     stages = Stopwatch()
     tex = project.build / "tex"
     with build_lock(project.build), ThreadPoolExecutor(max_workers=2) as background, \
-            Compiler(tex, project.year, jobs, stages) as compiler:
+            Compiler(tex, project.year, jobs, stages, project.sandbox) as compiler:
         built_chapters = [project.chapter(c) for c in dict.fromkeys(c for t in targets for c in t.chapters)]
         log.info("rendering %d chapter(s)", len(built_chapters))
         tests = background.submit(test_results, project, built_chapters)
@@ -162,7 +168,7 @@ def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:
         numbers = chapter_numbers(project)
         preambles = {render_target_shell(project, t, numbers).text: t for t in targets}
         for text, target in preambles.items():
-            prepare_format(tex, target.name, project.year, text)
+            prepare_format(tex, target.name, project.year, text, sandboxed=project.sandbox)
     except Exception as exc:  # only a head start: the compile step builds what is missing itself
         log.debug("could not build the formats early: %s", exc)
 
@@ -196,8 +202,8 @@ def load_or_empty(project: Project, load) -> dict:
 class Compiler:
     """latexmk runs, ``jobs`` at once (one per core by default), started as targets become ready."""
 
-    def __init__(self, tex: Path, year: int, jobs: int | None, stages: Stopwatch) -> None:
-        self.tex, self.year, self.stages = tex, year, stages
+    def __init__(self, tex: Path, year: int, jobs: int | None, stages: Stopwatch, sandboxed: bool = True) -> None:
+        self.tex, self.year, self.stages, self.sandboxed = tex, year, stages, sandboxed
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.futures: dict[str, tuple[Target, object]] = {}
         self.started: float | None = None
@@ -216,9 +222,10 @@ class Compiler:
         if targets and self.started is None:
             self.started = time.perf_counter()
         for target in sorted(targets, key=lambda t: -len(t.chapters)):
-            preloaded = prepare_format(self.tex, target.name, self.year)  # here, not in parallel: built once
+            preloaded = prepare_format(self.tex, target.name, self.year,  # here, not in parallel: built once
+                                       sandboxed=self.sandboxed)
             self.futures[target.name] = (target, self.pool.submit(run_latexmk, self.tex, target.name, self.year,
-                                                                  preloaded))
+                                                                  preloaded, sandboxed=self.sandboxed))
 
     def wait(self) -> dict[str, Compiled]:
         """Every run's outcome, logged as it finishes."""
@@ -320,8 +327,11 @@ def latex_hint(entry: LogEntry) -> str:
         return r"math outside math mode: wrap it in $...$, or print text values with | text"
     if "Environment" in message and "undefined" in message:
         return "the environment's package is not loaded, or its name is misspelt"
-    if "File" in message and "not found" in message:
-        return "LaTeX reads only files under build/tex; put figures and styles in templates/"
+    if "|" in message and "can't find file" in message:
+        return "LaTeX runs no programs: piped input (\\input|\"...\") and \\write18 are disabled"
+    if any(said in message for said in ("not found", "can't find file", "cannot find", "cannot open")):
+        return ("LaTeX reads only files under build/tex and the TeX installation; "
+                "put figures and styles in templates/")
     if "can't write on file" in message:
         return "LaTeX may write only inside build/tex, where solman runs it"
     return "the line shown produced the LaTeX that failed; the full log has LaTeX's own account"

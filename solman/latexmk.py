@@ -1,4 +1,9 @@
-r"""Running latexmk: pdfLaTeX without shell escape, TeX's file access kept inside ``build/tex``.
+r"""Running latexmk: pdfLaTeX without shell escape, in a sandbox that sees only ``build/tex`` and TeX.
+
+Every TeX process (latexmk, the pdfLaTeX it starts, the ``pdftex -ini`` that builds a format)
+runs under bubblewrap (see ``solman.sandbox``): it reads only ``build/tex`` and the TeX tree,
+writes only ``build/tex`` and runs nothing, whatever pdfTeX primitive a template uses. Only
+a project that sets ``sandbox = false`` runs them bare, contained by kpathsea's settings alone.
 
 Most of a small document's compile time is spent loading the preamble (TikZ, pgfplots,
 tcolorbox, hyperref, fonts). A shell whose preamble ends with ``\csname endofdump\endcsname``
@@ -59,11 +64,10 @@ def source_date_epoch(year: int) -> int:
     return calendar.timegm((year, 1, 1, 0, 0, 0)) if year > 1970 else 0
 
 
-def latex_environment(year: int) -> dict[str, str]:
-    """Environment for a contained, reproducible run."""
+def latex_environment(year: int, sandboxed: bool = False) -> dict[str, str]:
+    """Environment for a contained, reproducible run: in the sandbox, nothing else; bare, the caller's too."""
     epoch = source_date_epoch(year)
-    env = dict(os.environ)
-    env.update({
+    settings = {
         "openin_any": "p",  # no reading outside the folder LaTeX runs in (and TeX's own trees)
         "openout_any": "p",  # no writing outside it
         "shell_escape": "f",
@@ -72,7 +76,12 @@ def latex_environment(year: int) -> dict[str, str]:
         "half_error_line": "238",
         "SOURCE_DATE_EPOCH": str(epoch),
         "FORCE_SOURCE_DATE": "1",
-    })
+    }
+    if sandboxed:
+        from .sandbox import environment
+
+        return environment(settings)
+    env = dict(os.environ, **settings)
     for inherited in ("TEXINPUTS", "TEXMFHOME", "LATEXMKRC"):  # the build must not depend on the caller's
         env.pop(inherited, None)
     return env
@@ -81,7 +90,19 @@ def latex_environment(year: int) -> dict[str, str]:
 _building = threading.Lock()
 
 
-def prepare_format(folder: Path, target: str, year: int, text: str | None = None) -> str | None:
+def run_tex(command: list[str], folder: Path, year: int, sandboxed: bool) -> subprocess.CompletedProcess:
+    """Run a TeX program in ``folder``: in the sandbox unless ``sandboxed`` is False."""
+    if sandboxed:
+        from .sandbox import wrap
+
+        command = wrap(command, folder)
+    log.debug("$ %s  (in %s)", " ".join(command), folder)
+    return subprocess.run(command, cwd=folder, env=latex_environment(year, sandboxed), capture_output=True,
+                          text=True, errors="replace", stdin=subprocess.DEVNULL, check=False)
+
+
+def prepare_format(folder: Path, target: str, year: int, text: str | None = None, *,
+                   sandboxed: bool = True) -> str | None:
     """The name of a format with ``target``'s preamble preloaded, built when missing; None without one.
 
     ``text`` is the target's ``.tex`` when it is not written yet (to build the format early).
@@ -97,25 +118,26 @@ def prepare_format(folder: Path, target: str, year: int, text: str | None = None
     name = f"solman-{digest.hexdigest()[:12]}"
     with _building:  # one build of each format, even when two threads ask at once
         if not (folder / f"{name}.fmt").exists():
-            return build_format(folder, name, source, target, year)
+            return build_format(folder, name, source, target, year, sandboxed=sandboxed)
     return name
 
 
-def build_format(folder: Path, name: str, source: str, target: str, year: int) -> str | None:
+def build_format(folder: Path, name: str, source: str, target: str, year: int, *,
+                 sandboxed: bool = True) -> str | None:
     for old in folder.glob("solman-*.fmt"):  # a preamble that changed leaves its format behind
         old.unlink()
     (folder / f"{name}.tex").write_text(source, encoding="utf-8")
     log.debug("building the format %s for the preamble of %s", name, target)
-    built = subprocess.run(["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
-                            "&pdflatex", "mylatexformat.ltx", f"{name}.tex"], cwd=folder,
-                           env=latex_environment(year), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    built = run_tex(["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+                     "&pdflatex", "mylatexformat.ltx", f"{name}.tex"], folder, year, sandboxed)
     if built.returncode != 0 or not (folder / f"{name}.fmt").exists():
         log.warning("could not preload the preamble of %s (see build/tex/%s.log); compiling without it", target, name)
         return None
     return name
 
 
-def run_latexmk(folder: Path, target: str, year: int, format_name: str | None = None) -> Compiled:
+def run_latexmk(folder: Path, target: str, year: int, format_name: str | None = None, *,
+                sandboxed: bool = True) -> Compiled:
     """Compile ``folder/<target>.tex`` into ``folder/out/<target>/``, with a preloaded format if given."""
     outdir = Path("out") / target
     unfinished = folder / outdir / ".unfinished"
@@ -129,10 +151,8 @@ def run_latexmk(folder: Path, target: str, year: int, format_name: str | None = 
     (folder / outdir / f"{target}.pdf").unlink(missing_ok=True)
     pdflatex = PDFLATEX.replace("%O", f"-fmt={format_name} %O") if format_name else PDFLATEX
     command = ["latexmk", *LATEXMK_FLAGS, f"-outdir={outdir.as_posix()}", pdflatex, f"{target}.tex"]
-    log.debug("$ %s  (in %s)", " ".join(command), folder)
     started = time.monotonic()
-    process = subprocess.run(command, cwd=folder, env=latex_environment(year), capture_output=True,
-                             text=True, errors="replace", stdin=subprocess.DEVNULL)
+    process = run_tex(command, folder, year, sandboxed)
     seconds = time.monotonic() - started
     log_file = folder / outdir / f"{target}.log"
     entries = parse_log(log_file.read_text(encoding="utf-8", errors="replace"), folder) if log_file.exists() else []

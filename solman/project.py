@@ -17,6 +17,7 @@ SETTINGS = {
     "year": int,
     "chapters": list,
     "templates": str,
+    "sandbox": bool,  # false runs LaTeX outside bubblewrap: unsafe, see README's "Security"
 }
 EDITIONS = ("solutions", "problems")
 
@@ -40,6 +41,7 @@ class Project:
     chapters: tuple[Chapter, ...]
     templates: Path
     build: Path
+    sandbox: bool = True  # LaTeX runs in bubblewrap
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""
@@ -87,7 +89,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
     errors: list[ConfigError] = []
     for key, kind in SETTINGS.items():
         if key in settings and not isinstance(settings[key], kind):
-            example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]'}[kind.__name__]
+            example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false"}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
                                       hint=f"for example: {key} = {example}"))
     for key in settings:
@@ -134,6 +136,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         chapters=tuple(chapters),
         templates=templates,
         build=Path(build).resolve() if build else root / "build",
+        sandbox=settings.get("sandbox", True),
     )
 
 

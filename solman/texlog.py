@@ -13,6 +13,9 @@ from pathlib import Path
 
 FILE_LINE_ERROR = re.compile(r"^(?P<file>(?:\.|/)[^:]*?\.\w+):(?P<line>\d+): (?P<message>.*)$")
 BARE_ERROR = re.compile(r"^! (?P<message>.*)$")
+# pdfTeX's own fatal errors (an image it cannot find) give neither file nor line: the line is the one that
+# names the file, in the file being read
+PDFTEX_ERROR = re.compile(r"^!\s?pdfTeX error: \S+?(?: \(file (?P<named>[^)]*)\))?: (?P<message>.*)$")
 CONTEXT_LINE = re.compile(r"^l\.(?P<line>\d+) ?(?P<text>.*)$")
 REFERENCE = re.compile(
     r"LaTeX Warning: (?P<what>Reference|Hyper reference|Citation) [`'](?P<key>[^']*)' on page \S+ undefined "
@@ -60,6 +63,13 @@ def parse_log(text: str, folder: Path) -> list[LogEntry]:
             entries.append(LogEntry("error", error["message"], normalise(error["file"]),
                                     int(error["line"]), context))
             continue
+        error = PDFTEX_ERROR.match(line)
+        if error:
+            file = current(stack)
+            named = error["named"] or error["message"].split()[-1]
+            entries.append(LogEntry("error", f"pdfTeX error: {error['message']}", file,
+                                    line_naming(folder, file, named)))
+            continue
         error = BARE_ERROR.match(line)
         if error:
             context, index = read_context(lines, index)
@@ -102,6 +112,17 @@ def parse_log(text: str, folder: Path) -> list[LogEntry]:
             entries.append(LogEntry(kind, message, current(stack), int(at[1]) if at else None))
         track_files(line, stack, folder)
     return entries
+
+
+def line_naming(folder: Path, file: str | None, named: str) -> int | None:
+    """The first line of ``file`` (in ``folder``) that mentions ``named``, if any."""
+    if not file or not named:
+        return None
+    try:
+        lines = (folder / file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((number for number, text in enumerate(lines, start=1) if named in text), None)
 
 
 def read_context(lines: list[str], index: int) -> tuple[str, int]:

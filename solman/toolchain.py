@@ -1,4 +1,4 @@
-"""The programs solman needs beyond Python: TeX Live, latexmk and poppler, from Debian's packages."""
+"""The programs solman needs beyond Python: TeX Live, latexmk, poppler and bubblewrap, from Debian's packages."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ DEBIAN_PACKAGES = {
     "lmodern": ["lmodern.sty"],
     "latexmk": ["latexmk"],
     "poppler-utils": ["pdfinfo", "pdftotext", "pdftoppm"],
+    "bubblewrap": ["bwrap"],  # the sandbox LaTeX runs in (solman.sandbox)
 }
+SANDBOX_PACKAGE = "bubblewrap"  # required by solman.sandbox, with its own message, unless sandbox = false
 
 
 def missing_packages() -> list[str]:
@@ -51,9 +53,10 @@ def install_command(packages: list[str]) -> list[str]:
 def require_tex(only: tuple[str, ...] | None = None) -> None:
     """Stop with instructions, not a traceback, when TeX Live, latexmk or poppler is missing.
 
-    ``only`` limits the check to some packages (``("poppler-utils",)`` to read PDFs back).
+    ``only`` limits the check to some packages (``("poppler-utils",)`` to read PDFs back). bubblewrap is
+    checked by ``solman.sandbox.require_sandbox`` instead: a project may do without it.
     """
-    missing = [p for p in missing_packages() if only is None or p in only]
+    missing = [p for p in missing_packages() if (p in only if only is not None else p != SANDBOX_PACKAGE)]
     if missing:
         raise MissingTool(
             f"TeX Live is incomplete: missing Debian packages {' '.join(missing)}",
@@ -65,7 +68,7 @@ def install_tex() -> list[str]:
     """Install the missing packages with apt-get; return what was installed (nothing if complete)."""
     missing = missing_packages()
     if not missing:
-        log.info("TeX Live, latexmk and poppler are installed: nothing to do")
+        log.info("TeX Live, latexmk, poppler and bubblewrap are installed: nothing to do")
         return []
     if not shutil.which("apt-get"):
         raise MissingTool(

@@ -92,3 +92,16 @@ def test_pdftex_warnings_and_font_substitutions_are_seen_and_located(tmp_path: P
         ("font", "chapters/one.tex", 31, "Font shape `T1/lmtt/bx/n' undefined using `T1/lmtt/m/n' instead on input line 31."),
         ("pdftex", None, None, "name{q:demo:9z} has been referenced but does not exist, replaced by a fixed one"),
     ]
+
+
+def test_a_pdftex_fatal_error_is_placed_at_the_line_naming_its_file(tmp_path: Path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "one.tex").write_text("First.\nsee \\pdfximage{/etc/x.png}\\pdfrefximage\n")
+    log = ("(./chapters/one.tex\n"
+           "!pdfTeX error: pdflatex (file /etc/x.png): cannot find image file\n"
+           " ==> Fatal error occurred, no output PDF file produced!\n")
+    errors = [e for e in parse_log(log, tmp_path) if e.kind == "error"]
+    assert [(e.file, e.line, e.message) for e in errors] == [
+        ("chapters/one.tex", 2, "pdfTeX error: cannot find image file")]
+    log = "(./chapters/one.tex\n!pdfTeX error: pdflatex: cannot find image file /etc/x.png\n"
+    assert [(e.file, e.line) for e in parse_log(log, tmp_path)] == [("chapters/one.tex", 2)]
