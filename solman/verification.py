@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ PDF_STATUSES = {  # what drift_check finds a PDF to be, as the summary counts it
     "draft": "draft",  # built with --draft while checks failed: never current
     "unknown": "not verifiable",  # not a solman PDF, or not from this project
 }
-WINDOW = 8  # words: a run this long shared by a solution and the problems PDF is a leak
+WINDOW = 5  # words: a run this long that only a solution says, found in the problems edition, is a leak
 
 
 @dataclass
@@ -493,36 +494,180 @@ def quality_check(project: Project, current_pdfs: list[Path]) -> list[SolmanErro
 
 
 # --- 7. separation of the editions -------------------------------------------------------------
+#
+# The problems edition may show a solution's words only where the solutions edition shows them
+# outside its solutions too: a solution that quotes its question is fine; a phrase that only a
+# solution says, found in the problems edition, is a leak. Texts are compared as normalised words
+# (LaTeX to text, math dropped, lower case, line breaks, punctuation and numbers ignored), in runs
+# of WINDOW words. Values are compared by their uses: a value the solutions edition prints only in
+# solutions, or any question's answer=, must not be printed in the problems edition, and the LaTeX
+# of a solution-only number must not be typed into it either.
+
+SOLUTION_BLOCK = re.compile(r"^\\begin\{solution\}\{q:[^:\n]*:(?P<question>[^\n]*)\}\n(?P<body>.*?)\\end\{solution\}",
+                            re.M | re.S)
+LEAK_HINT = ("a problems edition shows only what the solutions edition shows outside its solutions: move the text "
+             "or value into solution(), or state it in the question for both editions")
+
+
+@dataclass
+class SolutionText:
+    """One solution of the solutions edition: its question, its words and where it starts in the ``.tex``."""
+
+    chapter: str
+    question: str
+    body: str
+    first_line: int  # output line of the body's first line
+    rendered: Rendered
+    words: list[str] = field(default_factory=list)
+
+    def phrases(self) -> dict[tuple[str, ...], int]:
+        return shingles(self.words)
+
+    def location(self, project: Project, index: int) -> Location | None:
+        """The template line of the word ``index`` of this solution."""
+        line = self.first_line + line_of_word(self.body, index) - 1
+        origin = self.rendered.sources.locate(line)
+        return Location.of(origin[0], origin[1], project.root) if origin else None
+
 
 def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> list[SolmanError]:
-    failures = []
-    solution_words: list[list[str]] = []
-    problem_words: set[tuple[str, ...]] = set()
+    failures: list[SolmanError] = []
+    statements: set[tuple[str, ...]] = set()  # every phrase the solutions edition shows outside its solutions
+    solutions: list[SolutionText] = []
     for chapter in project.chapters:
         problems = sources.chapters[chapter.id, "problems"]
-        solutions = sources.chapters[chapter.id, "solutions"]
+        rendered = sources.chapters[chapter.id, "solutions"]
         if r"\begin{solution}" in problems.text:
-            failures.append(VerificationFailure(f"chapter {chapter.id}: the problems edition contains a solution"))
-        for body in solutions.solutions:
-            for line in body.splitlines():
-                line = line.strip()
-                if len(words(plain_text(line))) >= 6 and not line.startswith("%") and line in problems.text:
-                    failures.append(VerificationFailure(
-                        f"chapter {chapter.id}: solution text is in the problems edition: {line[:60]}..."))
-                    break
-            solution_words.append(words(plain_text(body)))
-        problem_words |= windows(words(plain_text(problems.text)))
+            failures.append(VerificationFailure(f"chapter {chapter.id}: the problems edition contains a solution",
+                                                hint=LEAK_HINT))
+        found = solution_texts(chapter.id, rendered)
+        own = set(shingles(words(plain_text(SOLUTION_BLOCK.sub("\n", rendered.text)))))
+        statements |= own
+        solutions += found
+        shown_words = words(plain_text(problems.text))
+        shown = shingles(shown_words)
+        for solution in found:
+            leaked = [(i, phrase) for phrase, i in solution.phrases().items() if phrase not in own and phrase in shown]
+            if leaked:
+                index, phrase = min(leaked)
+                where = line_of_word(problems.text, shown[phrase])
+                origin = problems.sources.locate(where)
+                failures.append(VerificationFailure(
+                    f"chapter {chapter.id}: solution text is in the problems edition: question {solution.question}'s "
+                    f"solution says \"{leaked_phrase(solution.words, index, {i for i, _ in leaked})}\"",
+                    location=solution.location(project, index), hint=LEAK_HINT,
+                    details=[f"the problems edition shows it at {problems.name}:{where}"
+                             + (f" ({Location.of(origin[0], origin[1], project.root)})" if origin else "")]))
+        failures += value_leaks(project, chapter.id, rendered, problems)
+    for shell in sources.shells.values():  # title pages, contents: the same in both editions, no solutions
+        statements |= set(shingles(words(plain_text(shell.text))))
     for pdf in current_pdfs:
         if read_provenance(pdf).get("edition") != "problems":
             continue
-        shown = windows(words(pdf_text(pdf)))
-        for body in solution_words:
-            leaked = (windows(body) - problem_words) & shown
+        text = pdf_text(pdf)
+        shown = set(shingles(words(dehyphenate(text))))
+        for solution in solutions:
+            leaked = [(i, phrase) for phrase, i in solution.phrases().items()
+                      if phrase not in statements and phrase in shown]
             if leaked:
+                index, _ = min(leaked)
                 failures.append(VerificationFailure(
-                    f"{project.relative(pdf)} shows solution text: \"{' '.join(sorted(leaked)[0])}\""))
-                break
+                    f"{project.relative(pdf)} shows solution text: question {solution.question}'s solution "
+                    f"(chapter {solution.chapter}) says \"{leaked_phrase(solution.words, index, {i for i, _ in leaked})}\"",
+                    location=solution.location(project, index), hint=LEAK_HINT))
+        failures += number_leaks_in_pdf(project, pdf, text, sources)
+    return unique(failures)
+
+
+def solution_texts(chapter: str, rendered: Rendered) -> list[SolutionText]:
+    """The solutions of a solutions edition, each with its question and first line in the ``.tex``."""
+    found = []
+    for match in SOLUTION_BLOCK.finditer(rendered.text):
+        first = rendered.text.count("\n", 0, match.start("body")) + 1
+        found.append(SolutionText(chapter, match["question"], match["body"], first, rendered,
+                                  words(plain_text(match["body"]))))
+    return found
+
+
+def value_leaks(project: Project, chapter: str, solutions: Rendered, problems: Rendered) -> list[SolmanError]:
+    """Values the problems edition prints that the solutions edition keeps to its solutions, and answers."""
+    failures: list[SolmanError] = []
+    answers = {u.value: u.question for u in [*solutions.uses, *problems.uses] if u.role == "answer"}
+    outside = {u.value for u in solutions.uses if u.latex is not None and u.role != "solution"}
+    only_solutions = {u.value for u in solutions.uses if u.latex is not None and u.role == "solution"} - outside
+    questions = {q.id: q for q in problems.questions}
+    for use in problems.uses:
+        if use.role == "answer":
+            continue
+        where = f" (question {use.question})" if use.question else ""
+        location = use_location(project, use) or question_location(project, questions.get(use.question))
+        if use.value in answers:
+            shows = "prints" if use.latex is not None else "decides what it shows with"
+            failures.append(VerificationFailure(
+                f"chapter {chapter}: the problems edition {shows} '{use.expr}'{where}, the answer of question "
+                f"{answers[use.value]}", location=location, hint=LEAK_HINT))
+        elif use.latex is not None and use.value in only_solutions:
+            failures.append(VerificationFailure(
+                f"chapter {chapter}: the problems edition prints '{use.expr}'{where}, which the solutions edition "
+                f"prints only in solutions", location=location, hint=LEAK_HINT))
+    for use in solutions.uses:
+        if use.value in only_solutions and use.latex is not None and distinctive(use.latex):
+            for match in number_pattern(use.latex).finditer(problems.text):
+                line = problems.text.count("\n", 0, match.start()) + 1
+                origin = problems.sources.locate(line)
+                failures.append(VerificationFailure(
+                    f"chapter {chapter}: the problems edition shows {use.latex}, what '{use.expr}' prints in the "
+                    f"solution of question {use.question}", hint=LEAK_HINT,
+                    location=Location.of(origin[0], origin[1], project.root) if origin else None))
     return failures
+
+
+def number_leaks_in_pdf(project: Project, pdf: Path, text: str, sources: Sources) -> list[SolmanError]:
+    """Numbers printed only in solutions that a problems PDF shows."""
+    shown = text.replace("\u2212", "-")
+    failures: list[SolmanError] = []
+    chapters = read_provenance(pdf).get("chapters", {})
+    for chapter in chapters:
+        if (chapter, "solutions") not in sources.chapters:
+            continue
+        rendered = sources.chapters[chapter, "solutions"]
+        outside = {u.value for u in rendered.uses if u.latex is not None and u.role != "solution"}
+        for use in rendered.uses:
+            if use.value in outside or use.role != "solution" or use.latex is None:
+                continue
+            number = plain_number(use.latex)
+            if number and distinctive(use.latex) and re.search(rf"(?<![\w.]){re.escape(number)}(?![\w]|\.\d)", shown):
+                failures.append(VerificationFailure(
+                    f"{project.relative(pdf)} shows {number}, what '{use.expr}' prints in the solution of question "
+                    f"{use.question} (chapter {chapter}) and nothing else prints",
+                    location=use_location(project, use), hint=LEAK_HINT))
+    return failures
+
+
+def distinctive(latex: str) -> bool:
+    """Whether printed LaTeX is unlikely to occur by chance: a number of three significant digits or more,
+    or a longer expression with four digits or more (a matrix, a vector)."""
+    number = plain_number(latex)
+    if number is not None:
+        return len(number.lstrip("-0.").replace(".", "")) >= 3
+    return len(latex) >= 12 and len(re.findall(r"\d", latex)) >= 4
+
+
+def plain_number(latex: str) -> str | None:
+    r"""``12\,345`` as ``12345``, ``-0.5`` as is; None for what is not a plain number."""
+    number = re.sub(r"\\,|\\!|\s|\{,\}", "", latex)
+    return number if re.fullmatch(r"-?\d+(?:\.\d+)?", number) else None
+
+
+def number_pattern(latex: str) -> re.Pattern:
+    """The printed LaTeX as it may be typed: not part of a longer number or word."""
+    return re.compile(rf"(?<![\w.]){re.escape(latex)}(?![\w]|\.\d)")
+
+
+def question_location(project: Project, question) -> Location | None:
+    if question is None or question.template is None:
+        return None
+    return Location.of(project.root / question.template, question.line, project.root)
 
 
 def plain_text(latex: str) -> str:
@@ -536,11 +681,42 @@ def plain_text(latex: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z]{2,}", text.lower())
+    """The words of a text, as the editions are compared: lower case, letters only (two or more)."""
+    return re.findall(r"[^\W\d_]{2,}", unicodedata.normalize("NFKC", text).lower())
 
 
-def windows(sequence: list[str]) -> set[tuple[str, ...]]:
-    return {tuple(sequence[i:i + WINDOW]) for i in range(len(sequence) - WINDOW + 1)}
+def dehyphenate(text: str) -> str:
+    """PDF text with words hyphenated at line ends joined again."""
+    return re.sub(r"(?<=[^\W\d_])-\n\s*(?=[^\W\d_])", "", text)
+
+
+def shingles(sequence: list[str]) -> dict[tuple[str, ...], int]:
+    """Every run of WINDOW words, with the index of its first occurrence."""
+    found: dict[tuple[str, ...], int] = {}
+    for i in range(len(sequence) - WINDOW + 1):
+        found.setdefault(tuple(sequence[i:i + WINDOW]), i)
+    return found
+
+
+def line_of_word(latex: str, index: int) -> int:
+    """The line of ``latex`` (1-based) that holds its word ``index``, by bisecting on whole lines."""
+    lines = latex.split("\n")
+    low, high = 1, len(lines)
+    while low < high:
+        middle = (low + high) // 2
+        if len(words(plain_text("\n".join(lines[:middle])))) > index:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def leaked_phrase(sequence: list[str], start: int, leaked: set[int]) -> str:
+    """The words of the leaked run that starts at ``start``, as long as it goes on."""
+    end = start
+    while end + 1 in leaked:
+        end += 1
+    return " ".join(sequence[start:end + WINDOW])
 
 
 def unique(failures: list[SolmanError]) -> list[SolmanError]:
