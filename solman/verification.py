@@ -6,12 +6,14 @@ Every check runs, and everything found is reported together:
 2. coverage: every value printed anywhere is called directly by at least one passing test;
 3. display: every printed value, read back from its LaTeX, is the tested value within the
    precision it is shown with;
-4. lint: no number is typed into a solution instead of printed from a value;
+4. lint: no number is typed into a solution (or text only the solutions edition shows, or a Jinja
+   literal printed there) instead of printed from a value;
 5. drift: every PDF in ``build/`` (or the one given) was built from sources that render today
    exactly as they did then; otherwise the chapters, questions and values that changed;
 6. quality: the current PDFs were built without overfull boxes, undefined references or
    missing characters;
-7. separation: no solution text is in the problems edition, neither its ``.tex`` nor its PDF.
+7. separation: no five-word phrase only a solution says, no value only solutions print, and no
+   ``answer=`` value is in the problems edition, neither its ``.tex`` nor its PDF.
 """
 
 from __future__ import annotations
