@@ -73,11 +73,21 @@ def lint_template(path: Path) -> tuple[list[Finding], int]:
     return sorted(set(scan.findings), key=lambda f: (f.line, f.text)), scan.literals
 
 
+def problem_numbers(path: Path) -> list[Finding]:
+    """The numbers typed into what both editions show (problem and chapter text), as the lint finds them
+    in solutions: the separation check compares them with the numbers only solutions print."""
+    ast = _environment().parse(path.read_text(encoding="utf-8"), filename=str(path))
+    scan = _Scan(path, solutions=False)
+    scan.visit(ast, in_solution=False)
+    return sorted(set(scan.findings), key=lambda f: (f.line, f.text))
+
+
 class _Scan:
     """One walk over a template's syntax tree, knowing whether it is in solution text."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, solutions: bool = True) -> None:
         self.path = path
+        self.solutions = solutions  # False: scan what is not solution text instead
         self.findings: list[Finding] = []
         self.literals = 0
         self.sets: dict[str, list[Finding]] = {}  # numbers set outside solutions, by name
@@ -96,8 +106,9 @@ class _Scan:
             for child in [*node.elif_, *node.else_]:
                 self.visit(child, in_solution or edition == "problems")
             return
+        scanned = in_solution == self.solutions  # whether this is the text being scanned
         if isinstance(node, nodes.TemplateData):
-            if in_solution:
+            if scanned:
                 self.literals += len(LITERAL.findall(node.data))
                 self.findings += lint_text(self.path, node.data, node.lineno)
             return
@@ -105,17 +116,17 @@ class _Scan:
             for child in node.nodes:
                 if isinstance(child, nodes.TemplateData):
                     self.visit(child, in_solution)
-                elif in_solution:
+                elif scanned:
                     self.typed(child)
                     self.printed_names |= {n.name for n in _printed(child) if isinstance(n, nodes.Name)}
             return
         if isinstance(node, nodes.Assign):
-            if in_solution:
+            if scanned:
                 self.typed(node.node)
-            elif isinstance(node.target, nodes.Name):
+            elif self.solutions and isinstance(node.target, nodes.Name):
                 found = [f for c in _printed(node.node) if isinstance(c, nodes.Const) for f in self.const(c)]
                 self.sets.setdefault(node.target.name, []).extend(found)
-        if isinstance(node, nodes.For) and in_solution:
+        if isinstance(node, nodes.For) and scanned:
             self.typed(node.iter)
         for child in node.iter_child_nodes():
             self.visit(child, in_solution)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .display import check_display
 from .errors import ConfigError, DriftError, Errors, Location, SolmanError, VerificationFailure
-from .lint import lint_project
+from .lint import lint_project, problem_numbers
 from .manifest import empty_manifest, load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
@@ -566,8 +566,7 @@ def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> 
     for pdf in current_pdfs:
         if read_provenance(pdf).get("edition") != "problems":
             continue
-        text = pdf_text(pdf)
-        shown = set(shingles(words(dehyphenate(text))))
+        shown = set(shingles(words(dehyphenate(pdf_text(pdf)))))
         for solution in solutions:
             leaked = [(i, phrase) for phrase, i in solution.phrases().items()
                       if phrase not in statements and phrase in shown]
@@ -577,7 +576,6 @@ def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> 
                     f"{project.relative(pdf)} shows solution text: question {solution.question}'s solution "
                     f"(chapter {solution.chapter}) says \"{leaked_phrase(solution.words, index, {i for i, _ in leaked})}\"",
                     location=solution.location(project, index), hint=LEAK_HINT))
-        failures += number_leaks_in_pdf(project, pdf, text, sources)
     return unique(failures)
 
 
@@ -612,58 +610,32 @@ def value_leaks(project: Project, chapter: str, solutions: Rendered, problems: R
             failures.append(VerificationFailure(
                 f"chapter {chapter}: the problems edition prints '{use.expr}'{where}, which the solutions edition "
                 f"prints only in solutions", location=location, hint=LEAK_HINT))
+    typed = [f for f in problem_numbers(project.chapter(chapter).template) if plain_number(f.text)]
     for use in solutions.uses:
-        if use.value in only_solutions and use.latex is not None and distinctive(use.latex):
-            for match in number_pattern(use.latex).finditer(problems.text):
-                line = problems.text.count("\n", 0, match.start()) + 1
-                origin = problems.sources.locate(line)
-                failures.append(VerificationFailure(
-                    f"chapter {chapter}: the problems edition shows {use.latex}, what '{use.expr}' prints in the "
-                    f"solution of question {use.question}", hint=LEAK_HINT,
-                    location=Location.of(origin[0], origin[1], project.root) if origin else None))
-    return failures
-
-
-def number_leaks_in_pdf(project: Project, pdf: Path, text: str, sources: Sources) -> list[SolmanError]:
-    """Numbers printed only in solutions that a problems PDF shows."""
-    shown = text.replace("\u2212", "-")
-    failures: list[SolmanError] = []
-    chapters = read_provenance(pdf).get("chapters", {})
-    for chapter in chapters:
-        if (chapter, "solutions") not in sources.chapters:
+        number = plain_number(use.latex) if use.value in only_solutions and use.latex is not None else None
+        if number is None or not distinctive(number):
             continue
-        rendered = sources.chapters[chapter, "solutions"]
-        outside = {u.value for u in rendered.uses if u.latex is not None and u.role != "solution"}
-        for use in rendered.uses:
-            if use.value in outside or use.role != "solution" or use.latex is None:
-                continue
-            number = plain_number(use.latex)
-            if number and distinctive(use.latex) and re.search(rf"(?<![\w.]){re.escape(number)}(?![\w]|\.\d)", shown):
+        for finding in typed:
+            if plain_number(finding.text) == number:
                 failures.append(VerificationFailure(
-                    f"{project.relative(pdf)} shows {number}, what '{use.expr}' prints in the solution of question "
-                    f"{use.question} (chapter {chapter}) and nothing else prints",
-                    location=use_location(project, use), hint=LEAK_HINT))
+                    f"chapter {chapter}: {number} is typed into the problems edition, and only the solution of "
+                    f"question {use.question} prints it ('{use.expr}')", hint=LEAK_HINT,
+                    location=Location.of(finding.template, finding.line, project.root)))
     return failures
 
 
-def distinctive(latex: str) -> bool:
-    """Whether printed LaTeX is unlikely to occur by chance: a number of three significant digits or more,
-    or a longer expression with four digits or more (a matrix, a vector)."""
-    number = plain_number(latex)
-    if number is not None:
-        return len(number.lstrip("-0.").replace(".", "")) >= 3
-    return len(latex) >= 12 and len(re.findall(r"\d", latex)) >= 4
+def distinctive(number: str) -> bool:
+    """Whether a printed number is unlikely to be typed by chance: a decimal with three significant
+    digits or more (trailing zeros aside: 0.500 is not), or an integer of five digits or more."""
+    if "." in number:
+        return len(number.lstrip("-").replace(".", "").strip("0")) >= 3
+    return len(number.lstrip("-")) >= 5
 
 
 def plain_number(latex: str) -> str | None:
     r"""``12\,345`` as ``12345``, ``-0.5`` as is; None for what is not a plain number."""
     number = re.sub(r"\\,|\\!|\s|\{,\}", "", latex)
     return number if re.fullmatch(r"-?\d+(?:\.\d+)?", number) else None
-
-
-def number_pattern(latex: str) -> re.Pattern:
-    """The printed LaTeX as it may be typed: not part of a longer number or word."""
-    return re.compile(rf"(?<![\w.]){re.escape(latex)}(?![\w]|\.\d)")
 
 
 def question_location(project: Project, question) -> Location | None:

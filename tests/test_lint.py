@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from solman.lint import lint_template, lint_text
+from solman.lint import lint_template, lint_text, problem_numbers
 
 
 @pytest.mark.parametrize("text, flagged", [
@@ -75,3 +75,11 @@ def test_text_only_the_solutions_edition_shows_is_linted_as_a_solution(tmp_path:
                    "\\BLOCK{ if \"problems\" != edition }Also 0.25.\\BLOCK{ endif }\n"
                    "\\BLOCK{ endcall }\n") == [
         (3, "0.7072", "a decimal number"), (4, "17", "a number"), (5, "0.25", "a decimal number")]
+
+
+def test_the_numbers_typed_into_problem_text_are_what_the_separation_check_compares(tmp_path: Path):
+    template = tmp_path / "c.tex.j2"
+    template.write_text("\\BLOCK{ call question('1') }\nGiven 3.147 and \\VAR{ 12.5 }, question 4.1.\n"
+                        "\\BLOCK{ call solution() }\nIt is 0.7072.\n\\BLOCK{ endcall }\n"
+                        "\\BLOCK{ if edition == \"problems\" }Hint: 2.25.\\BLOCK{ endif }\n\\BLOCK{ endcall }\n")
+    assert [(f.line, f.text) for f in problem_numbers(template)] == [(2, "12.5"), (2, "3.147"), (6, "2.25")]
