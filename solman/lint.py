@@ -141,9 +141,9 @@ class _Scan:
         value = node.value
         if isinstance(value, str):
             return lint_text(self.path, value, node.lineno)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if isinstance(value, float) or abs(value) >= 10:
-                return [Finding(self.path, node.lineno, repr(value),
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and (isinstance(value, float) or abs(value) >= 10):
+            return [Finding(self.path, node.lineno, repr(value),
                                 "a decimal number" if isinstance(value, float) else "a number")]
         return []
 

@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .display import check_display
-from .errors import ConfigError, DriftError, Errors, Location, SolmanError, VerificationFailure
+from .errors import (
+    ConfigError,
+    DriftError,
+    Errors,
+    Location,
+    SolmanError,
+    VerificationFailure,
+)
 from .lint import lint_project, problem_numbers
 from .manifest import empty_manifest, load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
@@ -34,7 +41,14 @@ from .project import Project
 from .rendering import Rendered, Use
 from .sources import SOURCE, Sources, assemble, render_chapters, sha256
 from .targets import plan_targets
-from .testrun import TestResults, failed_tests, remember, run_tests, untested_values, use_location
+from .testrun import (
+    TestResults,
+    failed_tests,
+    remember,
+    run_tests,
+    untested_values,
+    use_location,
+)
 from .toolchain import require_tex
 
 log = logging.getLogger("solman")
@@ -506,7 +520,7 @@ def quality_check(project: Project, current_pdfs: list[Path]) -> list[SolmanErro
 # of a solution-only number must not be typed into it either.
 
 SOLUTION_BLOCK = re.compile(r"^\\begin\{solution\}\{q:[^:\n]*:(?P<question>[^\n]*)\}\n(?P<body>.*?)\\end\{solution\}",
-                            re.M | re.S)
+                            re.MULTILINE | re.DOTALL)
 LEAK_HINT = ("a problems edition shows only what the solutions edition shows outside its solutions: move the text "
              "or value into solution(), or state it in the question for both editions")
 

@@ -226,8 +226,8 @@ def test_a_five_word_phrase_of_a_solution_in_the_problems_edition_is_a_leak(proj
     failures = leaks_after(project, project_dir, "Estimate $\\pi$ by Monte Carlo",
                            "Estimate $\\pi$ by Monte Carlo\\BLOCK{ if edition != \"solutions\" } (a fixed seed: "
                            "the estimate is then reproducible)\\BLOCK{ endif }")
-    assert [f.message for f in failures] == ["chapter demo: solution text is in the problems edition: question 2's "
-                                             "solution says \"fixed seed the estimate is\""]
+    assert [f.message for f in failures] == [("chapter demo: solution text is in the problems edition: question 2's "
+                                             "solution says \"fixed seed the estimate is\"")]
     assert str(failures[0].location) == "chapters/demo.tex.j2:26"  # the solution's line
 
 
@@ -235,16 +235,16 @@ def test_a_value_only_solutions_print_shown_in_the_problems_edition_is_a_leak(pr
     failures = leaks_after(project, project_dir, "Find the eigenvalues of $A = \\VAR{ matrix }$.",
                            "Find the eigenvalues of $A = \\VAR{ matrix }$.\\BLOCK{ if edition == \"problems\" } "
                            "(One is $\\VAR{ eigenvalues[0] }$.)\\BLOCK{ endif }")
-    assert [f.message for f in failures] == ["chapter demo: the problems edition prints 'eigenvalues[0]' (question 1a), "
-                                             "which the solutions edition prints only in solutions"]
+    assert [f.message for f in failures] == [("chapter demo: the problems edition prints 'eigenvalues[0]' (question 1a), "
+                                             "which the solutions edition prints only in solutions")]
     assert str(failures[0].location) == "chapters/demo.tex.j2:8"
 
 
 def test_the_printed_latex_of_a_solution_only_value_typed_into_a_question_is_a_leak(project, project_dir: Path):
     failures = leaks_after(project, project_dir, "Estimate $\\pi$ by Monte Carlo",
                            "Estimate $\\pi$ (you should find $3.147$) by Monte Carlo")
-    assert [f.message for f in failures] == ["chapter demo: 3.147 is typed into the problems edition, and only the "
-                                             "solution of question 2 prints it ('pi_estimate')"]
+    assert [f.message for f in failures] == [("chapter demo: 3.147 is typed into the problems edition, and only the "
+                                             "solution of question 2 prints it ('pi_estimate')")]
     assert str(failures[0].location) == "chapters/demo.tex.j2:24"  # where it is typed
 
 
@@ -252,8 +252,8 @@ def test_the_answer_of_a_question_printed_in_the_problems_edition_is_a_leak(proj
     edit(project_dir / DEMO, 'question("1b", points=1)', 'question("1b", points=1, kind="mcq", answer=answer_letter)')
     failures = leaks_after(project, project_dir, "What is half of one?",
                            "What is half of one? (Hint: not \\VAR{ answer_letter }.)")
-    assert [f.message for f in failures] == ["chapter demo: the problems edition prints 'answer_letter' (question 1b), "
-                                             "the answer of question 1b"]
+    assert [f.message for f in failures] == [("chapter demo: the problems edition prints 'answer_letter' (question 1b), "
+                                             "the answer of question 1b")]
     assert str(failures[0].location) == "chapters/demo.tex.j2:16"
 
 
