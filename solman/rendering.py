@@ -24,7 +24,7 @@ import jinja2
 
 from . import filters
 from .errors import Location, SolmanError, TemplateError, ValueFailure
-from .project import Chapter, Project
+from .project import EDITIONS, Chapter, Project
 from .sourcemap import LINE_MARK, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
 from .values import ExitCalled, ValueFunction, failure_in_code, fingerprint, intercepted_exit
 
@@ -170,6 +170,48 @@ class ValueRef:
         return f"value {self._name}"
 
 
+class Edition:
+    r"""``edition`` as a template sees it: compared with a name that is not an edition, it raises.
+
+    ``\BLOCK{ if edition != "problem" }`` (for "problems") would otherwise be always true and put
+    solution text in the problems edition. A plain object (not a ``str``), so that ``in`` with a
+    string is an error too, and nothing but ``==``, ``!=``, ``str()`` and hashing is needed from it.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _check(self, other: object) -> str:
+        if isinstance(other, Edition):
+            return other._name
+        if not isinstance(other, str) or other not in EDITIONS:
+            raise TemplateError(f"edition compared with {other!r}, which is not an edition "
+                                f"({' or '.join(EDITIONS)})",
+                                hint='write edition == "solutions" or edition == "problems"')
+        return str(other)
+
+    def __eq__(self, other: object) -> bool:
+        return self._name == self._check(other)
+
+    def __ne__(self, other: object) -> bool:
+        return self._name != self._check(other)
+
+    def __contains__(self, other: object) -> bool:
+        raise TemplateError(f"{other!r} in edition: edition is one name, not a collection",
+                            hint='write edition == "solutions" or edition == "problems"')
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __str__(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return repr(self._name)
+
+
 def wrap_filter(name: str, func: Callable[..., str]) -> Callable[..., Printed]:
     """The template-side version of a pure filter: unwraps values and records provenance."""
 
@@ -178,6 +220,7 @@ def wrap_filter(name: str, func: Callable[..., str]) -> Callable[..., Printed]:
         spec = f"{name}({arguments})" if arguments else name
         if isinstance(obj, jinja2.Undefined):
             str(obj)  # raises UndefinedError, reported with the names that exist
+        obj = str(obj) if isinstance(obj, Edition) else obj
         ref = obj if isinstance(obj, ValueRef) else None
         plain = ref._resolve() if ref is not None else obj
         try:
@@ -230,8 +273,8 @@ def finalize(obj: object) -> str:
         return obj.ref._render.mark(obj) if obj.ref is not None else str(obj)
     if isinstance(obj, ValueRef):
         return obj._render.mark(wrap_filter("latex", filters.latex)(obj))
-    if isinstance(obj, str):
-        return obj
+    if isinstance(obj, (str, Edition)):
+        return str(obj)
     if isinstance(obj, jinja2.Undefined):
         str(obj)  # raises UndefinedError, reported with the names that exist
     if obj is None:
@@ -270,7 +313,7 @@ class Render:
 
     def context(self) -> dict[str, object]:
         names: dict[str, object] = {
-            "edition": self.edition,
+            "edition": Edition(self.edition),
             "question": self.open_question,
             "solution": self.open_solution,
             "problem": self.open_problem,
@@ -604,6 +647,8 @@ def raised_in_template(exc: BaseException) -> bool:
 
 
 def expression_hint(exc: BaseException) -> str | None:
+    if "Edition" in str(exc):  # edition in "...": a string cannot hold it
+        return 'edition is one name: write edition == "solutions" or edition == "problems"'
     if "ValueRef" in str(exc):
         return "compute derived numbers in verify/ as values; templates only print them"
     return None

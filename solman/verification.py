@@ -6,32 +6,49 @@ Every check runs, and everything found is reported together:
 2. coverage: every value printed anywhere is called directly by at least one passing test;
 3. display: every printed value, read back from its LaTeX, is the tested value within the
    precision it is shown with;
-4. lint: no number is typed into a solution instead of printed from a value;
+4. lint: no number is typed into a solution (or text only the solutions edition shows, or a Jinja
+   literal printed there) instead of printed from a value;
 5. drift: every PDF in ``build/`` (or the one given) was built from sources that render today
    exactly as they did then; otherwise the chapters, questions and values that changed;
 6. quality: the current PDFs were built without overfull boxes, undefined references or
    missing characters;
-7. separation: no solution text is in the problems edition, neither its ``.tex`` nor its PDF.
+7. separation: no five-word phrase only a solution says, no value only solutions print, and no
+   ``answer=`` value is in the problems edition, neither its ``.tex`` nor its PDF.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .display import check_display
-from .errors import ConfigError, DriftError, Errors, Location, SolmanError, VerificationFailure
-from .lint import lint_project
+from .errors import (
+    ConfigError,
+    DriftError,
+    Errors,
+    Location,
+    SolmanError,
+    VerificationFailure,
+)
+from .lint import lint_project, problem_numbers
 from .manifest import empty_manifest, load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
 from .rendering import Rendered, Use
 from .sources import SOURCE, Sources, assemble, render_chapters, sha256
 from .targets import plan_targets
-from .testrun import TestResults, failed_tests, remember, run_tests, untested_values, use_location
+from .testrun import (
+    TestResults,
+    failed_tests,
+    remember,
+    run_tests,
+    untested_values,
+    use_location,
+)
 from .toolchain import require_tex
 
 log = logging.getLogger("solman")
@@ -44,7 +61,7 @@ PDF_STATUSES = {  # what drift_check finds a PDF to be, as the summary counts it
     "draft": "draft",  # built with --draft while checks failed: never current
     "unknown": "not verifiable",  # not a solman PDF, or not from this project
 }
-WINDOW = 8  # words: a run this long shared by a solution and the problems PDF is a leak
+WINDOW = 5  # words: a run this long that only a solution says, found in the problems edition, is a leak
 
 
 @dataclass
@@ -493,36 +510,152 @@ def quality_check(project: Project, current_pdfs: list[Path]) -> list[SolmanErro
 
 
 # --- 7. separation of the editions -------------------------------------------------------------
+#
+# The problems edition may show a solution's words only where the solutions edition shows them
+# outside its solutions too: a solution that quotes its question is fine; a phrase that only a
+# solution says, found in the problems edition, is a leak. Texts are compared as normalised words
+# (LaTeX to text, math dropped, lower case, line breaks, punctuation and numbers ignored), in runs
+# of WINDOW words. Values are compared by their uses: a value the solutions edition prints only in
+# solutions, or any question's answer=, must not be printed in the problems edition, and the LaTeX
+# of a solution-only number must not be typed into it either.
+
+SOLUTION_BLOCK = re.compile(r"^\\begin\{solution\}\{q:[^:\n]*:(?P<question>[^\n]*)\}\n(?P<body>.*?)\\end\{solution\}",
+                            re.MULTILINE | re.DOTALL)
+LEAK_HINT = ("a problems edition shows only what the solutions edition shows outside its solutions: move the text "
+             "or value into solution(), or state it in the question for both editions")
+
+
+@dataclass
+class SolutionText:
+    """One solution of the solutions edition: its question, its words and where it starts in the ``.tex``."""
+
+    chapter: str
+    question: str
+    body: str
+    first_line: int  # output line of the body's first line
+    rendered: Rendered
+    words: list[str] = field(default_factory=list)
+
+    def phrases(self) -> dict[tuple[str, ...], int]:
+        return shingles(self.words)
+
+    def location(self, project: Project, index: int) -> Location | None:
+        """The template line of the word ``index`` of this solution."""
+        line = self.first_line + line_of_word(self.body, index) - 1
+        origin = self.rendered.sources.locate(line)
+        return Location.of(origin[0], origin[1], project.root) if origin else None
+
 
 def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> list[SolmanError]:
-    failures = []
-    solution_words: list[list[str]] = []
-    problem_words: set[tuple[str, ...]] = set()
+    failures: list[SolmanError] = []
+    statements: set[tuple[str, ...]] = set()  # every phrase the solutions edition shows outside its solutions
+    solutions: list[SolutionText] = []
     for chapter in project.chapters:
         problems = sources.chapters[chapter.id, "problems"]
-        solutions = sources.chapters[chapter.id, "solutions"]
+        rendered = sources.chapters[chapter.id, "solutions"]
         if r"\begin{solution}" in problems.text:
-            failures.append(VerificationFailure(f"chapter {chapter.id}: the problems edition contains a solution"))
-        for body in solutions.solutions:
-            for line in body.splitlines():
-                line = line.strip()
-                if len(words(plain_text(line))) >= 6 and not line.startswith("%") and line in problems.text:
-                    failures.append(VerificationFailure(
-                        f"chapter {chapter.id}: solution text is in the problems edition: {line[:60]}..."))
-                    break
-            solution_words.append(words(plain_text(body)))
-        problem_words |= windows(words(plain_text(problems.text)))
+            failures.append(VerificationFailure(f"chapter {chapter.id}: the problems edition contains a solution",
+                                                hint=LEAK_HINT))
+        found = solution_texts(chapter.id, rendered)
+        own = set(shingles(words(plain_text(SOLUTION_BLOCK.sub("\n", rendered.text)))))
+        statements |= own
+        solutions += found
+        shown_words = words(plain_text(problems.text))
+        shown = shingles(shown_words)
+        for solution in found:
+            leaked = [(i, phrase) for phrase, i in solution.phrases().items() if phrase not in own and phrase in shown]
+            if leaked:
+                index, phrase = min(leaked)
+                where = line_of_word(problems.text, shown[phrase])
+                origin = problems.sources.locate(where)
+                failures.append(VerificationFailure(
+                    f"chapter {chapter.id}: solution text is in the problems edition: question {solution.question}'s "
+                    f"solution says \"{leaked_phrase(solution.words, index, {i for i, _ in leaked})}\"",
+                    location=solution.location(project, index), hint=LEAK_HINT,
+                    details=[f"the problems edition shows it at {problems.name}:{where}"
+                             + (f" ({Location.of(origin[0], origin[1], project.root)})" if origin else "")]))
+        failures += value_leaks(project, chapter.id, rendered, problems)
+    for shell in sources.shells.values():  # title pages, contents: the same in both editions, no solutions
+        statements |= set(shingles(words(plain_text(shell.text))))
     for pdf in current_pdfs:
         if read_provenance(pdf).get("edition") != "problems":
             continue
-        shown = windows(words(pdf_text(pdf)))
-        for body in solution_words:
-            leaked = (windows(body) - problem_words) & shown
+        shown = set(shingles(words(dehyphenate(pdf_text(pdf)))))
+        for solution in solutions:
+            leaked = [(i, phrase) for phrase, i in solution.phrases().items()
+                      if phrase not in statements and phrase in shown]
             if leaked:
+                index, _ = min(leaked)
                 failures.append(VerificationFailure(
-                    f"{project.relative(pdf)} shows solution text: \"{' '.join(sorted(leaked)[0])}\""))
-                break
+                    f"{project.relative(pdf)} shows solution text: question {solution.question}'s solution "
+                    f"(chapter {solution.chapter}) says \"{leaked_phrase(solution.words, index, {i for i, _ in leaked})}\"",
+                    location=solution.location(project, index), hint=LEAK_HINT))
+    return unique(failures)
+
+
+def solution_texts(chapter: str, rendered: Rendered) -> list[SolutionText]:
+    """The solutions of a solutions edition, each with its question and first line in the ``.tex``."""
+    found = []
+    for match in SOLUTION_BLOCK.finditer(rendered.text):
+        first = rendered.text.count("\n", 0, match.start("body")) + 1
+        found.append(SolutionText(chapter, match["question"], match["body"], first, rendered,
+                                  words(plain_text(match["body"]))))
+    return found
+
+
+def value_leaks(project: Project, chapter: str, solutions: Rendered, problems: Rendered) -> list[SolmanError]:
+    """Values the problems edition prints that the solutions edition keeps to its solutions, and answers."""
+    failures: list[SolmanError] = []
+    answers = {u.value: u.question for u in [*solutions.uses, *problems.uses] if u.role == "answer"}
+    outside = {u.value for u in solutions.uses if u.latex is not None and u.role != "solution"}
+    only_solutions = {u.value for u in solutions.uses if u.latex is not None and u.role == "solution"} - outside
+    questions = {q.id: q for q in problems.questions}
+    for use in problems.uses:
+        if use.role == "answer":
+            continue
+        where = f" (question {use.question})" if use.question else ""
+        location = use_location(project, use) or question_location(project, questions.get(use.question))
+        if use.value in answers:
+            shows = "prints" if use.latex is not None else "decides what it shows with"
+            failures.append(VerificationFailure(
+                f"chapter {chapter}: the problems edition {shows} '{use.expr}'{where}, the answer of question "
+                f"{answers[use.value]}", location=location, hint=LEAK_HINT))
+        elif use.latex is not None and use.value in only_solutions:
+            failures.append(VerificationFailure(
+                f"chapter {chapter}: the problems edition prints '{use.expr}'{where}, which the solutions edition "
+                f"prints only in solutions", location=location, hint=LEAK_HINT))
+    typed = [f for f in problem_numbers(project.chapter(chapter).template) if plain_number(f.text)]
+    for use in solutions.uses:
+        number = plain_number(use.latex) if use.value in only_solutions and use.latex is not None else None
+        if number is None or not distinctive(number):
+            continue
+        for finding in typed:
+            if plain_number(finding.text) == number:
+                failures.append(VerificationFailure(
+                    f"chapter {chapter}: {number} is typed into the problems edition, and only the solution of "
+                    f"question {use.question} prints it ('{use.expr}')", hint=LEAK_HINT,
+                    location=Location.of(finding.template, finding.line, project.root)))
     return failures
+
+
+def distinctive(number: str) -> bool:
+    """Whether a printed number is unlikely to be typed by chance: a decimal with three significant
+    digits or more (trailing zeros aside: 0.500 is not), or an integer of five digits or more."""
+    if "." in number:
+        return len(number.lstrip("-").replace(".", "").strip("0")) >= 3
+    return len(number.lstrip("-")) >= 5
+
+
+def plain_number(latex: str) -> str | None:
+    r"""``12\,345`` as ``12345``, ``-0.5`` as is; None for what is not a plain number."""
+    number = re.sub(r"\\,|\\!|\s|\{,\}", "", latex)
+    return number if re.fullmatch(r"-?\d+(?:\.\d+)?", number) else None
+
+
+def question_location(project: Project, question) -> Location | None:
+    if question is None or question.template is None:
+        return None
+    return Location.of(project.root / question.template, question.line, project.root)
 
 
 def plain_text(latex: str) -> str:
@@ -536,11 +669,42 @@ def plain_text(latex: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z]{2,}", text.lower())
+    """The words of a text, as the editions are compared: lower case, letters only (two or more)."""
+    return re.findall(r"[^\W\d_]{2,}", unicodedata.normalize("NFKC", text).lower())
 
 
-def windows(sequence: list[str]) -> set[tuple[str, ...]]:
-    return {tuple(sequence[i:i + WINDOW]) for i in range(len(sequence) - WINDOW + 1)}
+def dehyphenate(text: str) -> str:
+    """PDF text with words hyphenated at line ends joined again."""
+    return re.sub(r"(?<=[^\W\d_])-\n\s*(?=[^\W\d_])", "", text)
+
+
+def shingles(sequence: list[str]) -> dict[tuple[str, ...], int]:
+    """Every run of WINDOW words, with the index of its first occurrence."""
+    found: dict[tuple[str, ...], int] = {}
+    for i in range(len(sequence) - WINDOW + 1):
+        found.setdefault(tuple(sequence[i:i + WINDOW]), i)
+    return found
+
+
+def line_of_word(latex: str, index: int) -> int:
+    """The line of ``latex`` (1-based) that holds its word ``index``, by bisecting on whole lines."""
+    lines = latex.split("\n")
+    low, high = 1, len(lines)
+    while low < high:
+        middle = (low + high) // 2
+        if len(words(plain_text("\n".join(lines[:middle])))) > index:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def leaked_phrase(sequence: list[str], start: int, leaked: set[int]) -> str:
+    """The words of the leaked run that starts at ``start``, as long as it goes on."""
+    end = start
+    while end + 1 in leaked:
+        end += 1
+    return " ".join(sequence[start:end + WINDOW])
 
 
 def unique(failures: list[SolmanError]) -> list[SolmanError]:

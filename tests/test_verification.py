@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import edit
 
-from solman.errors import VerificationFailure
+from solman.errors import TemplateError, VerificationFailure
 from solman.sources import assemble, render_chapters
 from solman.targets import plan_targets
 from solman.testrun import TestResults, run_tests
@@ -193,3 +193,78 @@ def test_a_modified_copy_names_the_commit_and_tools_that_also_change_the_bytes(p
                              "pdflatex pdfTeX 1 vs pdfTeX 2")
     assert error.hint.startswith("use build/manual.pdf")
     assert modified(project, Path("/elsewhere/manual.pdf"), provenance, {**provenance, "output": "x"}).details == ()
+
+
+# --- separation of the editions: what used to pass as VERIFIED ----------------------------------
+
+DEMO = Path("chapters") / "demo.tex.j2"
+
+
+def leaks_after(project, project_dir: Path, old: str, new: str) -> list:
+    edit(project_dir / DEMO, old, new)
+    return leak_check(project, sources_of(project), [])
+
+
+def test_a_solution_quoting_its_question_is_not_a_leak(project, project_dir: Path):
+    # the solution restates its question word for word: that is the statement, in both editions
+    assert leaks_after(project, project_dir, "It is $",
+                       "We are asked: what is half of one? Estimate $\\pi$ by Monte Carlo and draw. It is $") == []
+
+
+def test_a_reflowed_copy_of_a_solution_sentence_in_the_problems_edition_is_a_leak(project, project_dir: Path):
+    failures = leaks_after(project, project_dir, "What is half of one?\n",
+                           "What is half of one?\n\\BLOCK{ if edition == \"problems\" }\nHint: the characteristic\n"
+                           "polynomial is $(2-\\lambda)^2 - 1$, so\nthe eigenvalues are\n\\BLOCK{ endif }\n")
+    assert len(failures) == 1
+    assert failures[0].message == ("chapter demo: solution text is in the problems edition: question 1a's solution "
+                                   "says \"the characteristic polynomial is so the eigenvalues are\"")
+    assert str(failures[0].location) == "chapters/demo.tex.j2:10"  # the solution's line
+    assert failures[0].details[0].startswith("the problems edition shows it at chapters/demo-problems.tex:18 ")
+
+
+def test_a_five_word_phrase_of_a_solution_in_the_problems_edition_is_a_leak(project, project_dir: Path):
+    failures = leaks_after(project, project_dir, "Estimate $\\pi$ by Monte Carlo",
+                           "Estimate $\\pi$ by Monte Carlo\\BLOCK{ if edition != \"solutions\" } (a fixed seed: "
+                           "the estimate is then reproducible)\\BLOCK{ endif }")
+    assert [f.message for f in failures] == [("chapter demo: solution text is in the problems edition: question 2's "
+                                             "solution says \"fixed seed the estimate is\"")]
+    assert str(failures[0].location) == "chapters/demo.tex.j2:26"  # the solution's line
+
+
+def test_a_value_only_solutions_print_shown_in_the_problems_edition_is_a_leak(project, project_dir: Path):
+    failures = leaks_after(project, project_dir, "Find the eigenvalues of $A = \\VAR{ matrix }$.",
+                           "Find the eigenvalues of $A = \\VAR{ matrix }$.\\BLOCK{ if edition == \"problems\" } "
+                           "(One is $\\VAR{ eigenvalues[0] }$.)\\BLOCK{ endif }")
+    assert [f.message for f in failures] == [("chapter demo: the problems edition prints 'eigenvalues[0]' (question 1a), "
+                                             "which the solutions edition prints only in solutions")]
+    assert str(failures[0].location) == "chapters/demo.tex.j2:8"
+
+
+def test_the_printed_latex_of_a_solution_only_value_typed_into_a_question_is_a_leak(project, project_dir: Path):
+    failures = leaks_after(project, project_dir, "Estimate $\\pi$ by Monte Carlo",
+                           "Estimate $\\pi$ (you should find $3.147$) by Monte Carlo")
+    assert [f.message for f in failures] == [("chapter demo: 3.147 is typed into the problems edition, and only the "
+                                             "solution of question 2 prints it ('pi_estimate')")]
+    assert str(failures[0].location) == "chapters/demo.tex.j2:24"  # where it is typed
+
+
+def test_the_answer_of_a_question_printed_in_the_problems_edition_is_a_leak(project, project_dir: Path):
+    edit(project_dir / DEMO, 'question("1b", points=1)', 'question("1b", points=1, kind="mcq", answer=answer_letter)')
+    failures = leaks_after(project, project_dir, "What is half of one?",
+                           "What is half of one? (Hint: not \\VAR{ answer_letter }.)")
+    assert [f.message for f in failures] == [("chapter demo: the problems edition prints 'answer_letter' (question 1b), "
+                                             "the answer of question 1b")]
+    assert str(failures[0].location) == "chapters/demo.tex.j2:16"
+
+
+def test_a_mistyped_edition_guard_is_a_template_error_at_its_line(project, project_dir: Path):
+    edit(project_dir / DEMO, "What is half of one?",
+         "What is half of one?\\BLOCK{ if edition != \"problem\" } It is a half.\\BLOCK{ endif }")
+    with pytest.raises(TemplateError) as caught:
+        sources_of(project)
+    assert caught.value.message == ("edition compared with 'problem', which is not an edition "
+                                    "(solutions or problems)")
+    assert str(caught.value.location) == "chapters/demo.tex.j2:16"
+    edit(project_dir / DEMO, 'edition != "problem"', 'edition in ["solutions", "problem"]')
+    with pytest.raises(TemplateError, match="edition compared with 'problem'"):
+        sources_of(project)
