@@ -17,7 +17,9 @@ SETTINGS = {
     "year": int,
     "chapters": list,
     "templates": str,
+    "timeout": float,  # seconds per value and per test; an int is fine too (checked on its own)
 }
+TIMEOUT = 300  # seconds: the flagship's slowest value or test takes a few
 EDITIONS = ("solutions", "problems")
 
 
@@ -40,6 +42,7 @@ class Project:
     chapters: tuple[Chapter, ...]
     templates: Path
     build: Path
+    timeout: float = TIMEOUT  # seconds a value or a test may run
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""
@@ -85,7 +88,14 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         return Location.of(pyproject, line_of(text, key), root)
 
     errors: list[ConfigError] = []
+    timeout = settings.get("timeout", TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        errors.append(ConfigError(f"setting 'timeout' must be a positive number of seconds, not {timeout!r}",
+                                  location=at("timeout"),
+                                  hint=f"for example: timeout = {TIMEOUT} (how long one value or one test may run)"))
     for key, kind in SETTINGS.items():
+        if key == "timeout":
+            continue
         if key in settings and not isinstance(settings[key], kind):
             example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]'}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
@@ -134,6 +144,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         chapters=tuple(chapters),
         templates=templates,
         build=Path(build).resolve() if build else root / "build",
+        timeout=timeout,
     )
 
 
