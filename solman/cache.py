@@ -170,8 +170,9 @@ class ChapterCache(ProjectCache):
         return file_hash(self.chapter.verify, *self.reads("values")) + engine_hash()
 
     def tests_key(self) -> str:
-        """What the chapter's test results depend on: the values' inputs and the files its tests read."""
-        return self.values_key() + file_hash(*self.reads("tests"))
+        """What the chapter's test results depend on: the values' inputs, the files its tests read, and
+        the time each test may take (a test that timed out may pass with more)."""
+        return self.values_key() + file_hash(*self.reads("tests")) + f":{self.project.timeout!r}"
 
     def render_key(self, edition: str, shared: str | None = None) -> str:
         """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
@@ -234,7 +235,8 @@ class ChapterValues(Mapping):
             # imported afresh, so that the import is seen (and a long-running watch runs today's helpers)
             forget_local_modules(self.chapter.verify.parent, self.cache.reads("values"))
             with self.watching():
-                module = load_module(self.chapter.verify, f"solman_verify_{self.chapter.id}", self.project.root)
+                module = load_module(self.chapter.verify, f"solman_verify_{self.chapter.id}", self.project.root,
+                                     self.project.timeout)
             self._real = values_of(module)
         return self._real
 

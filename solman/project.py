@@ -18,7 +18,9 @@ SETTINGS = {
     "chapters": list,
     "templates": str,
     "sandbox": bool,  # false runs LaTeX outside bubblewrap: unsafe, see README's "Security"
+    "timeout": float,  # seconds per value and per test; an int is fine too (checked on its own)
 }
+TIMEOUT = 300  # seconds: the flagship's slowest value or test takes a few
 EDITIONS = ("solutions", "problems")
 
 
@@ -42,6 +44,7 @@ class Project:
     templates: Path
     build: Path
     sandbox: bool = True  # LaTeX runs in bubblewrap
+    timeout: float = TIMEOUT  # seconds a value or a test may run
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""
@@ -87,7 +90,14 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         return Location.of(pyproject, line_of(text, key), root)
 
     errors: list[ConfigError] = []
+    timeout = settings.get("timeout", TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        errors.append(ConfigError(f"setting 'timeout' must be a positive number of seconds, not {timeout!r}",
+                                  location=at("timeout"),
+                                  hint=f"for example: timeout = {TIMEOUT} (how long one value or one test may run)"))
     for key, kind in SETTINGS.items():
+        if key == "timeout":
+            continue
         if key in settings and not isinstance(settings[key], kind):
             example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false"}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
@@ -137,6 +147,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         templates=templates,
         build=Path(build).resolve() if build else root / "build",
         sandbox=settings.get("sandbox", True),
+        timeout=timeout,
     )
 
 

@@ -15,18 +15,22 @@ import difflib
 import re
 import sys
 import traceback
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
+from jinja2.environment import TemplateModule
+from jinja2.runtime import LoopContext, Macro
 
 from . import filters
 from .errors import Location, SolmanError, TemplateError, ValueFailure
 from .project import EDITIONS, Chapter, Project
 from .sourcemap import LINE_MARK, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
-from .values import ExitCalled, ValueFunction, failure_in_code, fingerprint, intercepted_exit
+from .values import ExitCalled, TimedOut, ValueFunction, failure_in_code, fingerprint, intercepted_exit, time_limit
 
 POINTS_TABLE = "\x00points-table\x00"
 QUESTION_KINDS = ("open", "mcq", "tf")
@@ -128,8 +132,11 @@ class ValueRef:
         if attribute.startswith("_"):
             raise AttributeError(attribute)
         obj = self._resolve()
-        if isinstance(obj, Mapping) or not hasattr(obj, attribute) or callable(getattr(obj, attribute)):
-            raise AttributeError(attribute)
+        if isinstance(obj, Mapping) or not hasattr(obj, attribute):
+            raise AttributeError(attribute)  # a dict's key, or no such attribute: Jinja tries the item
+        if callable(getattr(obj, attribute)):
+            raise jinja2.sandbox.SecurityError(
+                f"value '{self._name}' is a {type(obj).__name__}; its method {attribute} is not for templates")
         return ValueRef(self._render, self._root, f"{self._name}.{attribute}", None, getattr(obj, attribute))
 
     def __iter__(self):
@@ -239,10 +246,103 @@ def wrap_filter(name: str, func: Callable[..., str]) -> Callable[..., Printed]:
     return apply
 
 
+SANDBOX_HINT = "templates see only their values and solman's building blocks; compute anything else in a value"
+LOOP_ATTRIBUTES = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length",
+                             "depth", "depth0", "previtem", "nextitem", "cycle", "changed"})
+LARGEST_REPEAT = 100_000  # "x" * n in a template: longer than any line of a manual
+LARGEST_BITS = 4096  # an int a template computes with * or **: over 1200 digits, computed at once
+
+
+class Sandbox(jinja2.sandbox.SandboxedEnvironment):
+    r"""What a template may touch, decided once (Jinja's sandbox, with solman's rules).
+
+    Templates are text (DESIGN.md, trust boundaries): a chapter sees its values and the building
+    blocks (``question``, ``solution``, ``problem``, ``points_table``, ``see``, ``edition``), and
+    nothing reachable from them. So, from a template:
+
+    - attributes: none starting with ``_``; of a value (``ValueRef``) only what ``ValueRef`` gives
+      (the value's attributes that are not methods, and ``.items()`` of a dict); of a ``loop``
+      its counters and ``cycle``/``changed``; the macros of an imported template. Nothing of a
+      string, a number, a function or any other object: no ``str.format``, no ``__class__``.
+      Items (``d["k"]``, ``d.k`` for a dict) and iteration, ``len`` and comparisons stay free.
+    - calls: the building blocks, macros (and ``caller``), a value's ``.items()``, a loop's
+      methods; nothing else. Filters are solman's registry alone, and there are no globals
+      (no ``range``, ``lipsum``, ``cycler``, ``dict``, ``namespace``).
+    - operators: ``**`` and ``*`` are bounded, so that ``10 ** 10 ** 10`` or ``"x" * 10 ** 9``
+      cannot stall or fill the build.
+
+    An attempt is a ``SecurityError`` at once (not an undefined that fails later, or never),
+    which ``Render.run`` reports as a ``TemplateError`` at the template line.
+    """
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if attr.startswith("_"):
+            return False
+        if isinstance(obj, ValueRef):
+            return isinstance(value, ValueRef) or attr == "items"
+        if isinstance(obj, LoopContext):
+            return attr in LOOP_ATTRIBUTES
+        if isinstance(obj, TemplateModule):
+            return isinstance(value, Macro)
+        return False
+
+    def is_safe_callable(self, obj: object) -> bool:
+        if isinstance(obj, (Macro, LoopContext, jinja2.Undefined)):  # calling an undefined says it is undefined
+            return True
+        if isinstance(obj, types.MethodType):
+            owner = obj.__self__
+            return (isinstance(owner, Render) and obj.__func__ in BUILDING_BLOCKS
+                    or isinstance(owner, ValueRef) and obj.__func__ is ValueRef.items
+                    or isinstance(owner, LoopContext) and obj.__name__ in LOOP_ATTRIBUTES)
+        return False
+
+    def unsafe_undefined(self, obj: object, attribute: str) -> jinja2.Undefined:
+        if isinstance(obj, jinja2.Undefined):  # cycler.__init__: the error is that cycler does not exist
+            obj._fail_with_undefined_error()
+        what = f"value '{obj._name}'" if isinstance(obj, ValueRef) else f"a {type(obj).__name__}"
+        raise jinja2.sandbox.SecurityError(f"a template cannot use {attribute!r} of {what}")
+
+    def wrap_str_format(self, value: object) -> None:
+        return None  # str.format is a method of a string like any other: not for templates
+
+    def call(self, context: jinja2.runtime.Context, obj: object, /, *args: object, **kwargs: object) -> object:
+        if not self.is_safe_callable(obj):
+            raise jinja2.sandbox.SecurityError(f"a template cannot call {describe(obj)}")
+        return context.call(obj, *args, **kwargs)
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: object, right: object) -> object:
+        if operator == "**" and is_int(left) and is_int(right) and right > 0 and abs(left) > 1 \
+                and left.bit_length() * right > LARGEST_BITS:
+            raise jinja2.sandbox.SecurityError(f"a template cannot compute {left} ** {right}: too large")
+        if operator == "*" and is_int(left) and is_int(right) and left.bit_length() + right.bit_length() > LARGEST_BITS:
+            raise jinja2.sandbox.SecurityError("a template cannot multiply numbers this large")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if (isinstance(sequence, (str, list, tuple)) and isinstance(times, int)
+                        and len(sequence) * times > LARGEST_REPEAT):
+                    raise jinja2.sandbox.SecurityError(
+                        f"a template cannot repeat a {type(sequence).__name__} {times} times")
+        return super().call_binop(context, operator, left, right)
+
+
+def is_int(obj: object) -> bool:
+    return isinstance(obj, int) and not isinstance(obj, bool)
+
+
+def describe(obj: object) -> str:
+    """What a template tried to call, in its own words."""
+    if isinstance(obj, ValueRef):
+        return f"value '{obj._name}' (a value is printed, not called)"
+    name = getattr(obj, "__name__", None)
+    return f"{name}()" if isinstance(name, str) else f"a {type(obj).__name__}"
+
+
 @cache
 def environment(search_path: tuple[Path, ...]) -> jinja2.Environment:
-    """The one Jinja environment: LaTeX delimiters, strict names, solman's filters only."""
-    env = jinja2.Environment(
+    """The one Jinja environment: LaTeX delimiters, strict names, solman's filters only, sandboxed."""
+    env = Sandbox(
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",
@@ -263,7 +363,7 @@ def environment(search_path: tuple[Path, ...]) -> jinja2.Environment:
         cache_size=-1,
     )
     env.filters = {name: wrap_filter(name, func) for name, func in filters.FILTERS.items()}
-    env.globals.clear()  # a chapter sees its values and the build context, nothing else
+    env.globals.clear()  # a chapter sees its values and the build context, nothing else (no range, lipsum)
     return env
 
 
@@ -277,6 +377,8 @@ def finalize(obj: object) -> str:
         return str(obj)
     if isinstance(obj, jinja2.Undefined):
         str(obj)  # raises UndefinedError, reported with the names that exist
+    if callable(obj) or isinstance(obj, (jinja2.runtime.TemplateReference, TemplateModule)):  # \VAR{ see }, self
+        raise jinja2.sandbox.SecurityError(f"a template cannot print {describe(obj)}")
     if obj is None:
         raise TemplateError("this expression is None and prints nothing",
                             hint="a macro that returns nothing belongs in \\BLOCK{ ... }, not \\VAR{ ... }")
@@ -453,12 +555,12 @@ class Render:
     def compute(self, name: str, function: ValueFunction) -> object:
         """The value's result; whatever goes wrong in the author's code is a ``ValueFailure`` at its line."""
         watching = getattr(self.values, "watching", contextlib.nullcontext)  # what author code reads
-        try:
-            with watching(), intercepted_exit():
+        try:  # the limit innermost: it ends before the others restore what they changed
+            with watching(), intercepted_exit(), time_limit(self.project.timeout):
                 return function()
         except SolmanError:
             raise
-        except (Exception, SystemExit, ExitCalled) as exc:  # KeyboardInterrupt stays an interruption
+        except (Exception, SystemExit, ExitCalled, TimedOut) as exc:  # KeyboardInterrupt stays an interruption
             raise failure_in_code(exc, f"value '{name}'", self.project.root, function.path) from None
 
     def record(self, ref: ValueRef, latex: str | None, spec: str, role: str | None = None) -> int:
@@ -495,6 +597,9 @@ class Render:
                                 location=Location.of(template_path, None, self.project.root)) from None
         except SolmanError as exc:
             raise self.locate(exc, exc) from None
+        except jinja2.sandbox.SecurityError as exc:  # see Sandbox: what a template may touch
+            raise self.locate(TemplateError(exc.message or "not allowed in a template", hint=SANDBOX_HINT),
+                              exc) from None
         except jinja2.UndefinedError as exc:
             raise self.locate(TemplateError(exc.message or "undefined name", hint=self.names_hint(exc)),
                               exc) from None
@@ -564,6 +669,10 @@ class Render:
                        for (number, title), points in groups.items())
         total = number_text(sum(groups.values()))
         return f"\\begin{{pointstable}}\n{rows}\\pointstotal{{{total}}}\n\\end{{pointstable}}"
+
+
+BUILDING_BLOCKS = frozenset({Render.open_question, Render.open_solution, Render.open_problem, Render.points_table,
+                             Render.see})  # what Render.context() names; the only methods a template calls
 
 
 def render_chapter(project: Project, chapter: Chapter, values: Mapping[str, ValueFunction],

@@ -72,7 +72,7 @@ class Sources:
 
 def load_values(project: Project, chapter: Chapter) -> dict[str, ValueFunction]:
     """The values a chapter's template sees."""
-    module = load_module(chapter.verify, f"solman_verify_{chapter.id}", project.root)
+    module = load_module(chapter.verify, f"solman_verify_{chapter.id}", project.root, project.timeout)
     return values_of(module)
 
 

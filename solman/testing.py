@@ -14,6 +14,7 @@ name what was running when the process died.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from .reads import Reads
 from .testrun import journal_of
 
 
+TIMED_OUT = re.compile(r"Timeout \(>([0-9.]+)s\) from pytest-timeout")  # pytest-timeout's failure message
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--solman-report", default=None, help="write solman's value-coverage report here")
 
@@ -31,13 +35,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     report = config.getoption("--solman-report")
     if report:
-        config.pluginmanager.register(Recorder(Path(report), config.rootpath), "solman-recorder")
+        timeout = config.getoption("timeout", None)  # pytest-timeout's, which limits tests but not imports
+        config.pluginmanager.register(Recorder(Path(report), config.rootpath, timeout), "solman-recorder")
 
 
 class Recorder:
-    def __init__(self, path: Path, root: Path) -> None:
+    def __init__(self, path: Path, root: Path, timeout: float | None = None) -> None:
         self.path = path
         self.root = root
+        self.timeout = float(timeout) if timeout else None  # seconds importing a module may take
         self.tests: dict[str, dict] = {}
         self.modules: dict[str, list[str]] = {}  # verify module -> project files read while importing it
         self.current: str | None = None
@@ -57,7 +63,8 @@ class Recorder:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector):
-        """A module that calls sys.exit while imported is a collection error, like any exception.
+        """A module that calls sys.exit while imported, or whose import does not finish in time, is a
+        collection error, like any exception.
 
         pytest lets SystemExit out of collection, which would end the whole session as an
         internal error and leave the module's tests unreported.
@@ -66,8 +73,16 @@ class Recorder:
             return (yield)
         reads = Reads(self.root)  # importing the module: its top level and the helpers it imports
         try:
-            with reads.watching():
-                return (yield)
+            with reads.watching(), values.time_limit(self.timeout) as limit:
+                report = yield
+            if limit.expired is not None:  # pytest made it a collection error; say where it was and why
+                exc = limit.expired
+                frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == collector.path]
+                self.exits[collector.nodeid] = frames[-1].lineno if frames else None
+                return pytest.CollectReport(
+                    collector.nodeid, "failed", f"importing the module did not finish within {exc.seconds:g} s "
+                    "(timeout in [tool.solman])", [])
+            return report
         except SystemExit as exc:
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == collector.path]
             line = frames[-1].lineno if frames else None
@@ -105,6 +120,10 @@ class Recorder:
             message = crash.message if crash else str(report.longrepr)[-1000:]
             if message.startswith("SystemExit"):  # pytest fails such a test; say why in the author's words
                 message += " (the test called sys.exit() or raised SystemExit)"
+            if timed_out := TIMED_OUT.search(message):  # pytest-timeout stopped it where it was running
+                test.setdefault("timeout", float(timed_out[1]))
+                message = (f"stopped at {Path(crash.path).name}:{crash.lineno} after {timed_out[1]} s"
+                           if crash else f"stopped after {timed_out[1]} s")
             test.setdefault("message", message)
         elif report.skipped and test["outcome"] == "passed":
             test["outcome"] = "xfailed" if hasattr(report, "wasxfail") else "skipped"

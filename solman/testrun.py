@@ -75,7 +75,10 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
     journal_of(report).unlink(missing_ok=True)
     files = [project.relative(c.verify) for c in chapters]
     command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
-               "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root), *files]
+               "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root),
+               # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process, which
+               # raises where the test is running; the session goes on with the next test)
+               "-p", "pytest_timeout", f"--timeout={project.timeout:g}", "--timeout-method=signal", *files]
     log.info("running the tests of %s", ", ".join(c.id for c in chapters))
     log.debug("$ %s", " ".join(command))
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
@@ -191,11 +194,14 @@ def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
         location = Location.of(project.root / test["path"], test.get("line"), project.root) if "path" in test \
             else Location(test["file"])
         name = nodeid.split("::")[-1]
-        message = {"failed": f"test {name} failed",
+        message = {"failed": f"test {name} failed" if "timeout" not in test else
+                   f"test {name} did not finish within {test['timeout']:g} s (timeout in [tool.solman])",
                    "error": f"{test['file']} cannot be collected",
                    "skipped": f"test {name} was skipped",
                    "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
-        hint = (f"run `invoke test -k {name.split('[')[0]}` to see the whole failure" if test["outcome"] == "failed"
+        hint = ("a test must finish: look for a loop that never ends, make the test faster, or raise timeout"
+                if "timeout" in test
+                else f"run `invoke test -k {name.split('[')[0]}` to see the whole failure" if test["outcome"] == "failed"
                 else "run `invoke test` to see the whole failure" if test["outcome"] == "error"
                 else "a check that does not run proves nothing; make it run")
         details = [line for line in test.get("message", "").splitlines()[:6]]

@@ -10,14 +10,17 @@ a passing test exercised.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib.util
 import inspect
 import json
 import os
 import posix
+import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
@@ -148,8 +151,11 @@ def freeze(result: object) -> object:
     return result
 
 
-def load_module(path: Path, name: str, root: Path) -> ModuleType:
-    """Import the verify module at ``path``; its folder is importable for local helpers."""
+def load_module(path: Path, name: str, root: Path, timeout: float | None = None) -> ModuleType:
+    """Import the verify module at ``path``; its folder is importable for local helpers.
+
+    ``timeout``: seconds the import may take (see ``time_limit``), none by default.
+    """
     folder = str(path.parent)
     if folder in sys.path:
         sys.path.remove(folder)
@@ -159,7 +165,7 @@ def load_module(path: Path, name: str, root: Path) -> ModuleType:
     sys.modules[name] = module
     writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing outside build/
     try:
-        with intercepted_exit():
+        with intercepted_exit(), time_limit(timeout):
             spec.loader.exec_module(module)
     except ValueFailure:
         raise
@@ -169,7 +175,7 @@ def load_module(path: Path, name: str, root: Path) -> ModuleType:
             location=Location.of(exc.filename or path, exc.lineno, root),
             hint="a Python syntax error: look at this line and the one before it",
         ) from None
-    except (Exception, SystemExit, ExitCalled) as exc:  # KeyboardInterrupt stays an interruption
+    except (Exception, SystemExit, ExitCalled, TimedOut) as exc:  # KeyboardInterrupt stays an interruption
         raise failure_in_code(exc, f"importing {path.name}", root, path) from None
     finally:
         sys.dont_write_bytecode = writes_bytecode
@@ -192,6 +198,12 @@ def failure_in_code(exc: BaseException, who: str, root: Path, fallback: Path) ->
     inside = [f for f in frames if is_author_file(Path(f.filename), root)]
     frame = inside[-1] if inside else None
     location = Location.of(frame.filename, frame.lineno, root) if frame else Location.of(fallback, None, root)
+    if isinstance(exc, TimedOut):
+        verb = "did not finish" if who.startswith("importing") else "did not return"
+        return ValueFailure(f"{who} {verb} within {exc.seconds:g} s (timeout in [tool.solman])",
+                            location=location,
+                            hint="the line shown is where it was running when stopped: a loop that never ends, "
+                            "or a computation too slow for a build; make it faster, or raise timeout")
     if isinstance(exc, (SystemExit, ExitCalled)):
         call = (f"os._exit({exc.status!r})" if isinstance(exc, ExitCalled)
                 else f"sys.exit({exc.code!r}) or raised SystemExit")
@@ -254,6 +266,81 @@ def intercepted_exit() -> Iterator[None]:
             _exit_depth -= 1
             if _exit_depth == 0:
                 os._exit = posix._exit = _real_exit
+
+
+# --- a value (or an import) that never returns --------------------------------------------------
+
+class TimedOut(BaseException):
+    """What a value still running when ``time_limit`` expires raises, where it is running.
+
+    A BaseException, like ExitCalled, so that an author's ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@dataclasses.dataclass
+class Limit:
+    """A ``time_limit`` in force; ``expired`` is the ``TimedOut`` it raised, if it did."""
+
+    seconds: float | None
+    expired: TimedOut | None = None
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[Limit]:
+    """Raise ``TimedOut`` in the code running here if it has not finished after ``seconds``.
+
+    A SIGALRM timer, because the computation runs in this (the main) thread and only a signal
+    can interrupt it there: a watchdog thread could notice the time but not stop the value,
+    since Python cannot stop a thread (nor raise in another one in a loop of pure Python reliably).
+    The exception is raised at the line the author's code is executing; a long call into compiled
+    code (one numpy or LAPACK call) is interrupted when it returns to Python.
+
+    Off a main thread, signals cannot be used: there is no limit (a watch or a test calling
+    ``build`` from a worker thread). Nested limits keep the outer one; a timer already set by
+    someone else (pytest-timeout's, in the engine's own tests) is left alone when it expires
+    first, and otherwise set again afterwards with the time it had left.
+    """
+    limit = Limit(seconds)
+    if not seconds or threading.current_thread() is not threading.main_thread() or _limits:
+        yield limit
+        return
+    outer_delay, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer_delay and outer_delay <= seconds:  # someone's alarm rings first anyway
+        yield limit
+        return
+    started = time.monotonic()
+
+    def disarm() -> None:
+        if not _limits:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)  # from here on, no alarm of ours
+        _limits.clear()
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        if outer_delay:
+            left = max(outer_delay - (time.monotonic() - started), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
+
+    def expire(signum: int, frame: object) -> None:
+        if not _limits:  # delivered just as the code finished: it finished in time
+            return
+        disarm()  # restored here, since the exception may cut short the finally below
+        limit.expired = TimedOut(seconds)
+        raise limit.expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    _limits.append(seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield limit
+    finally:
+        disarm()
+
+
+_limits: list[float] = []  # the active limit (at most one: they do not nest)
 
 
 def is_author_file(file: Path, root: Path) -> bool:

@@ -95,6 +95,12 @@ CASES = [
          "value", "verify/demo.py:6", "No module named 'nonexistent_helper'"),
     Case("unknown setting", [("pyproject.toml", 'year = 2026', 'year = 2026\ntitel = "typo"')],
          "configuration", "pyproject.toml:6", "unknown setting 'titel'"),
+    Case("timeout zero", [("pyproject.toml", "year = 2026", "year = 2026\ntimeout = 0")],
+         "configuration", "pyproject.toml:6", "setting 'timeout' must be a positive number of seconds, not 0"),
+    Case("timeout negative", [("pyproject.toml", "year = 2026", "year = 2026\ntimeout = -1")],
+         "configuration", "pyproject.toml:6", "setting 'timeout' must be a positive number of seconds, not -1"),
+    Case("timeout not a number", [("pyproject.toml", "year = 2026", 'year = 2026\ntimeout = "abc"')],
+         "configuration", "pyproject.toml:6", "setting 'timeout' must be a positive number of seconds, not 'abc'"),
     Case("missing chapter file", [("pyproject.toml", 'chapters = ["demo"]', 'chapters = ["demo", "ghost"]')],
          "configuration", "pyproject.toml:6", "chapters/ghost.tex.j2, which does not exist"),
     # a build that would print anything untested fails (and names it), unless it is a draft
@@ -179,7 +185,8 @@ def invoke(root: Path, *args: str, **kwargs) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.name in (
-    "unknown name", "latex error in template text", "exception in a value", "unknown setting", "failing test")],
+    "unknown name", "latex error in template text", "exception in a value", "unknown setting", "failing test",
+    "timeout not a number")],
     ids=lambda c: c.name)
 def test_the_command_line_prints_the_location_and_exits_with_the_category_code(built: Path, case: Case):
     from solman.errors import EXIT_CODES
@@ -226,10 +233,48 @@ def test_an_interrupted_build_leaves_the_previous_outputs(built: Path, how: sign
     assert "What is one half?" in pdf_text(built / "build" / "problems.pdf")
 
 
+# --- templates are text: nothing of Python is reachable from them -------------------------------
+
+MARKER = Path("/tmp/solman-pwned")
+
+ATTEMPTS = [
+    f'see.__func__.__globals__["sys"].modules["os"].system("touch {MARKER}")',
+    '"".__class__.__mro__[1].__subclasses__()',
+    "cycler.__init__.__globals__",
+    "self",
+    "lipsum",
+    "range(10**9)",
+    "10 ** (10 ** 10)",
+    "matrix.T.__class__",
+    "half.limit_denominator",
+    "half.limit_denominator(3)",
+]
+
+
+@pytest.mark.parametrize("attempt", [*ATTEMPTS, "\\BLOCK{ set x = edition.__class__ }"])
+def test_a_template_cannot_reach_python(built: Path, attempt: str):
+    MARKER.unlink(missing_ok=True)
+    before = snapshot(built)
+    statement = attempt if attempt.startswith("\\BLOCK") else f"\\VAR{{ {attempt} }}"
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", f"What is half of one? {statement}")
+    process = invoke(built, "pdf", "--quiet")
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 3, stderr
+    assert stderr.startswith("chapters/demo.tex.j2:16: template: "), stderr
+    assert "Traceback" not in stderr + stdout
+    assert ("is undefined" in stderr.splitlines()[0]
+            or "hint: templates see only their values and solman's building blocks" in stderr), stderr
+    assert not MARKER.exists()
+    assert snapshot(built) == before
+
+
 # --- author code cannot fake success: sys.exit, os._exit, a test process that dies ------------
 
 def appended(text: str) -> tuple[str, str, str]:
     return ("verify/demo.py", "", text)
+
+
+TIMEOUT = ("pyproject.toml", "year = 2026", "year = 2026\ntimeout = 10")  # seconds: importing sympy included
 
 
 @dataclass
@@ -260,6 +305,14 @@ EXITS = [
          [appended("\n\ndef test_quits():\n    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n")],
          6, f"verify/demo.py:{VERIFY_LINES + 3}",
          "test test_quits ended the test process (killed by signal SIGKILL) before it finished"),
+    # nothing runs forever: a value or a test still running after timeout seconds is stopped where it is
+    Exit("a value that never returns", "pdf",
+         [TIMEOUT, value("spins", "while True: pass"), printed("spins")],
+         4, f"verify/demo.py:{VERIFY_LINES + 5}", "value 'spins' did not return within 10 s (timeout in [tool.solman])"),
+    Exit("a test that never returns, in a build", "pdf", [TIMEOUT, appended("\n\ndef test_spins():\n    while True: pass\n")],
+         6, f"verify/demo.py:{VERIFY_LINES + 3}", "test test_spins did not finish within 10 s (timeout in [tool.solman])"),
+    Exit("a test that never returns", "verify", [TIMEOUT, appended("\n\ndef test_spins():\n    while True: pass\n")],
+         6, f"verify/demo.py:{VERIFY_LINES + 3}", "test test_spins did not finish within 10 s (timeout in [tool.solman])"),
     Exit("verify when a value fails", "verify", [value("quits", "return 1 / 0"), printed("quits")],
          4, f"verify/demo.py:{VERIFY_LINES + 5}", "value 'quits' raised ZeroDivisionError"),
 ]

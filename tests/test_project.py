@@ -79,3 +79,16 @@ def test_unknown_chapter_lists_the_known_ones(tmp_path: Path):
     project = load_project(write_project(tmp_path, 'chapters = ["one"]\n'))
     with pytest.raises(ConfigError, match=r"no chapter 'two' in this project \(chapters: one\)"):
         project.chapter("two")
+
+
+def test_timeout_is_read_and_defaults_to_five_minutes(tmp_path: Path):
+    assert load_project(write_project(tmp_path, 'chapters = ["one"]\n')).timeout == 300
+    assert load_project(write_project(tmp_path, 'timeout = 2.5\nchapters = ["one"]\n')).timeout == 2.5
+
+
+@pytest.mark.parametrize("setting", ["0", "-1", '"abc"', "true", "inf", "nan"])
+def test_timeout_must_be_a_positive_number(tmp_path: Path, setting: str):
+    write_project(tmp_path, f'title = "T"\ntimeout = {setting}\nchapters = ["one"]\n')
+    with pytest.raises(ConfigError, match="setting 'timeout' must be a positive number of seconds") as caught:
+        load_project(tmp_path)
+    assert str(caught.value.location) == "pyproject.toml:7"

@@ -247,3 +247,88 @@ def test_a_value_that_ends_the_process_is_a_value_failure(project_dir: Path, cal
     assert error.message == f"value 'quits' {shown}"
     assert str(error.location) == f"verify/demo.py:{len(verify.splitlines())}"
     assert error.location.text.strip() == call
+
+
+# --- what a template may touch: its values and the building blocks, nothing of Python ----------
+
+MARKER = Path("/tmp/solman-template-escape")
+
+ESCAPES = [
+    f'\\VAR{{ see.__func__.__globals__["sys"].modules["os"].system("touch {MARKER}") }}',
+    '\\VAR{ "".__class__.__mro__[1].__subclasses__() }',
+    "\\VAR{ cycler.__init__.__globals__ }",
+    "\\VAR{ self }",
+    "\\VAR{ lipsum }",
+    "\\VAR{ range(10**9) }",
+    "\\VAR{ 10 ** (10 ** 10) }",
+    '\\VAR{ "x" * 10 ** 9 }',
+    "\\BLOCK{ set x = edition.__class__ }",
+    "\\VAR{ given.T.__class__ }",
+    "\\VAR{ given.det }",
+    "\\VAR{ given.det() }",
+    "\\VAR{ determinant() }",
+    '\\VAR{ "{0.__class__}".format(given) }',
+    "\\VAR{ edition.upper() }",
+    "\\VAR{ (ratio | fixed(2)).ref }",
+    '\\VAR{ see["__func__"] }',
+    "\\VAR{ see }",
+    "\\BLOCK{ for k, v in facts.items() }\\VAR{ v.__class__ }\\BLOCK{ endfor }",
+    "\\BLOCK{ for x in given }\\VAR{ loop.__class__ }\\BLOCK{ endfor }",
+]
+
+
+@pytest.mark.parametrize("attempt", ESCAPES)
+def test_a_template_reaches_nothing_but_its_values_and_building_blocks(project_dir: Path, attempt: str):
+    MARKER.unlink(missing_ok=True)
+    error = error_of(project_dir, f"\\chapter{{Demo}}\nSome text {attempt} and more.\n")
+    assert isinstance(error, TemplateError), error.render()
+    assert str(error.location) == "chapters/demo.tex.j2:2", error.render()
+    assert "is undefined" in error.message or error.hint.startswith(
+        "templates see only their values and solman's building blocks"), error.render()
+    assert not MARKER.exists()
+
+
+def test_what_templates_use_still_works_in_the_sandbox(project_dir: Path):
+    template = r"""\BLOCK{ macro show(v) }[\VAR{ v }]\BLOCK{ endmacro }
+\BLOCK{ call question("1", points=2) }\VAR{ problem("P", 1) if false else "" }
+\BLOCK{ for k, v in facts.items() }\VAR{ k }=\VAR{ show(v) }\BLOCK{ if not loop.last }, \BLOCK{ endif }\BLOCK{ endfor }
+\BLOCK{ for row in given.T }\VAR{ loop.index }:\VAR{ row }\BLOCK{ endfor }
+\VAR{ facts.count } \VAR{ given.shape[0] } \VAR{ given.T } \VAR{ see("demo", "1") } \VAR{ 2 ** 10 } \VAR{ 3 * 4 }
+\BLOCK{ if edition == "solutions" }S\BLOCK{ endif } \VAR{ "ab" ~ "cd" }
+\BLOCK{ endcall }
+"""
+    rendered, _ = render(project_dir, template)
+    assert "name=[R\\&D], count=[12]" in rendered.text
+    assert "1:12:33:24:4" in rendered.text  # the entries of the transpose, with the loop's counter
+    assert "12 2 \\begin{bmatrix}1 & 3\\\\2 & 4\\end{bmatrix} \\hyperref[q:demo:1]" in rendered.text
+    assert "1024 12" in rendered.text and "S abcd" in rendered.text
+
+
+# --- a value that never returns ------------------------------------------------------------------
+
+def test_a_value_that_never_returns_is_stopped_at_its_line(project_dir: Path):
+    pyproject = project_dir / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.solman]\n", "[tool.solman]\ntimeout = 1\n"))
+    verify = VERIFY + "\n@value\ndef spin():\n    while True: pass\n"
+    import sympy  # noqa: F401  (imported now, so that importing the module is quick)
+
+    error = error_of(project_dir, "\\BLOCK{ call question(\"2\") }\n$\\VAR{ spin }$\n\\BLOCK{ endcall }\n",
+                     verify=verify)
+    assert isinstance(error, ValueFailure), error.render()
+    assert error.message == "value 'spin' did not return within 1 s (timeout in [tool.solman])"
+    assert str(error.location) == f"verify/demo.py:{len(verify.splitlines())}"
+    assert error.details == ("needed by chapters/demo.tex.j2:2 (question 2)",)
+
+
+def test_a_time_limit_leaves_no_alarm_behind():
+    import signal
+
+    from solman.values import time_limit
+
+    handler = signal.getsignal(signal.SIGALRM)
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]
+    with time_limit(1000) as limit:
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    assert limit.expired is None
+    assert signal.getsignal(signal.SIGALRM) is handler
+    assert (signal.getitimer(signal.ITIMER_REAL)[0] > 0) == (outer > 0)  # pytest-timeout's, if any, set again
