@@ -167,7 +167,7 @@ def test_nothing_is_written_outside_build(built: Path, tmp_path: Path):
     git("init", "-q")
     git("add", "-A", ":!build")
     git("commit", "-q", "-m", "sources")
-    os.utime(built / "pyproject.toml", (time.time() + 5,) * 2)  # stale index entry
+    os.utime(built / "pyproject.toml", (time.time() - 100,) * 2)  # stale index entry (in the past: git refreshes it)
     index = built / ".git" / "index"
     index_before = (index.read_bytes(), index.stat().st_mtime_ns)
 
