@@ -197,7 +197,7 @@ def test_ctrl_c_while_staging_leaves_the_old_set_and_says_so(tmp_path: Path, mon
 
 
 def test_a_torn_journal_is_no_commit(tmp_path: Path):
-    build, pdfs, manifest, old, _ = old_and_new(tmp_path)
+    build, _, _, old, _ = old_and_new(tmp_path)
     (build / outputs.STAGING).mkdir()
     (build / outputs.STAGING / "0-manual.pdf").write_bytes(b"new")
     journal = json.dumps({"solman": "publish-journal", "swaps": [{"staged": ".publish/0-manual.pdf",
