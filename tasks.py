@@ -53,15 +53,15 @@ def _reported():
 
 
 def _interrupted() -> str:
-    """What an interruption left in build/, as far as this process knows."""
+    """What an interruption left in build/, as far as this process knows (see solman.outputs.publish)."""
     outputs = sys.modules.get("solman.outputs")  # not imported: nothing was published
     state = outputs.publishing if outputs is not None else "not started"
-    if state == "not started":
+    if state in ("not started", "staging"):
         return "interrupted; the previous PDFs in build/ are unchanged"
     if state == "done":
         return "interrupted after the new PDFs were published in build/"
-    return ("interrupted while publishing: some PDFs in build/ may be new and others old; "
-            "run `invoke pdf` to rebuild them")
+    return ("interrupted while publishing: the new PDFs are committed, and the next solman command "
+            "(any of them) finishes putting them in place in build/")
 
 
 def _project():
@@ -237,11 +237,13 @@ def test(c, k=None):
 
 @task
 def clean(c):
-    """Remove build/ and everything generated in it."""
+    """Remove everything generated in build/ (waits for a running build to finish)."""
+    _configure_logging()
     with _reported():
         from solman.outputs import clean as remove_build
 
-        print("removed build/" if remove_build(ROOT / "build") else "nothing to clean")
+        print("emptied build/ (its lock file, build/.lock, stays)" if remove_build(ROOT / "build")
+              else "nothing to clean")
 
 
 ns = Collection(setup, new, pdf, watch, verify, keys, export, test, bench, clean)

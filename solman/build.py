@@ -57,15 +57,18 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     called by a passing test; ``draft`` publishes anyway, with DRAFT across every page.
     """
     targets = plan_targets(project, chapter, edition, manual)
+    from .outputs import lock
+
     with hashes_taken() as hashed:  # the sources as they are before the build reads them
         stamps = target_stamps(project, targets)
-    records = up_to_date(project, targets, stamps, draft)
+    with lock(project.build, exclusive=False):  # the results as one set: not while another build publishes
+        records = up_to_date(project, targets, stamps, draft)
     if records is not None:
         log.info("up to date: nothing to build")
         return Built(project.build, targets, records=records)
     from .latexmk import source_date_epoch
     from .manifest import load_manifest, records_by_output
-    from .outputs import build_lock, publish, write_if_changed
+    from .outputs import publish, write_if_changed
     from .sources import Sources, assemble, render_chapters
     from .testrun import TestResults, test_results
     from .toolchain import require_tex
@@ -79,7 +82,9 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         log.info("LaTeX runs without a sandbox (sandbox = false): it can read and write any file you can")
     stages = Stopwatch()
     tex = project.build / "tex"
-    with build_lock(project.build), ThreadPoolExecutor(max_workers=2) as background, \
+    # Exclusive: this build writes build/. Called with the lock already held (verify --pdf holds it
+    # shared and builds a reference PDF; export holds it exclusively), the hold is shared, upgraded.
+    with lock(project.build, exclusive=True), ThreadPoolExecutor(max_workers=2) as background, \
             Compiler(tex, project.year, jobs, stages, project.sandbox) as compiler:
         built_chapters = [project.chapter(c) for c in dict.fromkeys(c for t in targets for c in t.chapters)]
         log.info("rendering %d chapter(s)", len(built_chapters))
@@ -129,8 +134,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         # unless a source was edited while it ran (then the old stamps make the next build look again).
         if unchanged(hashed):
             stamps = target_stamps(project, targets)
-        during, final = record(sources, targets, compiled, current, stamps, warnings, manifest)
-        publish(project.build, {t.output: compiled[t.name].pdf for t in stale}, during, final)
+        final = record(sources, targets, compiled, current, stamps, warnings, manifest)
+        publish(project.build, {t.output: compiled[t.name].pdf for t in stale}, final)
         timings = {"seconds": stages.seconds, "compiled": sorted(t.output for t in stale)}
         (project.build / "timings.json").write_text(json.dumps(timings, indent=1))
     messages = sorted({warning_text(w) for ws in warnings.values() for w in ws})
@@ -338,8 +343,8 @@ def latex_hint(entry: LogEntry) -> str:
 
 
 def record(sources: Sources, targets: list[Target], compiled: dict[str, Compiled], current: dict[str, dict | None],
-           stamps: dict[str, str], warnings: dict[str, list[dict]], old: dict) -> tuple[dict, dict]:
-    """The manifest to write while the PDFs are swapped in, and the one to keep afterwards."""
+           stamps: dict[str, str], warnings: dict[str, list[dict]], old: dict) -> dict:
+    """The manifest of build/ once this build's PDFs are published (with them, as one set)."""
     from .manifest import merge, output_record
     from .pdfs import page_count
     from .sources import sha256
@@ -356,4 +361,5 @@ def record(sources: Sources, targets: list[Target], compiled: dict[str, Compiled
             output = dict(current[target.name])
         output["stamp"] = stamps[target.name]
         outputs.append(output)
-    return merge(old, renders, outputs)
+    _, final = merge(old, renders, outputs)  # the first is for publishing file by file: not needed
+    return final

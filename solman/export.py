@@ -8,11 +8,13 @@ Live installation or on Overleaf. The archive is reproducible: sorted entries, f
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 from .build import build
 from .errors import ConfigError
+from .outputs import lock, replace_atomically
 from .project import EDITIONS, Project
 from .sources import SOURCE
 from .targets import plan_targets, provenance_file
@@ -33,6 +35,13 @@ def export(project: Project, chapter: str | None = None, edition: str = "solutio
         raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
     [target] = [t for t in plan_targets(project, chapter, edition, manual=chapter is None)
                 if (t.is_manual if chapter is None else not t.is_manual)]
+    # Exclusive, not shared: export may build, then reads build/tex, which no other build may change
+    # in between, and writes its zip (the build nested here shares this hold).
+    with lock(project.build, exclusive=True, doing="exporting"):
+        return write_archive(project, target, chapter, edition)
+
+
+def write_archive(project: Project, target, chapter: str | None, edition: str) -> Path:
     record = build(project, chapter=chapter, edition=edition, manual=chapter is None).records[target.output]
     tex = project.build / "tex"
     files = {name: tex / name for name in record["inputs"] if not name.startswith(SOURCE)}  # not the verify modules
@@ -40,8 +49,8 @@ def export(project: Project, chapter: str | None = None, edition: str = "solutio
     main = files.pop(f"{target.name}.tex")
     what = f"chapter {chapter}" if chapter else "the whole manual"
     archive = project.build / "export" / f"{target.name}.zip"
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    content = io.BytesIO()
+    with zipfile.ZipFile(content, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         def add(name: str, data: bytes) -> None:
             info = zipfile.ZipInfo(f"{target.name}/{name}", date_time=FIXED_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -52,4 +61,5 @@ def export(project: Project, chapter: str | None = None, edition: str = "solutio
             add(name, files[name].read_bytes())
         add("latexmkrc", LATEXMKRC.encode())
         add("README.txt", README.format(project=project.title, what=f"{what}, {edition} edition").encode())
+    replace_atomically(archive, content.getvalue())  # a Ctrl-C leaves the previous zip, not half of one
     return archive

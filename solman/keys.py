@@ -82,14 +82,19 @@ def printed_tolerance(printed: Use | None, obj: object) -> float:
 
 def write_keys(project: Project) -> list[Path]:
     """Write ``build/keys/<chapter>.json`` for every chapter; return the files written."""
+    from .outputs import lock
+
     targets = [t for t in plan_targets(project, edition="solutions") if not t.is_manual]
-    rendered = render_chapters(project, targets, objects=True)
-    written = []
-    for chapter in project.chapters:
-        path = project.build / "keys" / f"{chapter.id}.json"
-        key = chapter_key(rendered[chapter.id, "solutions"])
-        replace_atomically(path, (json.dumps(key, indent=1, ensure_ascii=False) + "\n").encode())
-        written.append(path)
+    # Shared: keys reads the caches beside other readers, never while a build writes them; two keys
+    # commands write the same files, each by one atomic rename.
+    with lock(project.build, exclusive=False):
+        rendered = render_chapters(project, targets, objects=True)
+        written = []
+        for chapter in project.chapters:
+            path = project.build / "keys" / f"{chapter.id}.json"
+            key = chapter_key(rendered[chapter.id, "solutions"])
+            replace_atomically(path, (json.dumps(key, indent=1, ensure_ascii=False) + "\n").encode())
+            written.append(path)
     return written
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 DIGEST_KEY = "SolmanDigest"
@@ -51,14 +50,13 @@ def read_provenance(pdf: Path) -> dict | None:
     number = re.search(rf"^(\d+): {re.escape(PROVENANCE_NAME)}$", listing.stdout, flags=re.M)
     if listing.returncode != 0 or not number:
         return None
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / PROVENANCE_NAME
-        saved = subprocess.run(["pdfdetach", "-save", number[1], "-o", str(target), str(pdf)],
-                               capture_output=True, check=False)
-        if saved.returncode != 0 or not target.exists():
-            return None
-        try:
-            provenance = json.loads(target.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return None
+    # to stdout: nothing is written anywhere, not even a temporary file
+    saved = subprocess.run(["pdfdetach", "-save", number[1], "-o", "/dev/stdout", str(pdf)], capture_output=True,
+                           check=False)
+    if saved.returncode != 0:
+        return None
+    try:
+        provenance = json.loads(saved.stdout.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
     return provenance if isinstance(provenance, dict) and provenance.get("solman") == "provenance" else None

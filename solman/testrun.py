@@ -11,9 +11,11 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,26 +71,33 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
     chapters = list(project.chapters) if chapters is None else chapters
     if not chapters:
         return TestResults()
-    report = project.build / "verify" / "tests.json"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.unlink(missing_ok=True)
-    journal_of(report).unlink(missing_ok=True)
-    files = [project.relative(c.verify) for c in chapters]
-    command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
-               "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root),
-               # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process, which
-               # raises where the test is running; the session goes on with the next test)
-               "-p", "pytest_timeout", f"--timeout={project.timeout:g}", "--timeout-method=signal", *files]
-    log.info("running the tests of %s", ", ".join(c.id for c in chapters))
-    log.debug("$ %s", " ".join(command))
-    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
-                       PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # only solman's recorder: others cost a second to import
-    process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
-                             env=environment)
-    if not report.exists():
-        raise died(project, journal_of(report), process)
-    log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
-    data = json.loads(report.read_text(encoding="utf-8"))
+    # Scratch of this run only: two commands may run tests at once (verify beside verify, under the
+    # shared lock). pytest's temporaries (tmp_path) and the tests' own (tempfile) go there too.
+    (project.build / "verify").mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=project.build / "verify"))
+    try:
+        report = scratch / "tests.json"
+        (scratch / "tmp").mkdir()
+        files = [project.relative(c.verify) for c in chapters]
+        command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
+                   "-p", "no:cacheprovider", f"--basetemp={scratch / 'pytest'}", "-q", "--no-header",
+                   "--rootdir", str(project.root),
+                   # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process,
+                   # which raises where the test is running; the session goes on with the next test)
+                   "-p", "pytest_timeout", f"--timeout={project.timeout:g}", "--timeout-method=signal", *files]
+        log.info("running the tests of %s", ", ".join(c.id for c in chapters))
+        log.debug("$ %s", " ".join(command))
+        environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
+                           PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only solman's recorder: others cost a second
+                           TMPDIR=str(scratch / "tmp"))
+        process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
+                                 env=environment)
+        if not report.exists():
+            raise died(project, journal_of(report), process)
+        log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
+        data = json.loads(report.read_text(encoding="utf-8"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return TestResults(data["tests"], data.get("modules", {}))
 
 

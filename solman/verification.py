@@ -146,8 +146,19 @@ def verify(project: Project, pdf: Path | None = None) -> Report:
     A check that cannot run (the tests crash, a value fails while the chapters render) is a
     failure of the report like any other, so the summary is printed on every outcome.
     """
+    from .outputs import lock
+
     if pdf is not None:
         check_pdf_argument(project, pdf)  # at once: before the tests run or anything is built
+    # Shared: verify reads build/ and may run beside other readers, never beside a build. To check a
+    # copy whose PDF is not in build/, it builds a reference (build_reference): that build upgrades
+    # this hold to exclusive and back (see outputs.lock), and verify uses only the record it returns.
+    with lock(project.build, exclusive=False):
+        return checked(project, pdf)
+
+
+def checked(project: Project, pdf: Path | None) -> Report:
+    """``verify()``'s checks, with the lock held."""
     report = Report()
     try:
         results = run_tests(project)  # always afresh: this is the proof

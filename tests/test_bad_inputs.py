@@ -8,6 +8,7 @@ and that the previous PDFs and manifest are byte-identical afterwards.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -161,26 +162,136 @@ def test_special_characters_and_unicode_print_literally(built: Path):
     assert "Zürich & Co: 50% of $5, #1 {x} ~ ^ _ café α" in " ".join(text.split())
 
 
-def test_nothing_is_written_outside_build(built: Path):
-    from solman.verification import verify
+def test_nothing_is_written_outside_build(built: Path, tmp_path: Path):
+    # The project is a git repository whose index is stale (a tracked file touched since it was
+    # written): a plain `git status` would rewrite .git/index. TMPDIR points at an empty folder:
+    # pytest, pdfdetach and the tests' temporaries must go under build/ instead.
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=built,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A", ":!build")
+    git("commit", "-q", "-m", "sources")
+    os.utime(built / "pyproject.toml", (time.time() - 100,) * 2)  # stale index entry (in the past: git refreshes it)
+    index = built / ".git" / "index"
+    index_before = (index.read_bytes(), index.stat().st_mtime_ns)
 
     def files() -> dict[str, bytes]:
         return {str(p.relative_to(built)): p.read_bytes() for p in built.rglob("*")
-                if p.is_file() and "build" not in p.relative_to(built).parts}
+                if p.is_file() and p.relative_to(built).parts[0] != "build"}
 
     before = files()
     edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
     changed = files()
-    build(load_project(built))
-    verify(load_project(built))
+    temporary = tmp_path / "tmpdir"
+    temporary.mkdir()
+    os.utime(temporary, (0, 0))  # a file created there, even if removed since, changes this
+    for command in ("pdf", "verify"):
+        process = invoke(built, command, "--quiet", env=dict(os.environ, SOLMAN_PROJECT=str(built),
+                                                             TMPDIR=str(temporary)))
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr
     assert files() == changed and set(changed) == set(before)
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == index_before
+    assert list(temporary.iterdir()) == [] and temporary.stat().st_mtime == 0
+    assert not list((built / "build" / "verify").glob("run-*"))  # each run's scratch is removed
+
+
+def test_verify_started_during_a_build_waits_for_it(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    first = invoke(built, "pdf", "--quiet")
+    lock = built / "build" / ".lock"
+    deadline = time.monotonic() + 60
+    while "pid" not in (lock.read_text() if lock.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = invoke(built, "verify")
+    stdout, stderr = second.communicate(timeout=600)
+    _, first_err = first.communicate(timeout=600)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 0, stderr
+    assert "another solman command is writing build/ (pid" in stderr
+    assert "PDFs: 4 of 4 current" in stdout  # it read the new set, once published
+
+
+def test_clean_waits_for_a_build_and_keeps_only_the_lock(built: Path):
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    first = invoke(built, "pdf", "--quiet")
+    lock = built / "build" / ".lock"
+    deadline = time.monotonic() + 60
+    while "pid" not in (lock.read_text() if lock.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = invoke(built, "clean")
+    stdout, stderr = second.communicate(timeout=600)
+    _, first_err = first.communicate(timeout=600)
+    assert first.returncode == 0, first_err  # its lock was not removed under it
+    assert second.returncode == 0 and "waiting for it to finish" in stderr and "emptied build/" in stdout
+    assert [p.name for p in (built / "build").iterdir()] == [".lock"]
+
+
+# --- an interrupted publish: the old set or the new one, never a mix -----------------------------
+
+PROBLEMS = ["problems.pdf", "chapters/demo-problems.pdf"]  # what `invoke pdf --edition problems` publishes
+STEPS = ["staged", "journaled", *(f"renamed-{k}" for k in range(1, len(PROBLEMS) + 2)), "finished"]
+SIGINT_STEPS = sorted(random.Random(16).sample(STEPS, 2), key=STEPS.index)  # fixed seed
+
+
+def whole_new_set(root: Path, before: dict[str, bytes]) -> bool:
+    """The new PDFs of the problems edition, the others as before, and a manifest describing every one."""
+    import json
+
+    from solman.manifest import records_by_output
+    from solman.pdfs import read_digest
+    from solman.sources import sha256
+
+    manifest = json.loads((root / "build" / "manifest.json").read_bytes())
+    records = records_by_output(manifest)
+    for output in ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapters/demo-problems.pdf"]:
+        pdf = root / "build" / output
+        new = output in PROBLEMS
+        assert (pdf.read_bytes() != before[output]) == new, output
+        assert records[output]["pdf"] == sha256(pdf.read_bytes()), output
+        assert read_digest(pdf) in manifest["outputs"] and records[output]["digest"] == read_digest(pdf), output
+        if new:
+            assert "What is one half?" in pdf_text(pdf), output
+    return True
+
+
+@pytest.mark.parametrize("how, step", [*((signal.SIGKILL, step) for step in STEPS),
+                                       *((signal.SIGINT, step) for step in SIGINT_STEPS)],
+                         ids=lambda value: value.name if isinstance(value, signal.Signals) else value)
+def test_a_publish_interrupted_at_any_step_leaves_the_old_set_or_the_new_one(built: Path, how, step: str):
+    before = snapshot(built)
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    process = invoke(built, "pdf", "--edition", "problems", "--quiet", start_new_session=True,
+                     env=dict(os.environ, SOLMAN_PROJECT=str(built), SOLMAN_TEST_PAUSE_IN_PUBLISH=step))
+    for line in process.stderr:  # wait until it stops at that step of publishing
+        if f"paused in publish at step {step}" in line:
+            break
+    else:
+        pytest.fail(f"the build never reached step {step}: {process.communicate()}")
+    os.killpg(process.pid, how)
+    _, stderr = process.communicate(timeout=120)
+    committed = step != "staged"
+    if how == signal.SIGINT:
+        assert process.returncode == 130
+        assert ("interrupted after the new PDFs were published" if committed
+                else "interrupted; the previous PDFs in build/ are unchanged") in stderr
+    # the next command, a reader, sees one whole set (and leaves no trace of the interrupted publish)
+    verified = invoke(built, "verify", "--quiet")
+    stdout, _ = verified.communicate(timeout=600)
+    if committed:
+        assert whole_new_set(built, before) and "PDFs: 2 of 4 current (2 stale)" in stdout
+    else:
+        assert snapshot(built) == before and "PDFs: 0 of 4 current (4 stale)" in stdout
+    assert not (built / "build" / "publish.journal").exists() and not (built / "build" / ".publish").exists()
 
 
 # --- the command line: exit codes, no tracebacks, the lock, interruptions ----------------------
 
 def invoke(root: Path, *args: str, **kwargs) -> subprocess.Popen:
-    environment = dict(os.environ, SOLMAN_PROJECT=str(root))
-    return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=REPO, env=environment,
+    kwargs.setdefault("env", dict(os.environ, SOLMAN_PROJECT=str(root)))
+    return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
@@ -210,7 +321,7 @@ def test_a_second_build_waits_for_the_first(built: Path):
     _, second_err = second.communicate(timeout=600)
     first.communicate(timeout=600)
     assert first.returncode == 0 and second.returncode == 0
-    assert "another build of this project is running (pid" in second_err
+    assert "another solman command is writing build/ (pid" in second_err
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill -9"])

@@ -40,10 +40,11 @@ def test_a_bad_option_is_a_message_and_an_exit_code():
 def test_an_interruption_claims_unchanged_outputs_only_before_publishing(monkeypatch):
     from solman import outputs
 
-    monkeypatch.setattr(outputs, "publishing", "not started")
-    assert tasks._interrupted() == "interrupted; the previous PDFs in build/ are unchanged"
-    monkeypatch.setattr(outputs, "publishing", "under way")
+    for state in ("not started", "staging"):
+        monkeypatch.setattr(outputs, "publishing", state)
+        assert tasks._interrupted() == "interrupted; the previous PDFs in build/ are unchanged"
+    monkeypatch.setattr(outputs, "publishing", "committed")
     message = tasks._interrupted()
-    assert "unchanged" not in message and "while publishing" in message and "invoke pdf" in message
+    assert "unchanged" not in message and "committed" in message and "next solman command" in message
     monkeypatch.setattr(outputs, "publishing", "done")
     assert "unchanged" not in tasks._interrupted()

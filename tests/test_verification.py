@@ -35,6 +35,31 @@ def test_run_tests_reports_outcomes_and_the_values_each_test_called(project):
     assert all(test["outcome"] == "passed" for test in tests.values())
 
 
+def test_each_test_run_has_its_own_scratch_folder_under_build_removed_afterwards(project, monkeypatch):
+    # verify beside verify (both under the shared lock) must not share a report, a journal or pytest's
+    # temporaries; and nothing goes to /tmp (pytest's basetemp, the tests' TMPDIR).
+    import subprocess
+
+    real_run = subprocess.run
+    runs = []
+
+    def run(command, **kwargs):
+        report = next(Path(a.split("=", 1)[1]) for a in command if a.startswith("--solman-report="))
+        basetemp = next(Path(a.split("=", 1)[1]) for a in command if a.startswith("--basetemp="))
+        runs.append((report, basetemp, Path(kwargs["env"]["TMPDIR"])))
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    run_tests(project)
+    run_tests(project)
+    (first, *_), (second, *_) = runs
+    assert first.parent != second.parent
+    for paths in runs:
+        scratch = paths[0].parent
+        assert scratch.parent == project.build / "verify" and all(p.is_relative_to(scratch) for p in paths)
+        assert not scratch.exists()
+
+
 def test_failing_and_skipped_tests_are_failures(project, project_dir: Path):
     edit(project_dir / "verify" / "demo.py", "assert half() + half() == 1", "assert half() == 1")
     edit(project_dir / "verify" / "demo.py", "def test_course_name_has_special_characters():",
