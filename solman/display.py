@@ -6,11 +6,15 @@ PDF shows. Here each printed value's LaTeX is parsed back, independently of the 
 compared with the value within the precision it was printed with: exactly for exact values,
 to half a unit of the last printed digit for rounded ones, with the promised number of digits.
 
-The parser reads what the filters and ``sympy.latex`` produce for numbers and simple formulas:
-integers (with thin-space groups), decimals, ``\frac``, ``\sqrt``, powers, products, sums,
-``\pi``, ``\times 10^{k}``, percentages, ``bmatrix`` and comma-separated lists, plus letters and
-Greek letters as symbols and the usual functions. Anything else is reported as not checkable
-(counted in the summary), never silently passed.
+The reader parses what the filters and ``sympy.latex`` print, on its own: numbers (grouped,
+decimal, ``\times 10^{k}``, percentages), ``\frac``, roots, powers, products, absolute values,
+norms, max/min, floor/ceiling, factorials and binomials, the usual functions, ``cases``
+(Piecewise), intervals, sets, tuples, sums, products, integrals, derivatives, ``O(.)``,
+relations and logic, matrices, and the value's own symbols and functions by their spelling
+(``x_{1}``, ``\hat{y}_i``, ``\sigma\left(x\right)``). What it cannot read, and any value of a
+kind it never produces (``unknown_part``), is reported as not checkable (counted in the
+summary), never silently passed. Symbolic values are compared by ``same``: part by part for
+containers, at points of both signs, zero and complex numbers for expressions.
 """
 
 from __future__ import annotations
@@ -426,13 +430,13 @@ def parse_matrix(latex: str) -> list[list[str]]:
 
 
 def split_top(text: str, separator: str) -> list[str]:
-    """Split at ``separator`` outside braces and brackets."""
+    """Split at ``separator`` outside braces, brackets and environments."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(text):
         char = text[i]
-        if char in "{[(":
+        if char in "{[(" or text.startswith("\\begin{", i):
             depth += 1
-        elif char in "}])":
+        elif char in "}])" or text.startswith("\\end{", i):
             depth -= 1
         elif depth == 0 and text.startswith(separator, i):
             parts.append(text[start:i])
@@ -929,8 +933,8 @@ class Parser:
             if kind == "symbol" and following is not None and not following.gap and following.kind == "letter" \
                     and key[-1][0].isalpha():
                 continue  # "x" is not the start of "xy"
-            if kind == "function" and not self.applies_after(length):
-                continue
+            if (kind == "function") != self.applies_after(length):
+                continue  # a symbol is not applied to arguments (the printer sets a product apart), a function is
             if thing is None:
                 raise Unreadable(f"two names are written {''.join(v for v, _ in key)}")
             best = (length, kind, thing)

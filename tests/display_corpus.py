@@ -53,13 +53,13 @@ def pairs() -> list[tuple[str, object, str]]:
             pair = assertion(statement)
             if pair is None:
                 if isinstance(statement, (ast.Assign, ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
-                    quietly(lambda: exec(compile(ast.Module([statement], []), MODULE, "exec"), namespace))
+                    quietly(run, ast.Module([statement], []), namespace)
                 continue
             source, expected = pair
-            expr = quietly(lambda: eval(compile(ast.Expression(source), MODULE, "eval"), namespace))
-            if not isinstance(expr, (sympy.Basic, sympy.MatrixBase)) or quietly(lambda: expr.atoms(sympy.Float)) != set():
+            expr = quietly(run, ast.Expression(source), namespace)
+            if not isinstance(expr, (sympy.Basic, sympy.MatrixBase)) or quietly(expr.atoms, sympy.Float) != set():
                 continue
-            if quietly(lambda: sympy.latex(expr)) != expected:
+            if quietly(sympy.latex, expr) != expected:
                 continue
             found.append((ast.unparse(source), expr, expected))
     return found
@@ -81,12 +81,20 @@ def assertion(statement: ast.stmt) -> tuple[ast.expr, str] | None:
     return call.args[0], string.value
 
 
-def quietly(action):
-    """``action()``, or None when it raises; the test module's warnings and prints are not ours."""
+def run(tree: ast.Module | ast.Expression, namespace: dict):
+    """A statement or expression of sympy's test module, run as that module would."""
+    if isinstance(tree, ast.Expression):
+        return eval(compile(tree, MODULE, "eval"), namespace)
+    exec(compile(tree, MODULE, "exec"), namespace)  # noqa: S102 - sympy's own test code
+    return None
+
+
+def quietly(action, *arguments):
+    """``action(*arguments)``, or None when it raises; the test module's warnings and prints are not ours."""
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            return action()
+            return action(*arguments)
     except Exception:  # noqa: BLE001 - a statement of another project's test that does not run here
         return None
 
