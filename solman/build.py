@@ -361,5 +361,4 @@ def record(sources: Sources, targets: list[Target], compiled: dict[str, Compiled
             output = dict(current[target.name])
         output["stamp"] = stamps[target.name]
         outputs.append(output)
-    _, final = merge(old, renders, outputs)  # the first is for publishing file by file: not needed
-    return final
+    return merge(old, renders, outputs)

@@ -79,27 +79,18 @@ def load_manifest(path: Path) -> dict:
     return data
 
 
-def merge(old: dict, renders: dict[str, dict], outputs: list[dict]) -> tuple[dict, dict]:
-    """Two manifests: one listing old and new outputs (safe while PDFs are swapped), and the final one.
-
-    Outputs not rebuilt now are kept; renders no output refers to any more are dropped.
-    """
+def merge(old: dict, renders: dict[str, dict], outputs: list[dict]) -> dict:
+    """The manifest after a build: outputs not rebuilt now are kept; renders no output refers to are dropped."""
     rebuilt = {record["output"] for record in outputs}
     kept = {d: r for d, r in old.get("outputs", {}).items() if r["output"] not in rebuilt}
-    new = {record["digest"]: record for record in outputs}
+    outputs_by_digest = {**kept, **{record["digest"]: record for record in outputs}}
     every_render = {**old.get("renders", {}), **renders}
-
-    def manifest(outputs_by_digest: dict) -> dict:
-        used = {sha for record in outputs_by_digest.values() for sha in record["chapters"].values()}
-        return {
-            "format": FORMAT,
-            "renders": {sha: r for sha, r in sorted(every_render.items()) if sha in used},
-            "outputs": dict(sorted(outputs_by_digest.items(), key=lambda item: item[1]["output"])),
-        }
-
-    during = manifest({**old.get("outputs", {}), **kept, **new})
-    final = manifest({**kept, **new})
-    return during, final
+    used = {sha for record in outputs_by_digest.values() for sha in record["chapters"].values()}
+    return {
+        "format": FORMAT,
+        "renders": {sha: r for sha, r in sorted(every_render.items()) if sha in used},
+        "outputs": dict(sorted(outputs_by_digest.items(), key=lambda item: item[1]["output"])),
+    }
 
 
 def tool_versions(project: Project) -> dict[str, str]:

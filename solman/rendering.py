@@ -637,8 +637,8 @@ class Render:
 
     def names_hint(self, exc: jinja2.UndefinedError) -> str | None:
         match = re.search(r"'([^']+)' is undefined", exc.message or "")
-        if not match:
-            return None
+        if not match:  # "... has no attribute 'upper'": a template reaching past what it is given
+            return SANDBOX_HINT
         names = sorted(self.context())
         close = difflib.get_close_matches(match[1], names, n=3)
         suggestion = f"did you mean {', '.join(close)}? " if close else ""
