@@ -103,6 +103,19 @@ def _selection(chapter, edition, manual):
         raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
 
 
+def _jobs(jobs) -> int | None:
+    """``--jobs`` as a number of LaTeX runs: a whole number of at least 1 (absent: one per core)."""
+    from solman.errors import ConfigError
+
+    if jobs is None:
+        return None
+    text = str(jobs).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"--jobs needs a whole number of at least 1, not {jobs!r}",
+                          hint="for example --jobs 2; leave it out for one LaTeX run per core")
+    return int(text)
+
+
 def _print_outputs(built) -> None:
     for target in built.targets:
         pages = built.pages(target)
@@ -117,8 +130,7 @@ def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, ver
         from solman.build import build
 
         _selection(chapter, edition, manual)
-        built = build(_project(), chapter=chapter, edition=edition, manual=manual,
-                      jobs=int(jobs) if jobs else None, draft=draft)
+        built = build(_project(), chapter=chapter, edition=edition, manual=manual, jobs=_jobs(jobs), draft=draft)
         if not quiet:
             _print_outputs(built)
 
@@ -133,10 +145,10 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
         from solman.watch import watch as watch_sources
 
         _selection(chapter, edition, manual)
+        jobs = _jobs(jobs)
 
         def rebuild(project):
-            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=int(jobs) if jobs else None,
-                          draft=draft)
+            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=jobs, draft=draft)
             if built.compiled:
                 print(f"rebuilt {', '.join('build/' + t.output for t in built.targets if t.name in built.compiled)}",
                       flush=True)
