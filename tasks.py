@@ -47,6 +47,14 @@ def _reported():
     except SolmanError as error:
         print(error.render(), file=sys.stderr)
         raise Exit(code=error.exit_code) from None
+    except OSError as exc:  # writing build/ failed outside a build (verify, keys): the disk, not a bug
+        from solman.errors import writes_under, writing_failure
+
+        if not writes_under(exc, ROOT / "build"):
+            raise
+        error = writing_failure(exc, exc.filename, ROOT)
+        print(error.render(), file=sys.stderr)
+        raise Exit(code=error.exit_code) from None
     except KeyboardInterrupt:
         print(_interrupted(), file=sys.stderr)
         raise Exit(code=130) from None

@@ -9,6 +9,7 @@ reports are run (likewise), and only targets whose inputs changed are compiled.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import hashes_taken, unchanged
-from .errors import LatexError, Location, SolmanError, raise_collected
+from .errors import LatexError, Location, SolmanError, disk_full, raise_collected, writing_failure, writing_in
 from .project import Project
 from .stamps import published, target_stamps, up_to_date
 from .targets import Target, plan_targets, provenance_file
@@ -73,7 +74,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     require_tex()
     stages = Stopwatch()
     tex = project.build / "tex"
-    with build_lock(project.build), ThreadPoolExecutor(max_workers=2) as background, \
+    with writing_in(project.build, project.root), build_lock(project.build), \
+            ThreadPoolExecutor(max_workers=2) as background, \
             Compiler(tex, project.year, jobs, stages) as compiler:
         built_chapters = [project.chapter(c) for c in dict.fromkeys(c for t in targets for c in t.chapters)]
         log.info("rendering %d chapter(s)", len(built_chapters))
@@ -241,6 +243,8 @@ def latex_errors(project: Project, sources: Sources, compiled: dict[str, Compile
     for result in compiled.values():
         if result.ok:
             continue
+        if disk_full(result.log.parent):  # LaTeX could not write its output (or even its log)
+            return [writing_failure(OSError(errno.ENOSPC, "LaTeX stopped"), result.log.parent, project.root)]
         entries = result.errors or [LogEntry("error", "latexmk failed without a LaTeX error in the log",
                                              None, None, result.output.strip()[-600:])]
         entry = entries[0]

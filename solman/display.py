@@ -171,7 +171,8 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
 
 
 def unwrap(latex: str) -> str:
-    return re.sub(r"^\\begingroup\\renewcommand\*\{\\arraystretch\}\{[\d.]+\}(.*)\\endgroup$", r"\1",
+    return re.sub(r"^\\begingroup(?:\\setcounter\{MaxMatrixCols\}\{\d+\})?"
+                  r"(?:\\renewcommand\*\{\\arraystretch\}\{[\d.]+\})?(.*)\\endgroup$", r"\1",
                   latex.strip(), flags=re.S)
 
 

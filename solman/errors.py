@@ -8,7 +8,11 @@ solman and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +144,8 @@ def writing_failure(exc: OSError, path: Path | str | None, root: Path) -> Enviro
     """What to tell the author when writing ``path`` (under build/) failed with ``exc``."""
     path = Path(path if path is not None else exc.filename or root / "build")
     shown = Location.of(path, None, root).path
+    if exc.filename is None:  # a write to an open file: only the folder is known
+        shown = f"in {shown}/"
     code = exc.errno
     if code in (errno.ENOSPC, errno.EDQUOT):
         return EnvironmentFailure(f"the disk is full while writing {shown}",
@@ -151,10 +157,45 @@ def writing_failure(exc: OSError, path: Path | str | None, root: Path) -> Enviro
                                   hint="solman writes everything it generates under build/: make that folder "
                                   "writable for you")
     if code in (errno.EEXIST, errno.ENOTDIR):
-        return EnvironmentFailure(f"cannot write {shown}: a file stands where solman needs a folder",
+        blocking = next((p for p in (path, *path.parents) if p.is_file()), path)
+        return EnvironmentFailure(f"{Location.of(blocking, None, root).path} is a file, where solman needs a folder "
+                                  f"(writing {shown})",
                                   hint="solman writes under build/, which must be a folder: move that file away")
     return EnvironmentFailure(f"cannot write {shown}: {exc.strerror or exc}",
                               hint="solman writes everything it generates under build/")
+
+
+@contextlib.contextmanager
+def writing_in(build: Path, root: Path) -> Iterator[None]:
+    """Turn a failed write under ``build`` (disk full, read-only, a file where a folder should be) into
+    an ``EnvironmentFailure`` that names the file; any other ``OSError`` is a bug and stays one."""
+    try:
+        yield
+    except OSError as exc:
+        if not writes_under(exc, build):
+            raise
+        raise writing_failure(exc, exc.filename, root) from None
+
+
+LOW_SPACE = 1 << 20  # bytes: a write that failed with less than this free most likely failed for space
+
+
+def disk_full(folder: Path) -> bool:
+    """Whether the disk holding ``folder`` is (almost) full: why a program writing there may have stopped."""
+    try:
+        return shutil.disk_usage(folder).free < LOW_SPACE
+    except OSError:
+        return False
+
+
+def writes_under(exc: OSError, build: Path) -> bool:
+    """Whether ``exc`` is a failure to write ``build`` or a file in it (or a full disk, wherever)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST, errno.ENOTDIR) or not exc.filename:
+        return False
+    path, build = Path(os.path.abspath(exc.filename)), Path(os.path.abspath(build))
+    return path == build or build in path.parents
 
 
 def read_utf8(path: Path, kind: type[SolmanError], root: Path | None = None) -> str:

@@ -10,6 +10,7 @@ stopped, every PDF on disk has its record.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -42,11 +43,17 @@ def replace_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # one temporary per writer: two threads of one build may replace the same file at once
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:  # a full disk: leave the old file, and say which one could not be written
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        exc.filename = str(path)
+        raise
 
 
 # Where this process's build is in publishing, for a message that must be true when Ctrl-C
@@ -58,6 +65,11 @@ publishing = "not started"
 def publish(build: Path, pdfs: dict[str, Path], during: dict, final: dict) -> None:
     """Put the new PDFs in place, with the manifest always describing every PDF on disk."""
     global publishing
+    # Room for every new file next to the old ones, checked before anything changes: a disk that fills up
+    # half-way would leave the manifest rewritten for PDFs that are not there.
+    needed = sum(source.stat().st_size for source in pdfs.values()) + 2 * len(dump(during))
+    if shutil.disk_usage(build).free < needed:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(build / next(iter(pdfs), "manifest.json")))
     publishing = "under way"
     replace_atomically(build / "manifest.json", dump(during))
     for output, source in pdfs.items():
