@@ -321,6 +321,12 @@ def latex_hint(entry: LogEntry) -> str:
         return "the environment's package is not loaded, or its name is misspelt"
     if "File" in message and "not found" in message:
         return "LaTeX reads only files under build/tex; put figures and styles in templates/"
+    if "Extra alignment tab" in message:
+        return ("a matrix (or table) has more columns than declared: amsmath's matrices allow 10 "
+                r"(\setcounter{MaxMatrixCols}{n} allows n; solman raises it for the matrices it prints)")
+    if "Unable to read an entire line" in message or "capacity exceeded" in message:
+        return ("the LaTeX is too large for TeX (a line longer than its buffer, or more than its memory): "
+                "a value printing a huge matrix or text? print a part of it")
     if "can't write on file" in message:
         return "LaTeX may write only inside build/tex, where solman runs it"
     return "the line shown produced the LaTeX that failed; the full log has LaTeX's own account"

@@ -429,7 +429,7 @@ def control_message(s: str, at: int, what: str) -> str:
 
 def _char_name(char: str) -> str:
     names = {"\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\x1b": "ESC", "\x7f": "DEL", "\x0c": "FF", "\x0b": "VT"}
-    return names.get(char) or unicodedata.name(char, f"U+{ord(char):04X}")
+    return names.get(char) or unicodedata.name(char, "a control character" if unicodedata.category(char) == "Cc" else f"U+{ord(char):04X}")
 
 
 def _clip(s: str, width: int = 40) -> str:

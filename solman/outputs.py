@@ -67,7 +67,7 @@ def publish(build: Path, pdfs: dict[str, Path], during: dict, final: dict) -> No
     global publishing
     # Room for every new file next to the old ones, checked before anything changes: a disk that fills up
     # half-way would leave the manifest rewritten for PDFs that are not there.
-    needed = sum(source.stat().st_size for source in pdfs.values()) + 2 * len(dump(during))
+    needed = sum(source.stat().st_size for source in pdfs.values() if source.exists()) + 2 * len(dump(during))
     if shutil.disk_usage(build).free < needed:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(build / next(iter(pdfs), "manifest.json")))
     publishing = "under way"
