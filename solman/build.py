@@ -62,7 +62,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
 
     with hashes_taken() as hashed:  # the sources as they are before the build reads them
         stamps = target_stamps(project, targets)
-    with lock(project.build, exclusive=False):  # the results as one set: not while another build publishes
+    with writing_in(project.build, project.root), lock(project.build, exclusive=False):  # the results as one
+        # set: not while another build publishes (the lock is a file in build/: a failure to make it is located)
         records = up_to_date(project, targets, stamps, draft)
     if records is not None:
         log.info("up to date: nothing to build")
