@@ -223,13 +223,19 @@ def test_nothing_is_written_outside_build(built: Path, tmp_path: Path):
     assert not list((built / "build" / "verify").glob("run-*"))  # each run's scratch is removed
 
 
-def test_verify_started_during_a_build_waits_for_it(built: Path):
+def build_holding_the_lock(built: Path) -> subprocess.Popen:
+    """An `invoke pdf` of an edited project, started and holding build/.lock (it names its pid there)."""
     edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
     first = invoke(built, "pdf", "--quiet")
     lock = built / "build" / ".lock"
     deadline = time.monotonic() + 60
     while "pid" not in (lock.read_text() if lock.exists() else "") and time.monotonic() < deadline:
         time.sleep(0.05)
+    return first
+
+
+def test_verify_started_during_a_build_waits_for_it(built: Path):
+    first = build_holding_the_lock(built)
     second = invoke(built, "verify")
     stdout, stderr = second.communicate(timeout=600)
     _, first_err = first.communicate(timeout=600)
@@ -240,12 +246,7 @@ def test_verify_started_during_a_build_waits_for_it(built: Path):
 
 
 def test_clean_waits_for_a_build_and_keeps_only_the_lock(built: Path):
-    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
-    first = invoke(built, "pdf", "--quiet")
-    lock = built / "build" / ".lock"
-    deadline = time.monotonic() + 60
-    while "pid" not in (lock.read_text() if lock.exists() else "") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    first = build_holding_the_lock(built)
     second = invoke(built, "clean")
     stdout, stderr = second.communicate(timeout=600)
     _, first_err = first.communicate(timeout=600)
@@ -336,12 +337,7 @@ def test_the_command_line_prints_the_location_and_exits_with_the_category_code(b
 
 
 def test_a_second_build_waits_for_the_first(built: Path):
-    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
-    first = invoke(built, "pdf", "--quiet")
-    lock = built / "build" / ".lock"
-    deadline = time.monotonic() + 60
-    while "pid" not in (lock.read_text() if lock.exists() else "") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    first = build_holding_the_lock(built)
     second = invoke(built, "pdf")
     _, second_err = second.communicate(timeout=600)
     first.communicate(timeout=600)
