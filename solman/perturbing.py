@@ -80,6 +80,7 @@ class Perturber:
             return record
         for test in tests:
             self.run_baseline(test)
+        tests.sort(key=lambda test: self.baseline[test.nodeid] or 0.0)  # the quickest to notice first
         for part in job["parts"]:
             record["parts"].append(self.measure_part(function, original, part, tests))
         return record

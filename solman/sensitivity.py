@@ -9,7 +9,8 @@ then fails. ``invoke verify`` reports every value that is not pinned at its ``@v
 
 What is perturbed. Each print of a value (``\\VAR{ stats.mean | fixed(3) }``) names the part printed
 (``stats['mean']``, found again in the value's result by the path the template took to it) and the
-filter that printed it. That part alone is changed, by its type, and the change is checked to show
+filter that printed it (for a value printed in many parts, a table printed entry by entry, ``PARTS``
+of them, spread evenly over the parts). That part alone is changed, by its type, and the change is checked to show
 in what the filter prints (``visible``); if it does not, the change is made larger:
 
 - ``bool``: negated.
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("solman")
 
 SPEC_VERSION = "1"  # part of every cache key: a change to the perturbation rules measures everything again
+PARTS = 6  # printed parts perturbed per value at most (a table printed entry by entry: spread over it)
 SCALES = 12  # how many times a change that does not show is made ten times larger before giving up
 
 
@@ -389,7 +391,7 @@ def measure(project: Project, chapters: dict[tuple[str, str], Rendered], results
         for value_key, entry in values.items():
             tests = [(nodeid, test["outcome"]) for nodeid, test in sorted(results.tests.items())
                      if value_key in test["values"]]
-            parts = sorted(entry["parts"])
+            parts = spread(sorted(entry["parts"]), PARTS)
             spec = hashlib.sha256(json.dumps([parts, tests]).encode()).hexdigest()
             record = {"name": entry["name"], "chapter": chapter_id, "spec": spec, "pinned": None, "parts": []}
             if not tests or any(outcome != "passed" for _, outcome in tests):
@@ -412,6 +414,13 @@ def measure(project: Project, chapters: dict[tuple[str, str], Rendered], results
     for cache, key, records in stores.values():
         cache.store("sensitivity", key, records)
     return sensitivity
+
+
+def spread(items: list, most: int) -> list:
+    """At most ``most`` of ``items``, evenly spread from the first to the last."""
+    if len(items) <= most:
+        return items
+    return [items[round(i * (len(items) - 1) / (most - 1))] for i in range(most)]
 
 
 def run_perturbations(project: Project, chapter_ids: list[str], jobs: dict[str, dict]) -> dict[str, dict]:

@@ -17,6 +17,7 @@ from solman.sensitivity import (
     perturbed_value,
     printed,
     replaced,
+    spread,
 )
 from solman.sources import assemble, render_chapters
 from solman.targets import plan_targets
@@ -80,6 +81,11 @@ def test_perturbations_are_small_and_exact_where_the_print_is_exact():
     array.setflags(write=False)
     changed = perturb(array, "fixed(1)")
     assert list(changed) == [1.0, 2.3, 3.0] and not changed.flags.writeable and list(array) == [1.0, 2.0, 3.0]
+
+
+def test_a_value_printed_in_many_parts_is_perturbed_in_a_few_spread_over_them():
+    assert spread(list(range(10)), 4) == [0, 3, 6, 9]
+    assert spread([1, 2], 6) == [1, 2]
 
 
 @dataclass(frozen=True)
