@@ -25,7 +25,8 @@ in what the filter prints (``visible``); if it does not, the change is made larg
   appended. ``solman.tex(...)``: its last stand-alone capital letter (``\\textbf{B}``) becomes the
   next one; without one, a character is appended.
 - sympy numbers: + 1 (a rational p/q: + 1/(2q)); printed with a precision, + 3 units of the last
-  printed digit. Symbolic expressions: + one of their symbols (else times 2, else + 1).
+  printed digit. Symbolic expressions: + one of their symbols (else times 2, else + 1). Other sympy
+  objects (an ``Interval``): one of their arguments, changed so.
 - numpy arrays, sympy matrices, lists and tuples printed whole: their middle entry, perturbed as above.
 
 Only printed values count (not those that only decide a condition). A value one of whose tests fails
@@ -212,7 +213,14 @@ def sympy_changes(obj: object, spec: str):
             changed[middle] = entry
             yield changed.as_immutable() if isinstance(obj, sympy.ImmutableMatrix) else changed
         return
-    if not isinstance(obj, sympy.Expr):
+    if not isinstance(obj, sympy.Expr):  # a set, an interval: one of its numbers or expressions changed
+        for index, argument in enumerate(obj.args):
+            if isinstance(argument, sympy.Expr):
+                for changed in sympy_changes(argument, spec):
+                    try:
+                        yield obj.func(*obj.args[:index], changed, *obj.args[index + 1:])
+                    except Exception:  # noqa: BLE001 (an interval whose ends crossed, say)
+                        continue
         return
     if obj.is_number:
         unit = last_digit(obj, spec) if obj.is_real else None
