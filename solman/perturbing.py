@@ -75,7 +75,7 @@ class Perturber:
         record = {"path": str(function.path), "line": function.line, "parts": []}
         try:
             original = function()
-        except Exception as exc:  # its tests passed, so this is unlikely; the value stays unmeasured
+        except Exception as exc:  # noqa: BLE001 (its tests passed, so unlikely; the value stays unmeasured)
             record["parts"] = [{**part, "error": f"{type(exc).__name__}: {exc}"} for part in job["parts"]]
             return record
         for test in tests:

@@ -105,7 +105,7 @@ def visible(old: object, new: object, spec: str) -> bool:
     """Whether ``new`` prints differently from ``old`` with ``spec``: the change is beyond its precision."""
     try:
         return printed(new, spec) != printed(old, spec)
-    except Exception:  # the changed object does not print at all: not a usable perturbation
+    except Exception:  # noqa: BLE001 (the changed object does not print at all: not a usable perturbation)
         return False
 
 
@@ -136,7 +136,7 @@ def last_digit(obj: object, spec: str) -> Fraction | None:
 
 def candidates(obj: object, spec: str):
     """Changes of ``obj``, smallest first; ``perturb`` takes the first that shows."""
-    if isinstance(obj, bool) or isinstance(obj, library_types("numpy", "bool_")):
+    if isinstance(obj, (bool, *library_types("numpy", "bool_"))):
         yield type(obj)(not obj)
         return
     if isinstance(obj, str):
@@ -168,7 +168,7 @@ def candidates(obj: object, spec: str):
         for scale in range(SCALES):
             yield obj + step * 10 ** scale
         return
-    if isinstance(obj, float) or isinstance(obj, library_types("numpy", "floating")):
+    if isinstance(obj, (float, *library_types("numpy", "floating"))):
         step = float(3 * unit) if unit is not None else max(abs(float(obj)), 1.0) * 1e-3
         for scale in range(SCALES):
             yield type(obj)(float(obj) + step * 10 ** scale)
@@ -219,7 +219,7 @@ def sympy_changes(obj: object, spec: str):
                 for changed in sympy_changes(argument, spec):
                     try:
                         yield obj.func(*obj.args[:index], changed, *obj.args[index + 1:])
-                    except Exception:  # noqa: BLE001 (an interval whose ends crossed, say)
+                    except Exception:  # noqa: BLE001, S112 (an interval whose ends crossed, say)
                         continue
         return
     if obj.is_number:
@@ -337,7 +337,7 @@ def changed_entry(was: object, now: object) -> tuple[str, object, object]:
         entries = list(zip(list(was.reshape(-1) if is_array(was) else was), list(now.reshape(-1) if is_array(now)
                                                                                  else now)))
         for index, (a, b) in enumerate(entries):
-            if a is not b and not (a == b):
+            if a is not b and a != b:
                 spot = divmod(index, was.shape[1]) if len(was.shape) == 2 else (index,)
                 return "[" + ", ".join(map(str, spot)) + "]", a, b
     if isinstance(was, (list, tuple)) and len(was) == len(now):

@@ -26,6 +26,7 @@ from solman.values import tex
 from solman.verification import Report, verify
 
 x = sp.Symbol("x")
+NOT_PINNED = "no test fails when it is wrong beyond its printed precision"
 
 KINDS = [  # (a printed object, the filter printing it)
     (7, "latex"),
@@ -116,10 +117,8 @@ def test_a_value_whose_test_checks_only_its_type_or_itself_is_not_pinned(project
     report = verify(project)
     unpinned = [f for f in report.failures if "not pinned" in f.message]
     assert [(f.exit_code, str(f.location).split(":")[:2], f.message) for f in unpinned] == [
-        (6, ["verify/demo.py", "53"], "chapter demo: value 'thing' is not pinned: no test fails when it is wrong "
-                                      "beyond its printed precision"),
-        (6, ["verify/demo.py", "58"], "chapter demo: value 'same' is not pinned: no test fails when it is wrong "
-                                      "beyond its printed precision")]
+        (6, ["verify/demo.py", "53"], f"chapter demo: value 'thing' is not pinned: {NOT_PINNED}"),
+        (6, ["verify/demo.py", "58"], f"chapter demo: value 'same' is not pinned: {NOT_PINNED}")]
     assert list(unpinned[0].details) == ["thing | latex: thing changed from 42 to 43: its tests still pass"]
     assert "independent computation" in unpinned[0].hint
     assert len(report.failures) == 2 and not report.ok
