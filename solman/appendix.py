@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from .project import Project
 from .rendering import Rendered, render_shell
 from .testrun import TestResults
+
+if TYPE_CHECKING:
+    from .sensitivity import Sensitivity
 
 VERIFIED, FAILING, UNTESTED = "verified", "failing", "untested"
 
@@ -26,8 +30,9 @@ def value_status(tests: list[tuple[str, str]]) -> str:
     return VERIFIED if "passed" in outcomes else UNTESTED
 
 
-def chapter_entries(rendered: Rendered, results: TestResults) -> list[dict]:
-    """One entry per question (and one for values printed outside questions), with statuses."""
+def chapter_entries(rendered: Rendered, results: TestResults, sensitivity: Sensitivity | None = None) -> list[dict]:
+    """One entry per question (and one for values printed outside questions), with statuses; with
+    ``sensitivity``, each printed value says whether it is pinned (True, False, or None: not measured)."""
     entries = []
     groups = [(q.id, q.label, f"q:{rendered.chapter}:{q.id}") for q in rendered.questions]
     if any(u.question is None for u in rendered.uses):
@@ -39,6 +44,7 @@ def chapter_entries(rendered: Rendered, results: TestResults) -> list[dict]:
                 tests = results.tests_of(use.key)
                 values[use.value] = {"name": use.value, "given": use.role == "problem",
                                      "status": value_status(tests),
+                                     "pinned": sensitivity.pinned(use.key) if sensitivity is not None else None,
                                      "tests": [{"name": name, "outcome": outcome} for name, outcome in tests]}
         statuses = {v["status"] for v in values.values()}
         status = FAILING if FAILING in statuses else UNTESTED if UNTESTED in statuses else VERIFIED
@@ -47,9 +53,12 @@ def chapter_entries(rendered: Rendered, results: TestResults) -> list[dict]:
     return entries
 
 
-def status_file(entries: list[dict]) -> bytes:
-    """``\\solmansetstatus{anchor}{status}`` for every question: read before the solutions."""
+def status_file(entries: list[dict], sensitivity: tuple[int, int] | None = None) -> bytes:
+    """``\\solmansetstatus{anchor}{status}`` for every question: read before the solutions; with the
+    chapter's sensitivity figure, ``\\solmansensitivity{pinned}{printed}`` (summed for the appendix's intro)."""
     lines = [f"\\solmansetstatus{{{e['anchor']}}}{{{e['status']}}}" for e in entries if e["id"] is not None]
+    if sensitivity is not None:
+        lines.append(f"\\solmansensitivity{{{sensitivity[0]}}}{{{sensitivity[1]}}}")
     return ("\n".join(lines) + "\n").encode()
 
 

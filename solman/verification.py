@@ -13,7 +13,9 @@ Every check runs, and everything found is reported together:
 6. quality: the current PDFs were built without overfull boxes, undefined references or
    missing characters;
 7. separation: no five-word phrase only a solution says, no value only solutions print, and no
-   ``answer=`` value is in the problems edition, neither its ``.tex`` nor its PDF.
+   ``answer=`` value is in the problems edition, neither its ``.tex`` nor its PDF;
+8. sensitivity: every printed value is pinned: a test fails when it is changed beyond its printed
+   precision (see ``sensitivity``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from .manifest import empty_manifest, load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
 from .project import Project
 from .rendering import Rendered, Use
+from .sensitivity import sensitivity_check
 from .sources import SOURCE, Sources, assemble, render_chapters, sha256
 from .targets import plan_targets
 from .testrun import (
@@ -82,6 +85,7 @@ class Report:
     displayed: tuple[int, int] = (0, 0)  # printed values read back, and not readable (symbolic)
     literals: int = 0  # numbers marked \lit in solutions
     coverage_known: bool = True  # False when the tests could not run or the chapters not render
+    sensitivity: tuple[int, int] | None = None  # printed values pinned, and printed; None: not measured
 
     @property
     def ok(self) -> bool:
@@ -117,6 +121,8 @@ class Report:
         lines.append(f"lint: {sum(1 for f in self.failures if 'typed into a solution' in f.message)} typed "
                      f"numbers, {self.literals} marked \\lit")
         lines.append(self.pdf_line())
+        lines.append("sensitivity: not measured" if self.sensitivity is None
+                     else "sensitivity: {}/{} printed values pinned".format(*self.sensitivity))
         lines.append(f"value coverage {coverage_text(totals.covered, totals.values, self.coverage_known)}, "
                      f"{len(self.failures)} problem(s): {'VERIFIED' if self.ok else 'NOT VERIFIED'}")
         return lines
@@ -171,8 +177,17 @@ def checked(project: Project, pdf: Path | None) -> Report:
         report.failures += failed_tests(project, results)
     try:
         targets = plan_targets(project)
-        sources = assemble(project, targets, render_chapters(project, targets, objects=True), results)
+        chapters = render_chapters(project, targets, objects=True)
     except SolmanError as error:  # nothing below can be checked without the sources
+        report.failures += errors_of(error)
+        report.coverage_known = False
+        return report
+    sensitivity, unpinned = sensitivity_check(project, chapters, results) if report.coverage_known else (None, [])
+    report.failures += unpinned
+    report.sensitivity = sensitivity.figure() if sensitivity is not None else None
+    try:
+        sources = assemble(project, targets, chapters, results, sensitivity=sensitivity)
+    except SolmanError as error:
         report.failures += errors_of(error)
         report.coverage_known = False
         return report
