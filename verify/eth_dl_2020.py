@@ -382,6 +382,71 @@ def test_the_ring_classifier_is_right_on_every_point_of_data_set_d():
     minus_r = np.hypot(*np.asarray(data["minus"]).T)
     assert minus_r.max() <= radii["inner"] and radii["outer_low"] <= plus_r.min() <= plus_r.max() <= radii["outer_high"]
     assert radii["inner"] ** 2 < ring_bias() < radii["outer_low"] ** 2
+    # the printed b is the maximum-margin threshold on r^2 between the two radius bounds, found by an optimiser
+    best = optimize.minimize_scalar(lambda t: -min(t - radii["inner"] ** 2, radii["outer_low"] ** 2 - t),
+                                    bounds=(radii["inner"] ** 2, radii["outer_low"] ** 2), method="bounded",
+                                    options={"xatol": 1e-10})
+    assert abs(best.x - float(ring_bias())) < 1e-6
+
+
+def _uniform_from_raw(bit_generator, low, high, count):
+    """Uniform draws rebuilt from the raw 64-bit output: the top 53 bits scaled to [0, 1), then to [low, high)."""
+    raw = bit_generator.random_raw(count)
+    return low + (high - low) * ((raw >> np.uint64(11)).astype(float) * 2.0 ** -53)
+
+
+def test_the_plotted_stand_ins_are_the_seeded_draws_the_text_describes():
+    # The stand-in data sets are givens of our own, defined by a seed and a recipe (the docstring of
+    # toy_datasets). Rebuild every point from the seed without Generator.uniform / Generator.normal: normals
+    # as loc + scale * standard_normal, uniforms from the raw bit stream, the band filter as a loop; then check
+    # each plotted point (tolerance 1e-12, far below the 0.005 of coords(2)) and the geometry the caption states.
+    data = toy_datasets()
+    rng = np.random.default_rng(12)
+    bits = rng.bit_generator
+    plus_a = np.array([1.2, 1.0]) + 0.45 * rng.standard_normal((18, 2))
+    minus_a = np.array([-1.0, -1.1]) + 0.45 * rng.standard_normal((18, 2))
+    clouds = [1.3 * np.array(c) + _uniform_from_raw(bits, -0.55, 0.55, 18).reshape(9, 2)
+              for c in ((1, 1), (-1, -1), (1, -1), (-1, 1))]
+    candidates = _uniform_from_raw(bits, -2.4, 2.4, 800).reshape(400, 2)
+    band = [p for p in candidates if abs(p[0] - p[1]) < 0.8][:18]
+    outside = [p for p in candidates if abs(p[0] - p[1]) > 1.4][:18]
+    r_in = np.sqrt(_uniform_from_raw(bits, 0, 1, 16))
+    r_out = _uniform_from_raw(bits, 2.0, 2.6, 20)
+    t_in, t_out = _uniform_from_raw(bits, 0, 2 * np.pi, 16), _uniform_from_raw(bits, 0, 2 * np.pi, 20)
+    expected = {"a": (plus_a, minus_a), "b": (np.vstack(clouds[:2]), np.vstack(clouds[2:])), "c": (band, outside),
+                "d": ([(r * math.cos(t), r * math.sin(t)) for r, t in zip(r_out, t_out)],
+                      [(r * math.cos(t), r * math.sin(t)) for r, t in zip(r_in, t_in)])}
+    for name, (plus, minus) in expected.items():
+        for printed, rebuilt in ((data[name]["plus"], plus), (data[name]["minus"], minus)):
+            assert np.asarray(printed).shape == np.asarray(rebuilt).shape
+            assert np.allclose(np.asarray(printed, dtype=float), np.asarray(rebuilt), rtol=0, atol=1e-12), name
+    # the caption's geometry: XOR clouds in the quadrants of their sign, the band, the disc inside the ring
+    for point in data["b"]["plus"] + data["b"]["minus"]:
+        assert abs(abs(point[0]) - 1.3) <= 0.55 and abs(abs(point[1]) - 1.3) <= 0.55
+    assert all(abs(x1 - x2) < 0.8 for x1, x2 in data["c"]["plus"])
+    assert all(abs(x1 - x2) > 1.4 for x1, x2 in data["c"]["minus"])
+
+
+def test_each_printed_feature_map_is_the_feature_the_linear_programme_used():
+    # the printed formula is the LaTeX of a sympy expression (braces and \left/\right normalised away) that,
+    # evaluated on the points, equals the third column the separability LP was given
+    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    expressions = {"b": x1 * x2, "c": (x1 - x2) ** 2, "d": x1 ** 2 + x2 ** 2}
+    maps, data = toy_feature_maps(), toy_datasets()
+    points = np.asarray(data["d"]["plus"] + data["b"]["minus"], dtype=float)
+
+    def plain(latex):
+        return latex.replace(r"\left(", "(").replace(r"\right)", ")").replace("_{1}", "_1").replace(
+            "_{2}", "_2").replace("^{2}", "^2")
+
+    for name, expression in expressions.items():
+        assert str(maps[name]) == rf"$\phi(\mathbf{{x}}) = {plain(sp.latex(expression))}$"
+        column = sp.lambdify((x1, x2), expression, "numpy")(points[:, 0], points[:, 1])
+        assert np.allclose(column, _features(name, points)[:, 2], rtol=1e-14, atol=0)
+    # "none needed" exactly where the data set is separable as given (and the feature map is the identity)
+    for name in "abcd":
+        assert (str(maps[name]) == "none needed") == data[name]["linear"]
+    assert np.array_equal(_features("a", points), points)
 
 
 # --- 1.3 forward versus reverse mode ---------------------------------------------------------
