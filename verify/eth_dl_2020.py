@@ -863,6 +863,25 @@ def test_every_fixed_point_of_the_filter_is_in_the_four_dimensional_family():
     assert sum(ma_characteristic_roots().values()) == 4 and ma_characteristic_roots()[1] == 2
 
 
+def test_the_printed_family_has_unit_coefficients_on_the_basis_signals_from_numpy_roots():
+    # f[i] = a + b i + c r1^i + e r2^i: the derivative in each free coefficient is one basis signal
+    # (1, i, r1^i, r2^i) with coefficient one, and nothing else is left over; r1 > r2 are the two roots
+    # of z^4 + z^3 - 4 z^2 + z + 1 other than 1, found here by numpy (tolerance 1e-9, relative)
+    general = ma_fixed_point_general()
+    symbols = sorted(general.free_symbols - {I_SYM}, key=str)
+    assert [str(s) for s in symbols] == ["a", "b", "c", "e"]
+    roots = np.sort(np.roots([1, 1, -4, 1, 1]).real)
+    simple = [roots[1], roots[0]]  # the double root 1 is the largest pair; keep the others, larger first
+    assert np.allclose(roots[2:], 1, atol=1e-6)
+    basis = [lambda i: 1.0, lambda i: float(i), lambda i: simple[0] ** i, lambda i: simple[1] ** i]
+    for symbol, signal in zip(symbols, basis):
+        derivative_in_symbol = sp.lambdify(I_SYM, sp.diff(general, symbol), "mpmath")
+        for i in range(-4, 5):
+            assert abs(float(derivative_in_symbol(i)) - signal(i)) <= 1e-9 * (1 + abs(signal(i)))
+    remainder = general.subs({s: 0 for s in symbols})
+    assert remainder == 0
+
+
 def test_characteristic_polynomial_and_roots_match_numpy():
     coefficients = [float(c) for c in sp.Poly(ma_characteristic_polynomial(), Z_SYM).all_coeffs()]
     assert coefficients == [1, 1, -4, 1, 1]
