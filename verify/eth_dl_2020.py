@@ -1313,6 +1313,41 @@ def test_the_rebuilt_panels_are_mapped_correctly():
         direction = np.linalg.eigh(h)[1][:, 0]
         point = ellipse["a"] * direction
         assert math.isclose(0.5 * point @ h @ point, c)
+        point = ellipse["b"] * np.linalg.eigh(h)[1][:, 1]   # the short semi-axis, along the steep direction
+        assert math.isclose(0.5 * point @ h @ point, c, rel_tol=1e-9)
+
+
+def test_every_plotted_path_matches_an_independent_closed_form_or_rerun():
+    # the panels against computations that share no code with _run_method, each with the printed rate and
+    # beta and the printed start, over the printed number of steps (tolerance 1e-9, the plot prints 1e-3):
+    # gradient descent w_t = (I - eta H)^t w0 by eigen-decomposition; momentum (w_t, w_{t-1}) by powers of
+    # its 4x4 companion matrix; Adagrad rerun coordinate by coordinate in mpmath at 30 digits
+    import mpmath
+
+    problem, panels, answer = paths_problem(), paths_panels(), paths_answer()
+    eta, beta, steps = float(problem["rate"]), float(problem["beta"]), problem["steps"]
+    w0 = np.array(problem["start"], dtype=float)
+    lam = [float(e) for e in problem["eigenvalues"]]
+    angle = math.radians(problem["angle"])
+    u = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    h = u @ np.diag(lam) @ u.T
+    gd = np.array([u @ np.diag([(1 - eta * x) ** t for x in lam]) @ u.T @ w0 for t in range(steps + 1)])
+    companion = np.block([[(1 + beta) * np.eye(2) - eta * h, -beta * np.eye(2)], [np.eye(2), np.zeros((2, 2))]])
+    momentum = np.array([(np.linalg.matrix_power(companion, t) @ np.concatenate([w0, w0]))[:2]
+                         for t in range(steps + 1)])
+    mpmath.mp.dps = 30
+    hm = mpmath.matrix(h.tolist())
+    w, accumulated, adagrad = mpmath.matrix(w0.tolist()), [mpmath.mpf(0)] * 2, [w0.copy()]
+    for _ in range(steps):
+        g = hm * w
+        for j in range(2):
+            accumulated[j] += g[j] ** 2
+        w = mpmath.matrix([w[j] - eta * g[j] / mpmath.sqrt(accumulated[j]) for j in range(2)])
+        adagrad.append(np.array([float(w[0]), float(w[1])]))
+    for method, letter, expected in (("gd", answer["i"], gd), ("momentum", answer["ii"], momentum),
+                                     ("adagrad", answer["iii"], np.array(adagrad))):
+        assert panels[letter].shape == (steps + 1, 2), method
+        assert np.allclose(panels[letter], expected, rtol=0, atol=1e-9), method
 
 
 # --- 3.2 true or false -----------------------------------------------------------------------
@@ -1495,6 +1530,9 @@ def test_noise_lets_gradient_descent_leave_the_saddle():
     # exact: on the line y = 0 the gradient has no y component, so GD can never leave it
     assert _saddle_gradient(np.array([0.3, 0.0]))[1] == 0
     assert result["gd_distance_to_saddle"] < 1e-6 and result["escaped"] == result["runs"] == 200
+    # closed form: from (1, 0) the y coordinate stays 0 and x is multiplied by 1 - 0.1 = 0.9 at each of the 300
+    # steps, so the distance is 0.9^300 (exact rational, tolerance 1e-9 relative for 300 rounded products)
+    assert math.isclose(result["gd_distance_to_saddle"], float(Fraction(9, 10) ** 300), rel_tol=1e-9)
     assert tf_saddle() is True
 
 
