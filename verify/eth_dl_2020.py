@@ -1611,10 +1611,11 @@ def ls_hessian_tex():
 def ls_instance():
     """A random instance for the checks: X is 20 x 3 with full column rank, y = X w* exactly."""
     rng = np.random.default_rng(71)
-    x = rng.normal(size=(20, 3)) * np.array([1.0, 0.6, 0.25])
-    w_star = rng.normal(size=3)
+    n, d = 20, 3
+    x = rng.normal(size=(n, d)) * np.array([1.0, 0.6, 0.25])
+    w_star = rng.normal(size=d)
     lam = np.linalg.eigvalsh(x.T @ x)
-    return {"X": x, "w_star": w_star, "y": x @ w_star, "lambda_min": float(lam.min()), "lambda_max": float(lam.max()),
+    return {"n": n, "d": d, "X": x, "w_star": w_star, "y": x @ w_star, "lambda_min": float(lam.min()), "lambda_max": float(lam.max()),
             "critical": float(2 / lam.max()), "optimal": float(2 / (lam.min() + lam.max())),
             "optimal_rate": float((lam.max() - lam.min()) / (lam.max() + lam.min()))}
 
@@ -1694,6 +1695,30 @@ def test_convexity_along_random_segments():
         a, b, t = rng.normal(size=3), rng.normal(size=3), rng.uniform()
         assert f(t * a + (1 - t) * b) <= t * f(a) + (1 - t) * f(b) + 1e-9
     assert inst["lambda_min"] > 0  # full column rank: the minimiser is unique, f strongly convex
+    # the printed size n x d is that of the matrix every check uses, and its rank is d
+    assert inst["X"].shape == (inst["n"], inst["d"]) and np.linalg.matrix_rank(inst["X"]) == inst["d"]
+
+
+def test_critical_step_and_both_runs_match_the_singular_values_and_the_closed_form():
+    # lambda_max(X^T X) is the squared largest singular value (an SVD, not eigvalsh): 2 / sigma_max^2 is the
+    # critical step (tolerance 1e-10 relative; the text prints 1e-4)
+    inst, runs = ls_instance(), ls_convergence_runs()
+    sigma = np.linalg.svd(inst["X"], compute_uv=False)
+    assert math.isclose(inst["critical"], 2 / sigma[0] ** 2, rel_tol=1e-10)
+    # the error curves in closed form: w_t - w* = (I - alpha X^T X)^t (w_0 - w*) with w_0 = 0, in the right
+    # singular basis, with alpha the printed fraction of the critical step (tolerance 1e-9 relative)
+    _, sigma, vt = np.linalg.svd(inst["X"], full_matrices=False)
+    start = vt @ (-inst["w_star"])
+    for name in ("below", "above"):
+        run = runs[name]
+        alpha = float(run["factor"]) * 2 / sigma[0] ** 2
+        assert math.isclose(run["alpha"], alpha, rel_tol=1e-10)
+        errors = np.array([np.linalg.norm((1 - alpha * sigma ** 2) ** t * start) for t in range(61)])
+        assert np.allclose(run["curve"][:, 0], np.arange(0, 61, 2))
+        assert np.allclose(run["curve"][:, 1], errors[::2], rtol=1e-9, atol=1e-12), name
+        assert math.isclose(run["final"], errors[-1], rel_tol=1e-9)
+        assert math.isclose(run["initial"], errors[0], rel_tol=1e-12)
+    assert runs["below"]["factor"] < 1 < runs["above"]["factor"]
 
 
 def test_the_contraction_bound_holds_and_is_attained():
@@ -1740,6 +1765,7 @@ def test_published_hint_1_y_equals_x_w_star_fails():
     assert math.isclose(result["residual"], np.linalg.norm(x @ w_star - y)) and result["residual"] > 1.0
     assert np.allclose(x.T @ y, x.T @ x @ w_star)         # what the proof needs: the normal equations
     assert result["worst_ratio"] <= 1 + 1e-9 and result["factor"] < 1
+    assert (result["n"], result["d"]) == x.shape   # the printed size is that of the system whose residual is printed
 
 
 # --- 3.4 generalisation: model averaging and PAC-Bayes ---------------------------------------
