@@ -1931,6 +1931,84 @@ def test_averaged_risk_matches_monte_carlo_for_gaussian_and_uniform_averaging():
     assert terms["trace"] > 0 and terms["averaged"] > terms["point"]
 
 
+def test_trace_term_and_monte_carlo_means_by_the_quadratic_form_of_part_a():
+    # tr(S_n S) as the average of x_i^T S x_i over the data (no matrix product S_n S); tolerance 1e-10 relative
+    inst, terms, mc = avg_instance(), avg_risk_terms(), avg_monte_carlo()
+    x, y, v, s, n = inst["x"], inst["y"], inst["v"], inst["S"], inst["n"]
+    assert math.isclose(terms["trace"], sum(row @ s @ row for row in x) / n, rel_tol=1e-10)
+    # The Monte Carlo estimates are defined by their seeded draws (count of them printed): redraw them and
+    # evaluate each weight's risk by the quadratic form c_n^2/n - 2 w.mu + w^T S_n w of part (a), not by the
+    # residuals; the means and the standard error must agree to 1e-9 relative (printed to 1e-3)
+    rng = np.random.default_rng(82)
+    gaussian = rng.multivariate_normal(v, s, size=mc["count"])
+    uniform = v + rng.uniform(-math.sqrt(3), math.sqrt(3), size=(mc["count"], 3)) @ np.linalg.cholesky(s).T
+    c2_over_n, mu, s_n = np.sum(y ** 2) / n, x.T @ y / n, x.T @ x / n
+    risks = [c2_over_n - 2 * ws @ mu + np.einsum("ki,ij,kj->k", ws, s_n, ws) for ws in (gaussian, uniform)]
+    assert math.isclose(mc["gaussian"], risks[0].mean(), rel_tol=1e-9)
+    assert math.isclose(mc["uniform"], risks[1].mean(), rel_tol=1e-9)
+    assert math.isclose(mc["se"], max(r.std() for r in risks) / math.sqrt(mc["count"]), rel_tol=1e-9)
+
+
+def test_kl_values_by_exact_cubature_of_the_log_density_ratio():
+    # Gauss-Hermite (3 nodes per axis, exact for the quadratic log-ratio) over Q_N = N(v, S) and the tensor
+    # Gauss-Legendre rule (2 nodes per axis, exact for quadratics) over the box of Q_U, with scipy's densities;
+    # tolerance 1e-9 relative (printed to 1e-3)
+    import itertools
+
+    inst, kl = avg_instance(), avg_kl_values()
+    v, s, gamma = inst["v"], inst["S"], prior_variance()
+    a = np.linalg.cholesky(s)
+    prior = stats.multivariate_normal(np.zeros(3), gamma * np.eye(3))
+    nodes, weights = np.polynomial.hermite_e.hermegauss(3)
+    weights = weights / weights.sum()
+    grid = np.array(list(itertools.product(nodes, repeat=3)))
+    w = v + grid @ a.T
+    cube_weights = np.prod(np.array(list(itertools.product(weights, repeat=3))), axis=1)
+    kl_gauss = np.sum(cube_weights * (stats.multivariate_normal(v, s).logpdf(w) - prior.logpdf(w)))
+    assert math.isclose(kl["gaussian"], kl_gauss, rel_tol=1e-9)
+    nodes, weights = np.polynomial.legendre.leggauss(2)
+    grid = math.sqrt(3) * np.array(list(itertools.product(nodes, repeat=3)))
+    w = v + grid @ a.T
+    cube_weights = np.prod(np.array(list(itertools.product(weights / 2, repeat=3))), axis=1)
+    log_q_uniform = -math.log(abs(np.linalg.det(a)) * (2 * math.sqrt(3)) ** 3)   # one over the box volume
+    kl_uniform = np.sum(cube_weights * (log_q_uniform - prior.logpdf(w)))
+    assert math.isclose(kl["uniform"], kl_uniform, rel_tol=1e-9)
+
+
+def test_prior_mass_outside_the_uniform_box_by_the_gaussian_box_probability():
+    # under the prior w ~ N(0, gamma I), u = A^{-1} (w - v) is N(-A^{-1} v, gamma A^{-1} A^{-T}); the mass
+    # outside the box |u_j| <= sqrt 3 is one minus scipy's multivariate normal box probability (Genz's
+    # algorithm). The printed estimate uses 100 000 draws: standard error below 1e-3, tolerance 4.5e-3.
+    inst = avg_instance()
+    a_inv = np.linalg.inv(np.linalg.cholesky(inst["S"]))
+    law = stats.multivariate_normal(-a_inv @ inst["v"], prior_variance() * a_inv @ a_inv.T, seed=1)
+    inside = law.cdf(np.full(3, math.sqrt(3)), lower_limit=np.full(3, -math.sqrt(3)))
+    mass = prior_mass_outside_uniform_support()
+    assert math.sqrt(mass * (1 - mass) / 100_000) < 1e-3
+    assert abs(mass - (1 - inside)) < 4.5e-3
+
+
+def test_pac_bayes_rows_and_the_comparison_by_independent_formulas():
+    # each row against the two complexity terms typed from the source (McAllester's form and the printed
+    # form) in mpmath, at the row's own n, KL = 1, delta = 1/20; tolerance 1e-12 relative
+    import mpmath
+
+    mpmath.mp.dps = 30
+    for row in pac_bayes_terms_versus_n():
+        n = mpmath.mpf(row["n"])
+        assert math.isclose(row["correct"], float(mpmath.sqrt((1 + mpmath.log(20) + 2.5 * mpmath.log(n) + 8)
+                                                              / (2 * n - 1))), rel_tol=1e-12)
+        assert math.isclose(row["printed"], float(mpmath.sqrt(1 + mpmath.log(20) + 2.5 * mpmath.log(n)
+                                                              + 8 / mpmath.sqrt(2 * n - 1))), rel_tol=1e-12)
+    # the empirical risk of the least-squares fit by a QR projection (|y|^2 - |Q^T y|^2) / n, and tr S_n as
+    # the squared Frobenius norm of X over n; tolerance 1e-9 relative (printed to 1e-3)
+    inst, comparison = avg_instance(), pac_bayes_comparison()
+    q, _ = np.linalg.qr(inst["x"])
+    assert math.isclose(comparison["empirical_point"], (inst["y"] @ inst["y"] - np.sum((q.T @ inst["y"]) ** 2))
+                        / inst["n"], rel_tol=1e-9)
+    assert math.isclose(comparison["trace"], np.sum(inst["x"] ** 2) / inst["n"], rel_tol=1e-12)
+
+
 def test_published_eq_9_with_c_n_squared_is_wrong():
     terms, mc = avg_risk_terms(), avg_monte_carlo()
     assert abs(terms["as_printed"] - mc["gaussian"]) > 100 * mc["se"]  # off by (1 - 1/n) c_n^2
