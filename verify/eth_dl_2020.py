@@ -2238,6 +2238,15 @@ def test_layout_places_distinct_nodes_one_per_label():
     assert len(points) == 4 and sorted(n["label"] for n in graph_layout()) == [1, 2, 3, 4]
 
 
+def test_layout_is_the_square_inscribed_in_the_circle_of_radius_1_6():
+    # node k sits at 1.6 i^k (complex powers of i, no trigonometry): (0, 1.6), (-1.6, 0), (0, -1.6), (1.6, 0);
+    # tolerance 1e-12 (printed to 1e-3)
+    for k, node in enumerate(graph_layout()):
+        z = 1.6 * 1j ** (k + 1)
+        assert node["label"] == k + 1
+        assert abs(node["x"] - z.real) < 1e-12 and abs(node["y"] - z.imag) < 1e-12
+
+
 def test_propagation_with_q_mixes_exactly_the_neighbourhoods():
     rng = np.random.default_rng(91)
     q = np.array(gcn_q().evalf(), dtype=float)
@@ -2336,6 +2345,16 @@ def test_the_reparameterised_estimator_is_unbiased():
     # the printed estimate lies within 4 standard errors of the truth
     assert abs(example["estimate_mu"] - exact_mu) < 4 * example["se_mu"]
     assert abs(example["estimate_s"] - exact_s) < 4 * example["se_s"]
+    # The printed estimates are defined by their L seeded draws: redraw L of them and average the gradients
+    # written with the addition theorem, sin(mu + s eps) = sin mu cos(s eps) + cos mu sin(s eps); the
+    # standard errors from the sums of squares. Tolerance 1e-9 (printed to 1e-4).
+    eps = np.random.default_rng(92).normal(size=example["L"])
+    sine = math.sin(mu) * np.cos(s * eps) + math.cos(mu) * np.sin(s * eps)
+    for key, g in (("mu", -sine), ("s", -eps * sine)):
+        count = g.size
+        assert abs(example["estimate_" + key] - g.sum() / count) < 1e-9
+        variance = (np.sum(g ** 2) - g.sum() ** 2 / count) / (count - 1)
+        assert abs(example["se_" + key] - math.sqrt(variance / count)) < 1e-9
     # unbiasedness: many independent estimates from only L = 2 samples average to the exact gradient
     rng = np.random.default_rng(95)
     eps = rng.normal(size=(200_000, 2))
@@ -2502,6 +2521,9 @@ def test_every_f_divergence_is_nonnegative_and_zero_for_equal_laws():
     assert math.isclose(table["reverse KL"]["different"], reverse, rel_tol=1e-8)
     bc = math.sqrt(2 * 1.5 / (1 + 1.5 ** 2)) * math.exp(-1 / (4 * (1 + 1.5 ** 2)))
     assert math.isclose(table["hellinger"]["different"], 2 * (1 - bc), rel_tol=1e-8)
+    # chi^2(P || Q) = int p^2 / q - 1 = s_q / (s_p^2 sqrt(2 / s_p^2 - 1 / s_q^2)) exp((m_p - m_q)^2 / (2 s_q^2 - s_p^2)) - 1
+    chi2 = 1.5 / math.sqrt(2 - 1 / 1.5 ** 2) * math.exp(1 / (2 * 1.5 ** 2 - 1)) - 1
+    assert math.isclose(table["chi2"]["different"], chi2, rel_tol=1e-8)
     tv = 0.5 * integrate.quad(lambda t: abs(stats.norm.pdf(t) - stats.norm.pdf(t, 1, 1.5)), -20, 20, points=[-3, 0.6, 2],
                               limit=200)[0]
     assert math.isclose(table["tv"]["different"], tv, rel_tol=1e-6)
@@ -2539,6 +2561,13 @@ def test_kl_minimisation_is_maximum_likelihood():
     for row in rows:
         assert math.isclose(row["kl"] + row["loglik"], constant, abs_tol=1e-9)
         assert math.isclose(row["total"], constant, abs_tol=1e-9)
+    # E_p log N(x; w, 1) = -log(2 pi) / 2 - (E_p x^2 - 2 w E_p x + w^2) / 2 with E_p x = 0 and E_p x^2 = m^2 + s^2
+    # for the mixture: each row against its own printed w (tolerance 1e-9; the table prints 1e-4)
+    mix = kl_fit_mixture()
+    second_moment = float(mix["mean"]) ** 2 + float(mix["sd"]) ** 2
+    for row in rows:
+        assert math.isclose(row["loglik"], -0.5 * math.log(2 * math.pi) - (second_moment + row["w"] ** 2) / 2,
+                            rel_tol=1e-9)
     # -H(p) by independent quadrature
     neg_entropy = integrate.quad(lambda t: _mixture_pdf(t) * math.log(_mixture_pdf(t)), -12, 12, points=[-2, 2],
                                  limit=200)[0]
@@ -2582,6 +2611,52 @@ def test_forward_fit_is_moment_matching_and_reverse_fit_is_one_mode():
 
     (sd_left, mean_left), (sd_right, mean_right) = spread(left), spread(right)
     assert sd_left > 2 * sd_right and abs(mean_left) < 1e-9 and mean_right > 1.5
+
+
+def _mixture_pdf_explicit(x):
+    """The mixture density written out with math.exp, without scipy."""
+    mix = kl_fit_mixture()
+    m, s = float(mix["mean"]), float(mix["sd"])
+    return sum(0.5 * math.exp(-(x - c) ** 2 / (2 * s * s)) / (s * math.sqrt(2 * math.pi)) for c in (-m, m))
+
+
+def _kl_by_quad(density_a, log_a, log_b):
+    """KL(a || b) = int a (log a - log b) by adaptive quadrature, split at the modes."""
+    return integrate.quad(lambda t: density_a(t) * (log_a(t) - log_b(t)), -20, 20, points=[-2, 0, 2], limit=400,
+                          epsabs=1e-13, epsrel=1e-12)[0]
+
+
+def test_divergences_of_the_fits_and_the_plotted_curves_by_independent_formulas_and_quadrature():
+    # the four divergences and the symmetric stationary point by scipy's adaptive quadrature (not the
+    # trapezoid grid) with the densities written out; tolerance 1e-6 (printed to 1e-3)
+    fwd, rev, div = kl_forward_fit(), kl_reverse_fit(), kl_fit_divergences()
+
+    def gauss(m, s):
+        return (lambda t: math.exp(-(t - m) ** 2 / (2 * s * s)) / (s * math.sqrt(2 * math.pi)),
+                lambda t: -(t - m) ** 2 / (2 * s * s) - math.log(s * math.sqrt(2 * math.pi)))
+
+    log_p = lambda t: math.log(_mixture_pdf_explicit(t))
+    for name, (m, s) in (("forward", (float(fwd["mean"]), float(fwd["sd"]))), ("reverse", (rev["mean"], rev["sd"]))):
+        q, log_q = gauss(m, s)
+        assert abs(div[name]["p_q"] - _kl_by_quad(_mixture_pdf_explicit, log_p, log_q)) < 1e-6, name
+        assert abs(div[name]["q_p"] - _kl_by_quad(q, log_q, log_p)) < 1e-6, name
+
+    def centred(sd):
+        q, log_q = gauss(0.0, sd)
+        return _kl_by_quad(q, log_q, log_p)
+
+    best = optimize.minimize_scalar(centred, bracket=(0.5, 1.5, 3.0), method="golden", options={"xtol": 1e-8})
+    assert abs(div["centre"]["sd"] - best.x) < 1e-4 and abs(div["centre"]["q_p"] - best.fun) < 1e-6
+    # the plotted curves against the densities written out: the mixture, N(0, m^2 + s^2), the reverse fit;
+    # entrywise, tolerance 1e-12 (the plot prints 1e-3)
+    curves = kl_fit_curves()
+    mix = kl_fit_mixture()
+    moment_sd = math.sqrt(float(mix["mean"]) ** 2 + float(mix["sd"]) ** 2)
+    for name, density in (("p", _mixture_pdf_explicit), ("forward", gauss(0.0, moment_sd)[0]),
+                          ("reverse", gauss(rev["mean"], rev["sd"])[0])):
+        xs = curves[name][:, 0]
+        assert np.allclose(xs, np.linspace(-5, 5, 81), rtol=0, atol=1e-12)
+        assert np.allclose(curves[name][:, 1], [density(t) for t in xs], rtol=0, atol=1e-12), name
 
 
 # --- 4.4 GANs ---------------------------------------------------------------------------------
@@ -2669,7 +2744,10 @@ def test_gan_identity_i_holds_by_independent_quadrature():
     assert math.isclose(result["left"], result["right"], rel_tol=1e-8)
     # closed-form Gaussian KLs
     (m, s), (m0, s0) = [[float(a) for a in gan_family()[k]] for k in ("theta", "theta0")]
-    assert math.isclose(result["left"], math.log(1 / s) + (s ** 2 + m ** 2) / 2 - 0.5, rel_tol=1e-9)
+    # KL(N(m, s^2) || N(m_r, s_r^2)) with the printed P_r = N(m_r, s_r^2)
+    m_r, s_r = (float(a) for a in gan_family()["real"])
+    assert math.isclose(result["left"], math.log(s_r / s) + (s ** 2 + (m - m_r) ** 2) / (2 * s_r ** 2) - 0.5,
+                        rel_tol=1e-9)
     assert math.isclose(result["kl_g_g0"], math.log(s0 / s) + (s ** 2 + (m - m0) ** 2) / (2 * s0 ** 2) - 0.5,
                         rel_tol=1e-9)
     # and on random Theta by Monte Carlo over z
