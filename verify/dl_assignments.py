@@ -79,6 +79,20 @@ def _logit(p):
     return np.log(p / (1.0 - p))
 
 
+def _fsum_mean_var(y) -> tuple[float, float]:
+    """Mean and variance (divisor m) by correctly rounded sums (math.fsum), two passes: a summation
+    independent of numpy's pairwise one, for reproducing the Monte Carlo statistics the chapter prints."""
+    values = np.asarray(y, dtype=float).ravel().tolist()
+    mean = math.fsum(values) / len(values)
+    return mean, math.fsum((v - mean) ** 2 for v in values) / len(values)
+
+
+def _power_of_ten_above(x: float) -> int:
+    """The smallest integer e with 0 < x < 10^e: a measured round-off is printed as the bound 10^e."""
+    e = math.ceil(math.log10(x))
+    return e + 1 if 10.0**e <= x else e
+
+
 def _tex_name(name: str) -> str:
     r"""A test's name in typewriter type, breakable after each underscore."""
     return r"\texttt{" + r"\_\allowbreak ".join(name.split("_")) + "}"
@@ -215,6 +229,39 @@ def test_a1_monte_carlo_matches_the_closed_form():
     assert abs(mc["mean"]) < 4 * mc["mean_se"]
     assert abs(mc["var"] - float(a1_variance())) < 4 * mc["var_se"]
     assert mc["var_se"] < 0.02 * float(a1_variance())  # the run is long enough to be informative
+
+
+def test_a1_monte_carlo_reproduced_from_the_printed_instance():
+    """The printed statistics, recomputed from the printed givens (the same draws: seed 101, x_i a random
+    sign times sigma, w_i uniform on [-h, h] with h^2/3 = sigma~^2) with exact-rounding sums (math.fsum)
+    instead of numpy's; tolerance 1e-9, far below the printed 10^-4 and 10^-3."""
+    g = a1_given()
+    mc = a1_monte_carlo()
+    m, n = g["samples"], g["n"]
+    rng = np.random.default_rng(101)
+    signs = rng.choice([-1.0, 1.0], size=(m, n))
+    h = math.sqrt(3 * float(g["sigma_tilde2"]))
+    w = rng.uniform(-h, h, size=(m, n))
+    y = math.sqrt(float(g["sigma2"])) * (signs * w).sum(axis=1)
+    mean, var = _fsum_mean_var(y)
+    fourth = math.fsum(((y - mean) ** 4).tolist()) / m
+    assert abs(mc["mean"] - mean) < 1e-9 and abs(mc["var"] - var) < 1e-9
+    assert abs(mc["mean_se"] - math.sqrt(var / m)) < 1e-9  # standard error of a mean
+    assert abs(mc["var_se"] - math.sqrt((fourth - var**2) / m)) < 1e-9  # of a variance, from the 4th moment
+    # and the printed closed form n sigma~^2 sigma^2, from the printed givens, lies within 4 standard errors
+    assert abs(mc["var"] - n * float(g["sigma_tilde2"]) * float(g["sigma2"])) < 4 * mc["var_se"]
+
+
+def test_a1_counterexample_moments_from_its_printed_supports():
+    """X and Y uniform on the printed supports: numpy's moments of the supports (and of the four products)
+    against the exact enumeration of the value."""
+    c = a1_counterexample()
+    xs, ys = np.array(c["x_support"], dtype=float), np.array(c["y_support"], dtype=float)
+    assert len(xs) == len(ys) == 2
+    assert math.isclose(xs.mean(), float(c["ex"]), abs_tol=1e-12) and math.isclose(ys.mean(), float(c["ey"]), abs_tol=1e-12)
+    assert math.isclose(xs.var(), float(c["vx"]), abs_tol=1e-12) and math.isclose(ys.var(), float(c["vy"]), abs_tol=1e-12)
+    assert math.isclose(np.outer(xs, ys).var(), float(c["vxy"]), abs_tol=1e-12)
+    assert math.isclose(xs.var() * ys.var(), float(c["vx_vy"]), abs_tol=1e-12)
 
 
 def test_published_a1_mean_holds():
@@ -374,22 +421,34 @@ def published_a2_grad_x_cases() -> bool:
     return True
 
 
+_A2_RANDOM_SIZES = range(3, 14)  # the sizes N of test_a2_our_gradients_match_finite_differences
+
+
 @value
 def a2_random_sizes():
     """The sizes N of the random instances on which the gradients are checked."""
-    return {"low": 3, "high": 13}
+    return {"low": _A2_RANDOM_SIZES[0], "high": _A2_RANDOM_SIZES[-1]}
 
 
 def test_a2_our_gradients_match_finite_differences():
     rng = np.random.default_rng(24)
-    sizes = a2_random_sizes()
-    assert sizes["low"] == 3  # the smallest N for which the layer has an output
-    for n in range(sizes["low"], sizes["high"] + 1):
+    checked = []
+    for n in _A2_RANDOM_SIZES:
+        checked.append(n)
         a, b, x, g = rng.normal(), rng.normal(), rng.normal(size=n), rng.normal(size=n - 2)
         da, db, dx = _a2_fd(a, b, x, g)
         assert np.allclose(_a2_grad_x_ours(a, list(g)), dx, atol=1e-6)
         assert math.isclose(da, float(g @ (x[:-2] + x[2:])), abs_tol=1e-6)
         assert math.isclose(db, float(g.sum()), abs_tol=1e-6)
+    # the printed range is the range this test went through; 3 is the smallest N with an output
+    assert a2_random_sizes() == {"low": min(checked), "high": max(checked)} and min(checked) == 3
+
+
+def test_a2_instance_is_the_printed_check_instance():
+    """The givens of our check instance, as the chapter states them. The gradients pin most of them
+    (test above), but not b (the layer is affine in b, so no gradient depends on it) nor x_4 (it enters
+    dL/da with weight g_2 + g_4 = 0 here): this literal copy of the givens does."""
+    assert a2_instance() == {"N": 7, "a": 3, "b": -1, "x": [2, -1, 4, 0, 3, -2, 1], "g": [1, -2, 3, 2, -1]}
 
 
 def test_a2_instance_values_match_finite_differences():
@@ -431,6 +490,9 @@ def test_published_a2_grad_x_cases_fails():
     assert math.isclose(at["middle"], dx[at["j"] - 1], abs_tol=1e-6)  # the middle case is right there
     assert not math.isclose(at["last"], dx[at["j"] - 1], abs_tol=1e-3)  # the last case is not
     assert at["true"] == at["middle"] == 6 and at["last"] == 9
+    assert at["j"] == len(inst["x"]) - 2  # j = N - 2, with N counted from the data
+    a, g = inst["a"], inst["g"]  # the two printed cases at j, 1-based: a (g_j + g_{j-2}) and a g_{j-2}
+    assert at["middle"] == a * (g[at["j"] - 1] + g[at["j"] - 3]) and at["last"] == a * g[at["j"] - 3]
     # at j = 2 the printed middle case needs g_0, which does not exist
     assert dict(_a2_published_cases(inst["a"], inst["g"], 2))["j = 2..N-2"] is None
 
@@ -539,6 +601,19 @@ def test_a3_variance_ratio_matches_monte_carlo():
     mc = a3_mc()
     assert abs(mc["ratio"] - float(a3_variance_ratio())) < 4 * mc["se"]
     assert a3_variance_ratio() == Fraction(1, 19)
+
+
+def test_a3_monte_carlo_reproduced_by_the_explicit_weighted_sum():
+    """The same draws (seed 31, drawn as one steps x chains block, in the same order) summed in closed form,
+    g~^T = (1-q)^T mu + q sum_k (1-q)^(T-k) g^k, instead of by the recursion; variance by math.fsum.
+    Tolerance 1e-9, far below the printed 10^-4."""
+    mc = a3_mc()
+    chains, steps, mu, q = mc["chains"], mc["steps"], 0.7, float(a3_q())
+    noise = np.random.default_rng(31).normal(mu, 1.0, size=(steps, chains))
+    weights = q * (1 - q) ** np.arange(steps - 1, -1, -1)
+    _, var = _fsum_mean_var((1 - q) ** steps * mu + weights @ noise)
+    assert abs(mc["ratio"] - var) < 1e-9
+    assert abs(mc["se"] - var * math.sqrt(2 / (chains - 1))) < 1e-9  # se of a normal sample's variance
 
 
 def test_a3_variance_ratio_series_sums_to_the_closed_form():
