@@ -1259,7 +1259,7 @@ def test_a6_bump_roots_and_h_by_mpmath():
         rho = lambda t: mpmath.exp(-((t - r0) ** 2) / (2 * s**2))  # noqa: E731
         f = lambda t: t - eps * (t - r0) / s**2 * rho(t) - na  # noqa: E731
         grid = [mpmath.mpf(k) / 100 for k in range(501)]
-        roots = [mpmath.findroot(f, (u, v), solver="anderson") for u, v in zip(grid, grid[1:]) if f(u) * f(v) < 0]
+        roots = [mpmath.findroot(f, (u, v), solver="anderson") for u, v in itertools.pairwise(grid) if f(u) * f(v) < 0]
         h = [(t - na) ** 2 / (2 * eps) + rho(t) for t in roots]
     assert len(roots) == len(b["roots"]) == 3
     assert np.allclose(b["roots"], [float(t) for t in roots], rtol=0, atol=1e-9)
