@@ -312,6 +312,20 @@ def test_q1_reads_in_words_match_impulses():
         assert offsets == expected, name
 
 
+def test_q1_past_and_reachable_by_enumerating_the_generation_order():
+    """The past of 34 as a prefix of the generation order written out (rows 5 to 1, left to right),
+    the reachable part as the past pixels that some pair of 3 x 3 taps (offsets -1..1 each) reaches,
+    and the framed output cell as the map's cell labelled 34 (third row, fourth column: a given)."""
+    order = [10 * r + c for r in range(5, 0, -1) for c in range(1, 6)]
+    assert q1_past() == sorted(order[:order.index(34)])
+    steps = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+    two_steps = {(3 + a1 + a2, 4 + b1 + b2) for (a1, b1) in steps for (a2, b2) in steps}
+    assert q1_reachable() == sorted(p for p in q1_past() if divmod(p, 10) in two_steps)
+    assert q1_reachable_size() == len(q1_reachable())
+    (framed,) = [cell for cell in q1_map_cells() if cell["label"] == 34]
+    assert q1_output_cell() == {"x": framed["x"], "y": framed["y"], "label": 3 * 10 + 4}
+
+
 # ================================================================================================
 # Question 2: reparameterisation and the change of variables
 # ================================================================================================
@@ -427,10 +441,32 @@ def test_q2_2_tril_jacobian_entrywise_against_finite_differences():
     for _ in range(3):
         s = np.tril(rng.normal(size=(4, 4)))
         mu, z0 = rng.normal(size=4), rng.normal(size=4)
-        numeric = np.array([numeric_gradient(lambda v, i=i: (mu + s @ v)[i], z0) for i in range(4)])
+        numeric = np.array([numeric_gradient(lambda v, i=i, mu=mu, s=s: (mu + s @ v)[i], z0) for i in range(4)])
         ours = np.array(jac.subs({names[f"S_{{{i + 1}{j + 1}}}"]: s[i, j] for i in range(4) for j in range(i + 1)}),
                         dtype=float)
         assert np.allclose(ours, numeric, atol=1e-8)
+
+
+def test_q2_1_diag_jacobian_and_tril_det_against_numpy():
+    """Every entry of the printed diagonal Jacobian, at random sigma_k, against central differences of
+    z0 -> mu + sigma * z0; the printed det of the triangular Jacobian against numpy's LU determinant
+    of random lower-triangular matrices."""
+    jac = q2_diag_jacobian()
+    names = {s.name: s for s in jac.free_symbols}
+    assert set(names) == {f"sigma_{k}" for k in range(1, 5)}
+    det = q2_tril_det()
+    s_names = {s.name: s for s in det.free_symbols}
+    rng = np.random.default_rng(24)
+    for _ in range(3):
+        sigma, mu, z0 = rng.uniform(0.2, 3, size=4), rng.normal(size=4), rng.normal(size=4)
+        numeric = np.array([numeric_gradient(lambda v, i=i, mu=mu, sigma=sigma: (mu + sigma * v)[i], z0)
+                            for i in range(4)])
+        ours = np.array(jac.subs({names[f"sigma_{k + 1}"]: sigma[k] for k in range(4)}), dtype=float)
+        assert np.allclose(ours, numeric, atol=1e-8)
+        s = np.tril(rng.normal(size=(4, 4)))
+        values = {s_names[name]: s[i, j] for i in range(4) for j in range(i + 1)
+                  if (name := f"S_{{{i + 1}{j + 1}}}") in s_names}
+        assert math.isclose(float(det.subs(values)), np.linalg.det(s), rel_tol=1e-10)
 
 
 def test_q2_3_change_of_variables_symbolically():
@@ -1257,3 +1293,20 @@ def test_q6_alternating_updates_stay_bounded():
         x = a @ x
         norms.append(np.linalg.norm(x))
     assert max(norms) < 1.2 and min(norms) > 0.8
+
+
+def test_q6_alternating_matrix_against_the_updates_and_the_hessian_numerically():
+    """A_alt against the two updates applied one after the other (numpy), its determinant against
+    numpy's; the Hessian's eigenvalues against numpy's, on a finite-difference Hessian of V = d g."""
+    rng = np.random.default_rng(25)
+    for alpha in rng.uniform(0.01, 3, size=5):
+        x = rng.normal(size=2)
+        d = x[0] + alpha * x[1]  # d ascends first ...
+        g = x[1] - alpha * d  # ... then g descends with the new d
+        alt = np.array(q6_alternating_matrix().subs(ALPHA, alpha), dtype=float)
+        assert np.allclose(alt @ x, [d, g], atol=1e-12)
+        assert math.isclose(float(q6_alternating_det().subs(ALPHA, alpha)), np.linalg.det(alt), rel_tol=1e-12)
+    hessian = np.array([numeric_gradient(lambda v, i=i: numeric_gradient(lambda u: u[0] * u[1], v, h=1e-4)[i],
+                                         rng.normal(size=2), h=1e-4) for i in range(2)])
+    assert np.allclose(np.sort(np.linalg.eigvalsh((hessian + hessian.T) / 2)),
+                       [float(e) for e in q6_hessian_eigenvalues()], atol=1e-6)
