@@ -596,8 +596,15 @@ def q6_nn_slopes():
 
 @value
 def q6_required_n():
-    """The smallest N with 4 c sqrt(p) N^(-1/(p+1)) <= eps, for c = 1 and eps = 1/2, p = 1..5."""
-    return {p: math.ceil((4 * 1 * math.sqrt(p) / 0.5) ** (p + 1) - 1e-9) for p in range(1, 6)}
+    """The smallest N with 4 c sqrt(p) N^(-1/(p+1)) <= eps, for c = 1 and eps = 1/2, p = 1..5, in exact
+    integers: N >= (8 sqrt(p))^(p+1) iff N^2 >= (64 p)^(p+1). (Floating point gave 32 768 001 for p = 5,
+    where the bound holds with equality at N = 8^6 5^3 = 32 768 000.)"""
+    out = {}
+    for p in range(1, 6):
+        bound = (64 * p) ** (p + 1)  # (4 c sqrt(p) / eps)^(2 (p + 1)) with c = 1, eps = 1/2
+        root = math.isqrt(bound)
+        out[p] = root if root * root == bound else root + 1
+    return out
 
 
 @value
@@ -639,9 +646,18 @@ def test_q6_dimensions_are_those_simulated():
 
 
 def test_q6_required_n_solves_the_bound_and_grows_faster_than_two_to_the_p():
-    for p, n in q6_required_n().items():
-        assert 4 * math.sqrt(p) * n ** (-1 / (p + 1)) <= 0.5 + 1e-12
-        assert 4 * math.sqrt(p) * (n - 1) ** (-1 / (p + 1)) > 0.5
+    # exact: N is the ceiling of (4 c sqrt(p) / eps)^(p+1), by sympy, and the bound holds at N but not at N - 1
+    # (compared in exact arithmetic: 4 sqrt(p) N^(-1/(p+1)) <= 1/2 iff N >= (8 sqrt(p))^(p+1))
+    required = q6_required_n()
+    for p, n in required.items():
+        assert isinstance(n, int)
+        exact = (4 * 1 * sp.sqrt(p) / sp.Rational(1, 2)) ** (p + 1)
+        assert n == int(sp.ceiling(exact))
+        assert sp.Integer(n) >= exact and sp.Integer(n - 1) < exact
+    assert required[5] == 32_768_000 == 8 ** 6 * 5 ** 3  # equality case: (8 sqrt 5)^6 is an integer
+    # the printed ratios are those of the exact integers (to well below the printed 0.1)
+    for p, r in zip(range(1, 5), q6_required_n_ratios()):
+        assert abs(r - Fraction(required[p + 1], required[p])) < 1e-9
     assert all(r > 2 for r in q6_required_n_ratios()) and q6_answer() == "C"
 
 
@@ -3065,3 +3081,201 @@ def test_q42_noise_prediction_form():
     score_loss = np.mean((-xi_hat / s + (xt - a_t * x0) / s ** 2) ** 2)
     noise_loss = np.mean((xi_hat - xi_s) ** 2)
     assert np.isclose(score_loss, noise_loss / s ** 2, rtol=1e-10)
+
+
+# =============================================================================================
+# Independent checks of printed values, question by question (each compares a printed number with a
+# computation that does not share the value's code path, or a given with the exam's statement)
+# =============================================================================================
+
+
+def test_q1_q2_options_are_the_exams():
+    # the source's given: the options of Q1 and Q2 in the exam's order (shared/seeds, questions 1 and 2)
+    assert q1_options() == [("B", "A", "C"), ("B", "C", "A"), "equal", ("A", "C", "B"), ("C", "B", "A"),
+                            ("A", "B", "C"), ("C", "A", "B")]
+    assert q2_options() == [("A", "C", "B"), ("B", "C", "A"), ("A", "B", "C"), ("C", "A", "B"), ("B", "A", "C"),
+                            "equal", ("C", "B", "A")]
+
+
+def test_fig1_off_model_table_entrywise_by_numpy():
+    for name, points in fig1_data().items():
+        xy = np.array(points)
+        off = xy[xy[:, 1] != xy[:, 0]]
+        printed = fig1_off_model()[name]
+        assert [(p["x"], p["y"], p["r"]) for p in printed] == [(int(a), int(b), int(b - a)) for a, b in off]
+
+
+def test_q3_wide_grid_optimisers_by_vectorised_brute_force():
+    x, y = np.array(q3_data()["x"], float), np.array(q3_data()["y"], float)
+    b = float(q3_b())
+    grid = np.linspace(-8, 8, 1601)  # step 1/100, the printed step
+    residuals = np.abs(y[None, :] - grid[:, None] * x[None, :]).sum(1)
+    loglik = len(x) * -math.log(2 * b) - residuals / b
+    brute = {"A": grid[residuals.argmin()], "B": grid[(residuals / b).argmin()], "C": grid[loglik.argmax()],
+             "D": grid[loglik.argmin()]}
+    wide = q3_grid_optimisers_wide()
+    for letter, w in brute.items():
+        assert abs(float(wide[letter]) - w) < 1e-9, letter
+
+
+Q4_SYMBOL = sp.Symbol("w", real=True)
+# the printed LaTeX of each loss, read as a sympy expression (a misprinted name finds no entry)
+Q4_PRINTED_AS = {"(w-1)^2": (Q4_SYMBOL - 1) ** 2, "e^{w} - 2w": sp.exp(Q4_SYMBOL) - 2 * Q4_SYMBOL,
+                 "w^4 + w": Q4_SYMBOL ** 4 + Q4_SYMBOL, r"\log\cosh(w-2)": sp.log(sp.cosh(Q4_SYMBOL - 2))}
+
+
+def test_q4_printed_losses_are_the_functions_tested():
+    w = Q4_SYMBOL
+    for name, (_, loss, grad, w_star) in zip(q4_losses(), q4_loss_table()):
+        expr = Q4_PRINTED_AS[str(name)]
+        for point in (-1.3, 0.2, 0.9, 2.5):
+            assert np.isclose(float(expr.subs(w, point)), loss(point), rtol=1e-12)
+            assert np.isclose(float(sp.diff(expr, w).subs(w, point)), grad(point), rtol=1e-12)
+        assert abs(float(sp.nsolve(sp.diff(expr, w), w, w_star + 0.1)) - w_star) < 1e-9  # the stated minimiser
+        # convex, with L'' vanishing at most at isolated points (w^4 + w at 0): strictly convex
+        assert all(float(sp.diff(expr, w, 2).subs(w, t)) >= 0 for t in np.linspace(-3, 3, 13))
+
+
+def test_q4_overshoot_numbers_by_sympy():
+    o = q4_overshoot()
+    w = Q4_SYMBOL
+    loss = w ** 2
+    w_next = sp.Rational(o["w_t"]) - sp.Rational(o["gamma"]) * sp.diff(loss, w).subs(w, sp.Rational(o["w_t"]))
+    assert w_next == sp.Rational(o["w_next"])
+    assert abs(w_next) == o["gap_after"] and abs(sp.Rational(o["w_t"])) == o["gap_before"]
+
+
+def q5_gd_by_tanh(steps, checkpoints):
+    """Gradient descent on the mean logistic loss, written with sigma(-m) = (1 - tanh(m / 2)) / 2."""
+    x, y = q5_arrays()
+    theta, out = np.zeros(2), {}
+    for t in range(1, steps + 1):
+        margins = y * (x @ theta)
+        theta = theta + ((0.5 * (1 - np.tanh(margins / 2)) * y)[:, None] * x).sum(0) / len(y)
+        if t in checkpoints:
+            out[t] = theta.copy()
+    return out
+
+
+def test_q5_norms_and_angle_by_an_independent_gradient_descent():
+    x, y = q5_arrays()
+    rng = np.random.default_rng(55)
+    for theta in rng.normal(size=(5, 2)):  # the gradient formula, against central differences
+        fd = [(logistic_loss(theta + h, x, y) - logistic_loss(theta - h, x, y)) / 2e-6 for h in np.eye(2) * 1e-6]
+        assert np.allclose(fd, logistic_gradient(theta, x, y), atol=1e-8)
+    iterates = q5_gd_by_tanh(10_000, (10, 100, 1000, 10_000))
+    for t, norm in q5_gd_norms().items():
+        assert abs(norm - np.linalg.norm(iterates[t])) < 1e-9
+    w, _ = hard_svm(x, y, bias=False)  # the max-margin direction by a numerical SVM
+    theta = iterates[10_000]
+    angle = math.degrees(math.acos(theta @ w / np.linalg.norm(theta) / np.linalg.norm(w)))
+    assert abs(q5_gd_angle_to_max_margin() - angle) < 1e-3  # the SVM solver is accurate to about 1e-6
+
+
+def test_q5_other_separator_angle_exactly():
+    # the angle between (1, 1) and (5/8, 1/2) is 45 degrees minus atan(4/5)
+    exact = 45 - sp.atan(sp.Rational(4, 5)) * 180 / sp.pi
+    assert abs(q5_other_separator_angle() - float(exact)) < 1e-9
+
+
+def test_q5_nonseparable_fits_exactly_and_by_newton():
+    fits = q5_nonseparable_fits()
+    d = q5_separable_data()
+    rows = [[sp.Rational(a), sp.Rational(b)] for a, b in d["x"]] + [[2, 2]]
+    labels = sp.Matrix(d["y"] + [-1])
+    design = sp.Matrix(rows)
+    exact_ls = (design.T * design).solve(design.T * labels)  # normal equations in rationals
+    assert np.allclose(fits["ls"], [float(v) for v in exact_ls], atol=1e-12)
+    # Newton's method on the logistic loss (its Hessian written out), from zero
+    x, y = q5_arrays(extra_point=True)
+    theta = np.zeros(2)
+    for _ in range(50):
+        p = expit(y * (x @ theta))
+        grad = -(x * (y * (1 - p))[:, None]).mean(0)
+        hess = (x.T * (p * (1 - p))) @ x / len(y)
+        theta = theta - np.linalg.solve(hess, grad)
+    assert np.allclose(fits["lr"], theta, atol=1e-7)
+    # the gradient norm at the least-squares weights, summed term by term in plain floats
+    ls = [float(v) for v in exact_ls]
+    terms = [[-yy * xx[j] / (1 + math.exp(yy * (xx[0] * ls[0] + xx[1] * ls[1]))) for xx, yy in zip(x, y)]
+             for j in range(2)]
+    assert abs(fits["grad_ls"] - math.hypot(*(math.fsum(t) / len(y) for t in terms))) < 1e-12
+
+
+def test_q6_slopes_by_brute_force_distances():
+    from scipy.spatial.distance import cdist
+    dims = q6_dimensions()
+    for p, slope in q6_nn_slopes().items():
+        sample = q6_plane_sampler(dims["d"], p, seed=60 + p)  # the same samples, drawn in the same order
+        means = []
+        for n in dims["n"]:
+            train, test = sample(n), sample(1000)
+            means.append(cdist(test, train).min(1).mean())
+        design = np.column_stack([np.log(dims["n"]), np.ones(len(dims["n"]))])
+        fitted = np.linalg.lstsq(design, np.log(means), rcond=None)[0][0]
+        assert abs(slope - fitted) < 1e-9
+
+
+def test_q7_option_losses_in_exact_arithmetic():
+    d = q7_data()
+    x = [tuple(Fraction(v) for v in p) for p in d["x"]]
+    w = [Fraction(v) for v in d["w"]]
+    mu = [tuple(Fraction(v) for v in c) for c in d["mu"]]
+
+    def sq(a, b):
+        return sum((ai - bi) ** 2 for ai, bi in zip(a, b))
+
+    exact = {}
+    for option in "ABCD":
+        if option in "AB":  # argmin_k w_n ||x_n - mu_k||^2
+            labels = [min(range(2), key=lambda k: wn * sq(xn, mu[k])) for xn, wn in zip(x, w)]
+        else:
+            labels = [min(range(2), key=lambda k: sq(xn, mu[k])) for xn in x]
+        centres = []
+        for k in range(2):
+            members = [(xn, wn) for xn, wn, label in zip(x, w, labels) if label == k]
+            if option in "AC":
+                centres.append(tuple(sum(xn[j] for xn, _ in members) / len(members) for j in range(2)))
+            elif option == "B":
+                centres.append(tuple(sum(wn * xn[j] for xn, wn in members) / len(members) for j in range(2)))
+            else:
+                total = sum(wn for _, wn in members)
+                centres.append(tuple(sum(wn * xn[j] for xn, wn in members) / total for j in range(2)))
+        exact[option] = sum(wn * sq(xn, centres[label]) for xn, wn, label in zip(x, w, labels))
+    losses = q7_option_losses()
+    for option, value in exact.items():
+        assert abs(losses[option] - value) < 1e-9, option
+
+
+def test_q8_plotted_data_are_the_data_analysed():
+    results = q8_results()
+    for name, d in q8_datasets().items():
+        cost = 0.0
+        for cluster, centre in zip(d["clusters"], d["centres"]):
+            assert np.allclose(centre, cluster.sum(0) / len(cluster), atol=1e-12)
+            # within-cluster sum of squares by the pairwise formula sum_{i<j} |x_i - x_j|^2 / n
+            gaps = cluster[:, None, :] - cluster[None, :, :]
+            cost += (gaps ** 2).sum() / 2 / len(cluster)
+        assert abs(cost - results[name]["true_cost"]) < 1e-8, name
+        assert all(cluster.shape == (30, 2) for cluster in d["clusters"])
+
+
+def test_q8_misassigned_points_by_brute_force():
+    d = q8_datasets()["D"]
+    expected = []
+    for own, cluster in enumerate(d["clusters"]):
+        for point in cluster:
+            distances = [math.dist(point, c) for c in d["centres"]]
+            if min(range(3), key=distances.__getitem__) != own:
+                expected.append(point)
+    assert np.allclose(q8_d_misassigned_points(), np.array(expected), atol=1e-12)
+
+
+def test_q8_plot_box_frames_the_data():
+    # the printed window is the plotted one: every point of every stand-in lies at least 1 unit inside it
+    # (no mark is clipped) and at most 2.5 units from each side (the clusters fill the panel)
+    points = np.vstack([np.vstack(d["clusters"]) for d in q8_datasets().values()])
+    box = q8_plot_box()
+    margins = [points[:, 0].min() - box["xmin"], box["xmax"] - points[:, 0].max(),
+               points[:, 1].min() - box["ymin"], box["ymax"] - points[:, 1].max()]
+    assert all(1 <= m <= 2.5 for m in margins), margins
