@@ -10,6 +10,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import pytest
 import sympy as sp
 from scipy import integrate, optimize, special, stats
 
@@ -1329,6 +1330,53 @@ def test_q4_density_ratio_identity_and_the_sample_trained_estimate():
         assert abs(v - _f(1).pdf(x)) < 0.02
 
 
+def test_q4_logit_as_a_function_equals_the_log_density_ratio():
+    """The printed expression itself (not only its coefficients), evaluated at several x, against
+    scipy's log-densities; agreement to 1e-12."""
+    logit = sp.lambdify(XS, q4_logit(), "math")
+    for x in np.linspace(-4, 5, 10):
+        assert math.isclose(logit(float(x)), _f(1).logpdf(x) - _f(0).logpdf(x), rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_q4_sample_estimate_replays_its_samples_with_newtons_method():
+    """Every printed part of the sample-trained discriminator, recomputed from the same seeded stream.
+
+    The logistic loss of sigma(a + b x + c x^2) is convex; Newton's method with the exact Hessian (not
+    the value's BFGS) finds its minimiser, which matches to 1e-6 (printed: 0.001). From it, written out
+    independently: the JSD estimate and its standard error on the fresh samples (1e-7, 1e-6 relative),
+    the plotted f_0 exp(logit) entrywise (1e-6 relative), and the L1 distance to f_1 by adaptive
+    quadrature over the plotted range [-5, 6] (the value uses a Riemann sum with step 0.1, which differs
+    from the integral by less than 2e-4; printed: 0.001)."""
+    sample = q4_sample_estimate()
+    n = sample["n"]
+    rng = np.random.default_rng(4)
+    train0, train1 = rng.normal(0, 1, n), rng.normal(1, 2, n)
+    features = lambda x: np.stack([np.ones_like(x), x, x * x], axis=1)
+    A0, A1 = features(train0), features(train1)
+    c = np.zeros(3)
+    for _ in range(50):   # minimise mean softplus(-A1 c) + mean softplus(A0 c)
+        s1, s0 = special.expit(-A1 @ c), special.expit(A0 @ c)
+        gradient = (-A1.T @ s1 + A0.T @ s0) / n
+        hessian = (A1.T * (s1 * (1 - s1))) @ A1 / n + (A0.T * (s0 * (1 - s0))) @ A0 / n
+        c -= np.linalg.solve(hessian, gradient)
+    assert np.max(np.abs(gradient)) < 1e-12
+    assert np.allclose(sample["coefficients"], c, rtol=0, atol=1e-6)
+    test0, test1 = rng.normal(0, 1, n), rng.normal(1, 2, n)
+    log_d1 = -np.logaddexp(0, -features(test1) @ c)    # log D on samples of p_1
+    log_1md0 = -np.logaddexp(0, features(test0) @ c)   # log(1 - D) on samples of p_0
+    assert math.isclose(sample["jsd"], math.log(2) + (math.fsum(log_d1) + math.fsum(log_1md0)) / (2 * n),
+                        rel_tol=0, abs_tol=1e-7)
+    se = 0.5 * math.sqrt((np.var(log_d1, ddof=1) + np.var(log_1md0, ddof=1)) / n)
+    assert math.isclose(sample["se"], se, rel_tol=1e-6)
+    f1_hat = lambda x: math.exp(-x * x / 2 + c[0] + c[1] * x + c[2] * x * x) / math.sqrt(2 * math.pi)
+    curve = sample["curve"]
+    assert [x for x, _ in curve] == pytest.approx([-5 + k / 2 for k in range(23)], abs=1e-12)
+    for x, v in curve:
+        assert math.isclose(v, f1_hat(x), rel_tol=1e-6)
+    l1 = integrate.quad(lambda x: abs(f1_hat(x) - _npdf(x, 1, 2)), -5, 6, limit=200)[0]
+    assert abs(sample["l1_error"] - l1) < 2e-4
+
+
 def test_q4_curves_are_the_densities_and_d_star():
     curves = q4_curves()
     for (x, f0), (_, f1), (_, d) in zip(curves["f0"], curves["f1"], curves["d_star"]):
@@ -1491,6 +1539,13 @@ def q5_simulation():
 
 
 @value
+def q5_radius_drift_exponent():
+    """k with drift < 10^k: the decade the plain run's numerical drift of psi_0^2 + theta^2 stays below
+    (the text prints this bound; the drift itself is integration error, not a quantity of the problem)."""
+    return math.ceil(math.log10(q5_simulation()["radius_drift"]))
+
+
+@value
 def q5_predicted_rate_figure():
     """The slowest decay rate predicted by J-bar* for the gamma of the figure: -gamma/2."""
     gamma = q5_simulation()["gamma"]
@@ -1630,6 +1685,82 @@ def test_q5_penalised_system_converges_at_the_predicted_rate():
     (t0, r0), (t1, r1) = sim["reference"]
     assert math.isclose(math.log(r1 / r0) / (t1 - t0), float(q5_predicted_rate_figure()), rel_tol=1e-12)
     assert math.isclose(dict(sim["penalised_norm"])[20.0], r0 * math.exp(-0.25 * 20), rel_tol=1e-9)
+
+
+def test_q5_velocity_reg_matches_finite_differences_of_the_penalised_loss():
+    """The printed field v-bar itself, at random points and several gamma, against central finite
+    differences of L (written with logaddexp) minus (gamma/2) d(psi_0^2): agreement to 1e-8."""
+    rng = np.random.default_rng(57)
+    for gamma in (0.3, 1.0, 2.5):
+        v = _lambdified(q5_velocity_reg(), gamma)
+        for s in rng.normal(scale=1.5, size=(6, 3)):
+            assert np.allclose(v(s), _velocity_fd(s, gamma), rtol=0, atol=1e-8)
+
+
+def _rk4_dirac_gan(start, gamma, horizon, steps):
+    """Both systems at once (gamma = 0 and gamma) by classical RK4 with a fixed step, on the field written
+    by hand (_velocity_by_hand): an integrator and a field independent of the value's DOP853 on the
+    lambdified sympy derivation. Returns the states at steps + 1 equally spaced times, shape (2, steps + 1, 3)."""
+    gammas = np.array([0.0, gamma])[:, None]
+
+    def field(S):
+        psi0, psi1, theta = S[:, 0:1], S[:, 1:2], S[:, 2:3]
+        c = special.expit(psi0 * theta + psi1)
+        return np.hstack([-theta * c - gammas * psi0, special.expit(-psi1) - c, psi0 * c])
+    dt = horizon / steps
+    S = np.array([start, start], dtype=float)
+    states = [S]
+    for _ in range(steps):
+        k1 = field(S)
+        k2 = field(S + dt / 2 * k1)
+        k3 = field(S + dt / 2 * k2)
+        k4 = field(S + dt * k3)
+        S = S + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        states.append(S)
+    return np.stack(states, axis=1)
+
+
+def test_q5_simulation_against_an_independent_rk4_integration():
+    """Every printed part of the simulation, against a fixed-step RK4 run (step horizon/8000 = 0.005,
+    global error below 1e-10 here) from the printed start, gamma and horizon.
+
+    Trajectories and distances entrywise to 1e-9 (printed to 1e-4; the distances with the penalty to
+    1e-8, hence 1e-9 relative), the reference line through the distance at t = 20 with slope -gamma/2 to
+    1e-8, the final distances to 1e-6 relative, and the fitted rate by the least-squares slope of
+    log-distance on t in [20, 40] written out (printed: 0.001) to 1e-7."""
+    sim = q5_simulation()
+    gamma, horizon = float(sim["gamma"]), sim["horizon"]
+    runs = _rk4_dirac_gan(sim["start"], gamma, horizon, 8000)[:, ::50]   # the 161 printed times
+    times = horizon * np.arange(161) / 160
+    plain, penalised = runs
+    for name, run in (("plain", plain), ("penalised", penalised)):
+        phase = np.array(sim[f"{name}_phase"])
+        assert phase.shape == (161, 2)
+        assert np.allclose(phase, run[:, [2, 0]], rtol=0, atol=1e-9)
+        norms = np.array(sim[f"{name}_norm"])
+        assert np.allclose(norms[:, 0], times[::2], rtol=0, atol=1e-12)
+        assert np.allclose(norms[:, 1], np.linalg.norm(run, axis=1)[::2], rtol=1e-9, atol=1e-12)
+    distance = np.linalg.norm(penalised, axis=1)
+    assert math.isclose(sim["final_norm"], distance[-1], rel_tol=1e-6)
+    assert math.isclose(sim["final_plain_norm"], np.linalg.norm(plain[-1]), rel_tol=1e-6)
+    (t0, r0), (t1, r1) = sim["reference"]
+    assert (t0, t1) == (0.0, horizon)
+    assert math.isclose(r0, distance[80] * math.exp(gamma / 2 * times[80]), rel_tol=0, abs_tol=1e-8)
+    assert math.isclose(r1, distance[80] * math.exp(-gamma / 2 * (horizon - times[80])), rel_tol=0, abs_tol=1e-8)
+    t, log_r = times[80:], np.log(distance[80:])
+    slope = np.sum((t - t.mean()) * (log_r - log_r.mean())) / np.sum((t - t.mean()) ** 2)
+    assert math.isclose(sim["fitted_rate"], slope, rel_tol=0, abs_tol=1e-7)
+    # the drift of psi_0^2 + theta^2 on the plain run is a property of the printed trajectory
+    radius = [psi0 ** 2 + theta ** 2 for theta, psi0 in sim["plain_phase"]]
+    assert math.isclose(sim["radius_drift"], max(abs(r - radius[0]) for r in radius), rel_tol=1e-12)
+
+
+def test_q5_radius_drift_bound_is_true_and_the_tightest_decade():
+    """The text claims psi_0^2 + theta^2 changes by less than 10^k along the plain run: true, and not
+    vacuous (the drift is at least 10^(k-1)); the exact flow conserves it (q5_conserved_rate == 0)."""
+    k = q5_radius_drift_exponent()
+    drift = q5_simulation()["radius_drift"]
+    assert isinstance(k, int) and 10.0 ** (k - 1) <= drift < 10.0 ** k
 
 
 def test_q5_r1_is_the_squared_slope():
