@@ -9,6 +9,7 @@ import itertools
 import math
 from fractions import Fraction
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -207,7 +208,11 @@ def q1_rescaling():
 
 
 def test_q1_enumeration_equals_the_closed_form_on_the_instance():
-    assert q1_mask_count() == 64
+    # the masks a 3 x 2 design admits, listed, and their probabilities summing to one for any p
+    X = sp.Matrix(q1_X())
+    masks = list(itertools.product((0, 1), repeat=X.rows * X.cols))
+    assert q1_mask_count() == len(masks) == len(set(masks))
+    assert sp.expand(sum(sp.Mul(*[P if b else 1 - P for b in bits]) for bits in masks)) == 1
     terms = q1_closed_form_terms()
     assert sp.expand(q1_enumerated_expectation() - terms["sum"]) == 0
     assert sp.expand(terms["fit"] + terms["penalty"] - terms["sum"]) == 0
@@ -839,6 +844,14 @@ def test_q2_gap_table_kl_by_direct_quadrature_and_the_amortisation_gap():
         z = np.random.default_rng(x).normal(size=200_000)
         mc = np.mean(stats.poisson.pmf(x, np.exp(z)))
         assert math.isclose(math.log(mc), row["log_evidence"], rel_tol=0.02)
+        # and against mpmath's tanh-sinh quadrature at 30 digits on [-40, 8] (beyond, the integrand is below
+        # e^-300 of the total), split at 0 and at the likelihood's mode log x (printed: 0.001)
+        mode = math.log(x + 0.5)
+        with mpmath.workdps(30):
+            evidence = mpmath.quad(
+                lambda z, x=x: mpmath.exp(x * z - mpmath.exp(z) - mpmath.loggamma(x + 1)) * mpmath.npdf(z),
+                [-40, min(0, mode), max(0, mode), 8])
+        assert math.isclose(row["log_evidence"], float(mpmath.log(evidence)), rel_tol=0, abs_tol=1e-9)
     assert min(r["gap"] for r in q2_gap_table()) > 0.1
 
 
@@ -858,8 +871,19 @@ def test_q2_mean_bias_and_parameter_counts():
     assert math.isclose(bias["amortised"], sum(r["kl_amortised"] for r in rows) / len(rows))
     assert math.isclose(bias["instance"], sum(r["kl_instance"] for r in rows) / len(rows))
     assert bias["amortised"] > bias["instance"]
+    # The counts are the numbers of free parameters: for the instance-wise fits, the length of the vector
+    # (m_i, log s_i)_i that is optimised; for the encoder, the rank of the Jacobian of that vector with
+    # respect to phi (finite differences at the fitted phi), i.e. how many directions the encoder can move.
     counts = q2_parameter_counts()
-    assert counts == {"instance": 8, "amortised": 3}
+    instance = np.array([[fit["m"], math.log(fit["s"])] for fit in q2_instance_fits()]).ravel()
+    assert counts["instance"] == instance.size
+
+    def amortised(phi):
+        return np.array([[phi[0] + phi[1] * x, phi[2]] for x in q2_counts()], dtype=float).ravel()
+    phi, h = np.array(q2_encoder()["phi"]), 1e-6
+    jacobian = np.column_stack([(amortised(phi + h * e) - amortised(phi - h * e)) / (2 * h) for e in np.eye(phi.size)])
+    assert counts["amortised"] == np.linalg.matrix_rank(jacobian) == phi.size
+    assert counts["amortised"] < counts["instance"]
 
 
 # =============================================================================================
@@ -1045,7 +1069,8 @@ def test_q3_monte_carlo_objectives_agree_with_quadrature():
 
 
 def _log_mixture(x):
-    """log p_X written out: log(N(x; -3/2, 1/4)/2 + N(x; 3/2, 1/4)/2) = log(e^(-2(x+3/2)^2) + e^(-2(x-3/2)^2)) - log sqrt(2 pi)."""
+    """log p_X written out: log(N(x; -3/2, 1/4)/2 + N(x; 3/2, 1/4)/2)
+    = log(e^(-2 (x + 3/2)^2) + e^(-2 (x - 3/2)^2)) - log sqrt(2 pi)."""
     return np.logaddexp(-2 * (x + 1.5) ** 2, -2 * (x - 1.5) ** 2) - 0.5 * math.log(2 * math.pi)
 
 
@@ -1053,8 +1078,6 @@ def test_q3_reverse_kl_by_high_precision_quadrature():
     """E_u[log phi(u) - log F'(u) - log p_X(F(u))] by mpmath's tanh-sinh quadrature at 30 digits over
     the whole line, with the formulas written out (an independent rule and code from the value's
     adaptive scipy quadrature on [-9, 9]): agreement to 1e-10, far below the printed 0.0005."""
-    import mpmath
-
     with mpmath.workdps(30):
         def integrand(u):
             x = u + 2 * mpmath.tanh(u)
@@ -1068,8 +1091,6 @@ def test_q3_reverse_kl_by_high_precision_quadrature():
 def test_q3_data_entropy_by_high_precision_quadrature():
     """H(P_X) by mpmath's tanh-sinh quadrature at 30 digits over the whole line, split at the modes:
     agreement to 1e-10, far below the printed 0.00005."""
-    import mpmath
-
     with mpmath.workdps(30):
         def p(x):
             return (mpmath.npdf(x, -1.5, 0.5) + mpmath.npdf(x, 1.5, 0.5)) / 2
