@@ -47,6 +47,14 @@ def _reported():
     except SolmanError as error:
         print(error.render(), file=sys.stderr)
         raise Exit(code=error.exit_code) from None
+    except OSError as exc:  # writing build/ failed outside a build (verify, keys): the disk, not a bug
+        from solman.errors import writes_under, writing_failure
+
+        if not writes_under(exc, ROOT / "build"):
+            raise
+        error = writing_failure(exc, exc.filename, ROOT)
+        print(error.render(), file=sys.stderr)
+        raise Exit(code=error.exit_code) from None
     except KeyboardInterrupt:
         print(_interrupted(), file=sys.stderr)
         raise Exit(code=130) from None
@@ -103,6 +111,19 @@ def _selection(chapter, edition, manual):
         raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
 
 
+def _jobs(jobs) -> int | None:
+    """``--jobs`` as a number of LaTeX runs: a whole number of at least 1 (absent: one per core)."""
+    from solman.errors import ConfigError
+
+    if jobs is None:
+        return None
+    text = str(jobs).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"--jobs needs a whole number of at least 1, not {jobs!r}",
+                          hint="for example --jobs 2; leave it out for one LaTeX run per core")
+    return int(text)
+
+
 def _print_outputs(built) -> None:
     for target in built.targets:
         pages = built.pages(target)
@@ -117,8 +138,7 @@ def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, ver
         from solman.build import build
 
         _selection(chapter, edition, manual)
-        built = build(_project(), chapter=chapter, edition=edition, manual=manual,
-                      jobs=int(jobs) if jobs else None, draft=draft)
+        built = build(_project(), chapter=chapter, edition=edition, manual=manual, jobs=_jobs(jobs), draft=draft)
         if not quiet:
             _print_outputs(built)
 
@@ -133,10 +153,10 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
         from solman.watch import watch as watch_sources
 
         _selection(chapter, edition, manual)
+        jobs = _jobs(jobs)
 
         def rebuild(project):
-            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=int(jobs) if jobs else None,
-                          draft=draft)
+            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=jobs, draft=draft)
             if built.compiled:
                 print(f"rebuilt {', '.join('build/' + t.output for t in built.targets if t.name in built.compiled)}",
                       flush=True)

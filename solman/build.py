@@ -9,6 +9,7 @@ reports are run (likewise), and only targets whose inputs changed are compiled.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import hashes_taken, unchanged
-from .errors import LatexError, Location, SolmanError, raise_collected
+from .errors import LatexError, Location, SolmanError, disk_full, raise_collected, writing_failure, writing_in
 from .project import Project
 from .stamps import published, target_stamps, up_to_date
 from .targets import Target, plan_targets, provenance_file
@@ -61,7 +62,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
 
     with hashes_taken() as hashed:  # the sources as they are before the build reads them
         stamps = target_stamps(project, targets)
-    with lock(project.build, exclusive=False):  # the results as one set: not while another build publishes
+    with writing_in(project.build, project.root), lock(project.build, exclusive=False):  # the results as one
+        # set: not while another build publishes (the lock is a file in build/: a failure to make it is located)
         records = up_to_date(project, targets, stamps, draft)
     if records is not None:
         log.info("up to date: nothing to build")
@@ -84,7 +86,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     tex = project.build / "tex"
     # Exclusive: this build writes build/. Called with the lock already held (verify --pdf holds it
     # shared and builds a reference PDF; export holds it exclusively), the hold is shared, upgraded.
-    with lock(project.build, exclusive=True), ThreadPoolExecutor(max_workers=2) as background, \
+    with writing_in(project.build, project.root), lock(project.build, exclusive=True), \
+            ThreadPoolExecutor(max_workers=2) as background, \
             Compiler(tex, project.year, jobs, stages, project.sandbox) as compiler:
         built_chapters = [project.chapter(c) for c in dict.fromkeys(c for t in targets for c in t.chapters)]
         log.info("rendering %d chapter(s)", len(built_chapters))
@@ -272,6 +275,8 @@ def latex_errors(project: Project, sources: Sources, compiled: dict[str, Compile
     for result in compiled.values():
         if result.ok:
             continue
+        if disk_full(result.log.parent):  # LaTeX could not write its output (or even its log)
+            return [writing_failure(OSError(errno.ENOSPC, "LaTeX stopped"), result.log.parent, project.root)]
         entries = result.errors or [LogEntry("error", "latexmk failed without a LaTeX error in the log",
                                              None, None, result.output.strip()[-600:])]
         entry = entries[0]
@@ -353,6 +358,12 @@ def latex_hint(entry: LogEntry) -> str:
     if any(said in message for said in ("not found", "can't find file", "cannot find", "cannot open")):
         return ("LaTeX reads only files under build/tex and the TeX installation; "
                 "put figures and styles in templates/")
+    if "Extra alignment tab" in message:
+        return ("a matrix (or table) has more columns than declared: amsmath's matrices allow 10 "
+                r"(\setcounter{MaxMatrixCols}{n} allows n; solman raises it for the matrices it prints)")
+    if "Unable to read an entire line" in message or "capacity exceeded" in message:
+        return ("the LaTeX is too large for TeX (a line longer than its buffer, or more than its memory): "
+                "a value printing a huge matrix or text? print a part of it")
     if "can't write on file" in message:
         return "LaTeX may write only inside build/tex, where solman runs it"
     return "the line shown produced the LaTeX that failed; the full log has LaTeX's own account"

@@ -405,8 +405,9 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
 
 
 def unwrap(latex: str) -> str:
-    return re.sub(r"^\\begingroup\\renewcommand\*\{\\arraystretch\}\{[\d.]+\}(.*)\\endgroup$", r"\1",
-                  latex.strip(), flags=re.DOTALL)
+    return re.sub(r"^\\begingroup(?:\\setcounter\{MaxMatrixCols\}\{\d+\})?"
+                  r"(?:\\renewcommand\*\{\\arraystretch\}\{[\d.]+\})?(.*)\\endgroup$", r"\1",
+                  latex.strip(), flags=re.S)
 
 
 def parse_number(latex: str) -> Fraction:

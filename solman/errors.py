@@ -8,6 +8,11 @@ solman and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +133,87 @@ class MissingTool(SolmanError):
     exit_code = 8
 
 
+class EnvironmentFailure(SolmanError):
+    """The machine stopped a build: the disk is full, build/ is read-only or is not a folder."""
+
+    category = "environment"
+    exit_code = 8
+
+
+def writing_failure(exc: OSError, path: Path | str | None, root: Path) -> EnvironmentFailure:
+    """What to tell the author when writing ``path`` (under build/) failed with ``exc``."""
+    path = Path(path if path is not None else exc.filename or root / "build")
+    shown = Location.of(path, None, root).path
+    if exc.filename is None:  # a write to an open file: only the folder is known
+        shown = f"in {shown}/"
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return EnvironmentFailure(f"the disk is full while writing {shown}",
+                                  hint="free some space (or remove build/ with `invoke clean`), then build again; "
+                                  "the previous PDFs in build/ are unchanged")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        why = "the file system is read-only" if code == errno.EROFS else "permission denied"
+        return EnvironmentFailure(f"cannot write {shown}: {why}",
+                                  hint="solman writes everything it generates under build/: make that folder "
+                                  "writable for you")
+    if code in (errno.EEXIST, errno.ENOTDIR):
+        blocking = next((p for p in (path, *path.parents) if p.is_file()), path)
+        return EnvironmentFailure(f"{Location.of(blocking, None, root).path} is a file, where solman needs a folder "
+                                  f"(writing {shown})",
+                                  hint="solman writes under build/, which must be a folder: move that file away")
+    return EnvironmentFailure(f"cannot write {shown}: {exc.strerror or exc}",
+                              hint="solman writes everything it generates under build/")
+
+
+@contextlib.contextmanager
+def writing_in(build: Path, root: Path) -> Iterator[None]:
+    """Turn a failed write under ``build`` (disk full, read-only, a file where a folder should be) into
+    an ``EnvironmentFailure`` that names the file; any other ``OSError`` is a bug and stays one."""
+    try:
+        yield
+    except OSError as exc:
+        if not writes_under(exc, build):
+            raise
+        raise writing_failure(exc, exc.filename, root) from None
+
+
+LOW_SPACE = 1 << 20  # bytes: a write that failed with less than this free most likely failed for space
+
+
+def disk_full(folder: Path) -> bool:
+    """Whether the disk holding ``folder`` is (almost) full: why a program writing there may have stopped."""
+    try:
+        return shutil.disk_usage(folder).free < LOW_SPACE
+    except OSError:
+        return False
+
+
+def writes_under(exc: OSError, build: Path) -> bool:
+    """Whether ``exc`` is a failure to write ``build`` or a file in it (or a full disk, wherever)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST, errno.ENOTDIR) or not exc.filename:
+        return False
+    path, build = Path(os.path.abspath(exc.filename)), Path(os.path.abspath(build))
+    return path == build or build in path.parents
+
+
+def read_utf8(path: Path, kind: type[SolmanError], root: Path | None = None) -> str:
+    """The text of ``path``; if it is not UTF-8, a ``kind`` error at the line of the first bad byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        newline = b"\n"
+        line = data.count(newline, 0, exc.start) + 1
+        column = exc.start - (data.rfind(newline, 0, exc.start) + 1) + 1
+        location = Location.of(path, line, root)
+        raise kind(f"{location.path} is not UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {column}",
+                   location=location,
+                   hint="save the file as UTF-8 (in most editors: Save with Encoding, UTF-8); the byte shown "
+                   "is probably a letter in Latin-1 or Windows-1252") from None
+
+
 class Errors(SolmanError):
     """Several errors found in one pass, reported together before one abort."""
 
@@ -153,4 +239,5 @@ def raise_collected(errors: list[SolmanError]) -> None:
 
 EXIT_CODES = {cls.category: cls.exit_code for cls in (
     ConfigError, TemplateError, ValueFailure, LatexError, VerificationFailure, DriftError, MissingTool,
+    EnvironmentFailure,
 )}

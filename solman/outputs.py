@@ -62,11 +62,17 @@ def replace_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # one temporary per writer: two threads of one build may replace the same file at once
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:  # a full disk: leave the old file, and say which one could not be written
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        exc.filename = str(path)
+        raise
 
 
 def dump(manifest: dict) -> bytes:

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError, Location, raise_collected
+from .errors import ConfigError, Location, SolmanError, TemplateError, ValueFailure, raise_collected, read_utf8
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 SETTINGS = {
@@ -22,6 +22,7 @@ SETTINGS = {
 }
 TIMEOUT = 300  # seconds: the flagship's slowest value or test takes a few
 EDITIONS = ("solutions", "problems")
+YEARS = (1, 9999)  # a date a PDF can carry (and Python's datetime can represent)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         raise ConfigError(f"no pyproject.toml in {root}", hint="run solman from the project's root folder")
-    text = pyproject.read_text(encoding="utf-8")
+    text = read_utf8(pyproject, ConfigError, root)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -102,6 +103,10 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
             example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false"}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
                                       hint=f"for example: {key} = {example}"))
+    year = settings.get("year")
+    if isinstance(year, int) and not isinstance(year, bool) and not YEARS[0] <= year <= YEARS[1]:
+        errors.append(ConfigError(f"year {year} is out of range", location=at("year"),
+                                  hint=f"the manual's year, between {YEARS[0]} and {YEARS[1]}: for example year = 2026"))
     for key in settings:
         if key not in SETTINGS:
             errors.append(ConfigError(f"unknown setting '{key}' in [tool.solman]", location=at(key),
@@ -136,6 +141,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
                     location=location(), hint="create it, or remove the id from chapters"))
         chapters.append(chapter)
     raise_collected(errors)
+    raise_collected(unreadable_sources(root, templates))
 
     return Project(
         root=root,
@@ -149,6 +155,49 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         sandbox=settings.get("sandbox", True),
         timeout=timeout,
     )
+
+
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # LaTeX cannot print these; tab and newline pass
+TEXT_SUFFIXES = {".j2", ".tex", ".sty", ".cls"}
+
+
+def unreadable_sources(root: Path, templates: Path) -> list[SolmanError]:
+    """Every template and verify module that is not UTF-8, and every template with a control character.
+
+    Checked before anything is rendered or imported, so that the error names the file, its line and
+    the byte, in the category of the file: template (3) or value (4).
+    """
+    errors: list[SolmanError] = []
+    sources = [(p, TemplateError) for folder in (root / "chapters", templates) if folder.is_dir()
+               for p in sorted(folder.rglob("*")) if p.suffix in TEXT_SUFFIXES and p.is_file()]
+    sources += [(p, ValueFailure) for p in sorted((root / "verify").glob("*.py"))]
+    for path, kind in sources:
+        try:
+            text = read_utf8(path, kind, root)
+        except SolmanError as error:
+            errors.append(error)
+            continue
+        except OSError:
+            continue  # unreadable for another reason: reported where it is read
+        control = CONTROL.search(text) if kind is TemplateError else None
+        if control:
+            line = text.count("\n", 0, control.start()) + 1
+            column = control.start() - (text.rfind("\n", 0, control.start()) + 1) + 1
+            char = control[0]
+            errors.append(TemplateError(
+                f"control character U+{ord(char):04X} ({CONTROL_NAMES.get(char, 'a control character')}) "
+                f"at column {column}, which LaTeX cannot print",
+                location=Location.of(path, line, root),
+                hint=f"remove it (an editor may show it as {caret(char)}, or not at all)"))
+    return errors
+
+
+def caret(char: str) -> str:
+    """How terminals and editors show a control character: ^G for BEL, ^? for DEL."""
+    return "^?" if char == "\x7f" else f"^{chr(ord(char) + 64)}" if ord(char) < 32 else f"<U+{ord(char):04X}>"
+
+
+CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\x0b": "VT", "\x0c": "FF", "\x1b": "ESC", "\x7f": "DEL"}
 
 
 def line_of(text: str, needle: str) -> int | None:

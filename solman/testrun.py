@@ -7,6 +7,7 @@ directly. A value is *covered* when at least one passing test called it.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Location, SolmanError, VerificationFailure
+from .errors import Location, SolmanError, VerificationFailure, disk_full
 from .project import Chapter, Project
 
 if TYPE_CHECKING:
@@ -92,10 +93,16 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
                            TMPDIR=str(scratch / "tmp"))
         process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
                                  env=environment)
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(report))  # the report could not be written whole
         if not report.exists():
-            raise died(project, journal_of(report), process)
+            raise full if disk_full(report.parent) else died(project, journal_of(report), process)
         log.info("%s", (process.stdout.strip().splitlines() or ["no output"])[-1])
-        data = json.loads(report.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+        except ValueError:
+            if disk_full(report.parent):
+                raise full from None
+            raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return TestResults(data["tests"], data.get("modules", {}))

@@ -23,6 +23,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -352,26 +353,34 @@ def is_author_file(file: Path, root: Path) -> bool:
     return relative.parts[0] != "solman" and not {".venv", "site-packages"} & set(relative.parts)
 
 
-def canonical(obj: object) -> object:
-    """A JSON form of a value that changes exactly when the value does."""
+def canonical(obj: object, _path: tuple[int, ...] = ()) -> object:
+    """A JSON form of a value that changes exactly when the value does.
+
+    A container that holds itself (``x = []; x.append(x)``) is written with a back-reference to
+    the enclosing container it repeats, ``{"cycle": depth}``, so that it has a form (and a
+    fingerprint) like any other value, while printing it is refused.
+    """
+    if isinstance(obj, (list, tuple, Mapping)):
+        if id(obj) in _path:
+            return {"cycle": _path.index(id(obj))}
+        inner = (*_path, id(obj))
+        if isinstance(obj, Mapping):
+            return {"dict": [[str(k), canonical(v, inner)] for k, v in obj.items()]}
+        return [canonical(item, inner) for item in obj]
     if isinstance(obj, Tex):
         return {"tex": str(obj)}
     if isinstance(obj, bool):
         return {"bool": obj}
     if isinstance(obj, int):
-        return {"int": str(obj)}
+        return {"int": digits(obj)}
     if isinstance(obj, Fraction):
-        return {"rational": f"{obj.numerator}/{obj.denominator}"}
+        return {"rational": f"{digits(obj.numerator)}/{digits(obj.denominator)}"}
     if isinstance(obj, float):
         return {"float": repr(obj)}
     if isinstance(obj, str):
         return {"str": obj}
     if obj is None:
         return {"none": None}
-    if isinstance(obj, (list, tuple)):
-        return [canonical(item) for item in obj]
-    if isinstance(obj, Mapping):
-        return {"dict": [[str(k), canonical(v)] for k, v in obj.items()]}
     if is_array(obj):
         return {"array": str(obj.dtype), "shape": list(obj.shape),
                 "data": hashlib.sha256(sys.modules["numpy"].ascontiguousarray(obj).tobytes()).hexdigest()}
@@ -380,6 +389,11 @@ def canonical(obj: object) -> object:
     if is_sympy(obj):
         return {"sympy": sys.modules["sympy"].srepr(obj)}
     return {"repr": f"{type(obj).__qualname__}:{obj!r}"}
+
+
+def digits(n: int) -> str:
+    """``str(n)``, also for integers beyond Python's limit of 4300 digits on that conversion."""
+    return str(n) if n.bit_length() < 14_000 else str(Decimal(n))
 
 
 def fingerprint(obj: object) -> str:

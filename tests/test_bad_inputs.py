@@ -7,8 +7,11 @@ and that the previous PDFs and manifest are byte-identical afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +115,28 @@ CASES = [
          "verification", "chapters/demo.tex.j2:16", "value 'untested' is printed (question 1b) but no passing test"),
     Case("skipped test", [("verify/demo.py", "def test_half_is_half():", "import pytest\n\n\n@pytest.mark.skip\ndef test_half_is_half():")],
          "verification", "verify/demo.py:66", "test test_half_is_half was skipped"),
+    # sizes, precisions, cycles and characters LaTeX cannot take: refused at the template line, naming the value
+    Case("year out of range", [("pyproject.toml", "year = 2026", "year = 99999999999")],
+         "configuration", "pyproject.toml:5", "year 99999999999 is out of range"),
+    Case("integer too long to print", [value("huge", "return 10 ** 20000"), printed("huge")],
+         "value", "chapters/demo.tex.j2:16", "cannot print value 'huge' with latex: an integer of about 20001 digits"),
+    Case("integer too long for fixed", [value("huge", "return 10 ** 20000"), printed("huge | fixed(2)")],
+         "value", "chapters/demo.tex.j2:16", "cannot print value 'huge' with fixed(2): a number of about"),
+    Case("absurd precision", [printed("half | fixed(100000)")],
+         "value", "chapters/demo.tex.j2:16", "fixed(n) needs a whole number 0 <= n <= 50, not 100000"),
+    Case("no significant digits", [printed("half | sig(0)")],
+         "value", "chapters/demo.tex.j2:16", "cannot print value 'half' with sig(0): sig(n) needs a whole number 1 <= n"),
+    Case("list that contains itself", [value("loop", "x = []; x.append(x); return x"), printed("loop")],
+         "value", "chapters/demo.tex.j2:16", "cannot print value 'loop' with latex: the value contains itself"),
+    Case("control character in tex()", [value("escape", 'return tex("a\\x1bb")'), printed("escape")],
+         "value", "chapters/demo.tex.j2:16", "has the control character U+001B (ESC) at position 2"),
+    Case("control character in a string", [value("bell", 'return "ding\\x07"'), printed("bell")],
+         "value", "chapters/demo.tex.j2:16", "has the control character U+0007 (BEL) at position 5"),
+    Case("control character in template text", [("chapters/demo.tex.j2", "What is half of one?", "What is half\x00 of one?")],
+         "template", "chapters/demo.tex.j2:16", "control character U+0000 (NUL) at column 13"),
+    Case("matrix too large for TeX", [value("grid", "import sympy as sp; return sp.Matrix(200, 200, lambda i, j: i + j)"),
+                                      printed("grid")],
+         "value", "chapters/demo.tex.j2:16", "a 200x200 matrix is too large to print"),
 ]
 
 
@@ -468,3 +493,178 @@ def test_verify_pdf_of_a_modified_copy_exits_with_the_drift_code(built: Path, tm
     assert process.returncode == 7
     assert f"drift: {copy.as_posix()} was modified after it was built" in stderr.splitlines()
     assert "Traceback" not in stderr and "PDFs: 0 of 1 current (1 modified)" in stdout
+
+
+# --- bytes that are not UTF-8, and a machine that will not let solman write (issue 16) -----------
+
+BYTES = [  # (file, text to replace, its Latin-1 replacement), category, location, message
+    (("chapters/demo.tex.j2", "What is half of one?", "What is h\xe9lf of one?"),
+     "template", "chapters/demo.tex.j2:16", "chapters/demo.tex.j2 is not UTF-8: byte 0xe9 at line 16, column 10"),
+    (("templates/manual.tex.j2", "\\frontmatter", "\\frontmatter % r\xe9sum\xe9"),
+     "template", "templates/manual.tex.j2:17", "templates/manual.tex.j2 is not UTF-8: byte 0xe9 at line 17, column 17"),
+    (("verify/demo.py", "def half():", "def half():  # \xbd"),
+     "value", "verify/demo.py:24", "verify/demo.py is not UTF-8: byte 0xbd at line 24, column 16"),
+    (("pyproject.toml", 'title = "Fixture Manual"', 'title = "Fixture Manual \xe9"'),
+     "configuration", "pyproject.toml:2", "pyproject.toml is not UTF-8: byte 0xe9 at line 2, column 25"),
+]
+
+
+def latin1(root: Path, file: str, old: str, new: str) -> None:
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_bytes(text.replace(old, new).encode("latin-1"))
+
+
+@pytest.mark.parametrize("edit_, category, location, message", BYTES, ids=[b[0][0] for b in BYTES])
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_byte(built: Path, edit_, category, location, message):
+    before = snapshot(built)
+    latin1(built, *edit_)
+    with pytest.raises(SolmanError) as caught:
+        load_project(built)
+    error = caught.value
+    assert (error.category, str(error.location), error.message) == (category, location, message), error.render()
+    assert error.hint and error.location.text is not None
+    process = invoke(built, "verify" if category == "value" else "pdf", "--quiet")
+    _, stderr = process.communicate(timeout=300)
+    from solman.errors import EXIT_CODES
+
+    assert process.returncode == EXIT_CODES[category], stderr
+    assert stderr.startswith(f"{location}: {category}: {message}\n") and "Traceback" not in stderr
+    assert snapshot(built) == before
+
+
+def test_wide_matrices_and_long_integers_print(built: Path):
+    apply(built, [value("wide", "import numpy as np; return np.arange(24).reshape(2, 12)"),
+                  value("long", "return 10 ** 5000"),
+                  ("chapters/demo.tex.j2", "What is half of one?", r"What is half of one? $\VAR{ wide }$ and $\VAR{ long | sci(3) }$"),
+                  ("chapters/demo.tex.j2", "\\BLOCK{ call solution() }\nIt is", "\\BLOCK{ call solution() }\n$\\VAR{ long }$ It is"),
+                  ("verify/demo.py", "", "\n\ndef test_wide_and_long():\n    assert wide().shape == (2, 12) and long() > 0\n")])
+    result = build(load_project(built))
+    words = " ".join(pdf_text(built / "build" / "problems.pdf").split())
+    assert "0 1 2 3 4 5 6 7 8 9 10 11" in words and "12 13 14 15 16 17 18 19 20 21 22 23" in words
+    assert "1.00 × 105000" in words
+    # all 5001 digits print (Python's str() stops at 4300): far wider than the page, which LaTeX reports, located
+    assert "chapters/demo.tex.j2:17: latex: overfull box" in "\n".join(result.warnings)
+
+
+def invoke_code(root: Path, *args: str) -> tuple[int, str]:
+    process = invoke(root, *args)
+    _, stderr = process.communicate(timeout=600)
+    assert "Traceback" not in stderr, stderr
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("jobs", ["abc", "0", "-1"])
+def test_jobs_must_be_a_positive_whole_number(project_dir: Path, jobs: str):
+    code, stderr = invoke_code(project_dir, "pdf", f"--jobs={jobs}")
+    assert code == 2
+    assert stderr.startswith(f"configuration: --jobs needs a whole number of at least 1, not '{jobs}'\n")
+    assert not (project_dir / "build").exists()
+
+
+def test_a_file_named_build_is_an_environment_error(project_dir: Path):
+    (project_dir / "build").write_text("my notes\n")
+    with pytest.raises(SolmanError) as caught:
+        build(load_project(project_dir))
+    assert caught.value.category == "environment" and caught.value.exit_code == 8
+    assert caught.value.message.startswith("build is a file, where solman needs a folder")
+    code, stderr = invoke_code(project_dir, "pdf")
+    assert code == 8 and stderr.startswith("environment: build is a file, where solman needs a folder")
+    code, stderr = invoke_code(project_dir, "verify")
+    assert code == 8 and "environment: build is a file, where solman needs a folder" in stderr
+    assert (project_dir / "build").read_text() == "my notes\n"
+
+
+@contextlib.contextmanager
+def mounted(*command: str, target: Path):
+    """``mount ... target`` for the block; skipped where mounting is not allowed (it needs root)."""
+    result = subprocess.run(["mount", *command, str(target)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount here ({result.stderr.strip()}); these checks need root")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def test_a_read_only_build_folder_is_an_environment_error(built: Path):
+    # As root, chmod -w does not stop writes: the folder is made read-only by a read-only bind mount.
+    before = snapshot(built)
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    with mounted("--bind", "-o", "ro", str(built / "build"), target=built / "build"):
+        with pytest.raises(SolmanError) as caught:
+            build(load_project(built))
+        assert caught.value.category == "environment"
+        assert caught.value.message == "cannot write build/.lock: the file system is read-only"
+        code, stderr = invoke_code(built, "pdf")
+        assert code == 8 and stderr.startswith("environment: cannot write build/.lock: the file system is read-only")
+        code, stderr = invoke_code(built, "verify")
+        assert code == 8 and "environment: cannot write build/" in stderr
+    assert snapshot(built) == before
+
+
+@pytest.mark.parametrize("free_kb", [0, 20, 200, 900])
+def test_a_full_disk_is_an_environment_error_and_loses_nothing(built: Path, free_kb: int):
+    """A tmpfs holds build/, filled so that ``free_kb`` remain. Which write fails first depends on that, and on
+    the order the threads of a build reach theirs: on this machine, 0 the lock, 20 the test process's report,
+    200 LaTeX's output or a cache, 900 the publishing (checked before anything is replaced)."""
+    before = snapshot(built)
+    saved = built / "build.saved"
+    (built / "build").rename(saved)
+    (built / "build").mkdir()
+    with mounted("-t", "tmpfs", "-o", "size=64m", "tmpfs", target=built / "build"):
+        shutil.copytree(saved, built / "build", dirs_exist_ok=True)
+        shutil.rmtree(built / "build" / "tex" / "out")  # LaTeX starts afresh: it needs room for its output
+        free = shutil.disk_usage(built / "build").free - free_kb * 1024
+        with open(built / "build" / "filler", "wb") as filler:
+            filler.truncate(0)
+            while free > 0:
+                try:
+                    free -= filler.write(b"\0" * min(free, 1 << 20))
+                except OSError:
+                    break
+        edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+        with pytest.raises(SolmanError) as caught:
+            build(load_project(built))
+        error = caught.value
+        assert (error.category, error.exit_code) == ("environment", 8), error.render()
+        assert re.fullmatch(r"the disk is full while writing (in )?build/\S*", error.message), error.render()
+        assert "previous PDFs in build/ are unchanged" in error.hint
+        assert snapshot(built) == before
+
+
+def test_replace_atomically_names_the_file_on_a_full_disk_and_keeps_the_old_one(tmp_path: Path, monkeypatch):
+    # Simulated at the lowest level (os.fsync of the temporary), as a disk that fills up while writing would.
+    import errno
+
+    from solman import outputs
+
+    target = tmp_path / "build" / "manifest.json"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outputs.os, "fsync", full)
+    with pytest.raises(OSError) as caught:
+        outputs.replace_atomically(target, b"new")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert target.read_bytes() == b"old" and sorted(p.name for p in target.parent.iterdir()) == ["manifest.json"]
+    from solman.errors import writing_failure
+
+    error = writing_failure(caught.value, caught.value.filename, tmp_path)
+    assert (error.category, error.message) == ("environment", "the disk is full while writing build/manifest.json")
+
+
+def test_a_matrix_wider_than_amsmath_allows_in_template_text_is_a_located_latex_error(built: Path):
+    before = snapshot(built)
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?",
+         "What is half of one? $\\begin{bmatrix}" + " & ".join("0" * 1 for _ in range(11)) + "\\end{bmatrix}$")
+    with pytest.raises(SolmanError) as caught:
+        build(load_project(built))
+    error = caught.value
+    assert (error.category, str(error.location)) == ("latex", "chapters/demo.tex.j2:16"), error.render()
+    assert "Extra alignment tab" in error.message and "MaxMatrixCols" in error.hint
+    assert snapshot(built) == before

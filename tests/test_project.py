@@ -92,3 +92,42 @@ def test_timeout_must_be_a_positive_number(tmp_path: Path, setting: str):
     with pytest.raises(ConfigError, match="setting 'timeout' must be a positive number of seconds") as caught:
         load_project(tmp_path)
     assert str(caught.value.location) == "pyproject.toml:7"
+
+
+@pytest.mark.parametrize("year", ["99999999999", "0", "-5", "10000"])
+def test_year_out_of_range_is_reported_at_its_line(tmp_path: Path, year: str):
+    with pytest.raises(ConfigError) as caught:
+        load_project(write_project(tmp_path, f'title = "T"\nyear = {year}\nchapters = ["one"]\n'))
+    assert caught.value.message == f"year {year} is out of range"
+    assert str(caught.value.location) == "pyproject.toml:7" and "between 1 and 9999" in caught.value.hint
+
+
+def test_pyproject_that_is_not_utf8_is_reported_at_the_byte(tmp_path: Path):
+    root = write_project(tmp_path, 'chapters = ["one"]\n')
+    (root / "pyproject.toml").write_bytes((root / "pyproject.toml").read_bytes() + b'title = "Caf\xe9"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_project(root)
+    assert caught.value.message == "pyproject.toml is not UTF-8: byte 0xe9 at line 7, column 13"
+    assert str(caught.value.location) == "pyproject.toml:7" and "UTF-8" in caught.value.hint
+
+
+@pytest.mark.parametrize("file, data, category, line, message", [
+    ("chapters/one.tex.j2", b"ok\nd\xe9j\xe0 vu\n", "template", 2,
+     "chapters/one.tex.j2 is not UTF-8: byte 0xe9 at line 2, column 2"),
+    ("templates/manual.tex.j2", b"\xff\n", "template", 1, "templates/manual.tex.j2 is not UTF-8: byte 0xff at line 1, column 1"),
+    ("verify/one.py", b"# caf\xe9\n", "value", 1, "verify/one.py is not UTF-8: byte 0xe9 at line 1, column 6"),
+    ("chapters/one.tex.j2", b"ok\nbell \x07 here\n", "template", 2,
+     "control character U+0007 (BEL) at column 6, which LaTeX cannot print"),
+    ("templates/solman.sty", b"\\relax\x1b\n", "template", 1, "control character U+001B (ESC) at column 7"),
+])
+def test_sources_that_are_not_utf8_or_hold_control_characters_are_found_before_rendering(
+        tmp_path: Path, file: str, data: bytes, category: str, line: int, message: str):
+    from solman.errors import SolmanError
+
+    root = write_project(tmp_path, 'chapters = ["one"]\n')
+    (root / file).write_bytes(data)
+    with pytest.raises(SolmanError) as caught:
+        load_project(root)
+    assert caught.value.category == category and message in caught.value.message
+    assert (caught.value.location.path, caught.value.location.line) == (file, line)
+    assert caught.value.hint

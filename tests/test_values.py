@@ -147,3 +147,25 @@ def test_a_keyboard_interrupt_while_imported_stays_an_interruption(tmp_path: Pat
     module.write_text("raise KeyboardInterrupt\n")
     with pytest.raises(KeyboardInterrupt):
         load_module(module, "interrupted_module", tmp_path)
+
+
+def test_a_value_that_contains_itself_has_a_fingerprint_and_round_trips():
+    from solman.cache import round_trips
+
+    loop: list = [1]
+    loop.append(loop)
+    other: list = [1]
+    other.append(other)
+    assert values.canonical(loop) == [{"int": "1"}, {"cycle": 0}]
+    assert fingerprint(loop) == fingerprint(other) != fingerprint([1, [1]])
+    table: dict = {"a": 1}
+    table["self"] = table
+    assert values.canonical(table) == {"dict": [["a", {"int": "1"}], ["self", {"cycle": 0}]]}
+    assert round_trips(loop) and round_trips(table)
+
+
+def test_integers_beyond_pythons_str_limit_have_a_fingerprint():
+    big = 10 ** 5000 + 1
+    assert fingerprint(big) != fingerprint(big + 1)
+    assert fingerprint(Fraction(big, 7)) != fingerprint(Fraction(big + 1, 7))
+    assert values.canonical(12) == {"int": "12"}  # unchanged for ordinary integers: their hashes stay
