@@ -133,6 +133,10 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         stale = [t for t in targets if current[t.name] is None]
         if len(stale) < len(targets):
             log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
+        with stages("checks for verify"):  # while LaTeX runs: display and lint results, cached for verify
+            from .verification import head_start
+
+            head_start(project, chapters)
         compiled = compiler.wait()
         raise_collected(latex_errors(project, sources, compiled))
         warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled

@@ -52,6 +52,12 @@ class TestResults:
                     self._by_value.setdefault(value, []).append((nodeid.split("::")[-1], test["outcome"]))
         return self._by_value.get(key, [])
 
+    def declaring(self, chapter: str, question: str) -> list[tuple[str, str]]:
+        """``(test name, outcome)`` of every test of the chapter ``chapter`` (its verify module
+        ``verify/<chapter>.py``) declared with ``@checks`` for ``question``."""
+        return [(nodeid.split("::")[-1], test["outcome"]) for nodeid, test in self.tests.items()
+                if Path(test["file"]).stem == chapter and question in test.get("checks", ())]
+
     def of_chapter(self, chapter: Chapter) -> list[dict]:
         return [t for t in self.tests.values() if t["file"] == chapter.verify.name]
 
@@ -167,15 +173,17 @@ def crash_frame(project: Project, stderr: str) -> Location | None:
     return None
 
 
-def test_results(project: Project, chapters: list[Chapter]) -> TestResults:
-    """The test results of ``chapters``: cached where nothing they depend on changed, run otherwise."""
+def test_results(project: Project, chapters: list[Chapter], fresh: bool = False) -> TestResults:
+    """The test results of ``chapters``: cached where nothing they depend on changed (the key hashes the
+    verify module, the files its values and tests read, the packages and solman), run otherwise;
+    ``fresh`` runs them all."""
     from .cache import ChapterCache
 
     tests: dict[str, dict] = {}
     missing = []
     for chapter in chapters:
         cache = ChapterCache(project, chapter)
-        stored = cache.load("tests", cache.tests_key())
+        stored = None if fresh else cache.load("tests", cache.tests_key())
         if stored is None:
             missing.append(chapter)
         else:
@@ -222,6 +230,37 @@ def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
                 else "a check that does not run proves nothing; make it run")
         details = [line for line in test.get("message", "").splitlines()[:6]]
         failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
+    return failures
+
+
+def questionless_tests(project: Project, chapters: dict[tuple[str, str], Rendered], results: TestResults
+                       ) -> list[SolmanError]:
+    """Tests that check no question: they call no value the chapters print (or decide with) and declare
+    none with ``@checks``; and tests that declare a question their chapter does not have. At the test."""
+    used = {u.key for rendered in chapters.values() for u in rendered.uses}
+    questions: dict[str, set[str]] = defaultdict(set)  # verify file -> its chapter's question ids
+    for (chapter_id, _), rendered in chapters.items():
+        questions[project.chapter(chapter_id).verify.name] |= {q.id for q in rendered.questions}
+    failures = []
+    for nodeid, test in results.tests.items():
+        if test["file"] not in questions or "path" not in test or nodeid.startswith("collect:"):
+            continue
+        name = nodeid.split("::")[-1]
+        location = Location.of(project.root / test["path"], test.get("line"), project.root)
+        declared = test.get("checks", [])
+        unknown = [q for q in declared if q not in questions[test["file"]]]
+        if unknown:
+            known = sorted(questions[test["file"]])
+            failures.append(VerificationFailure(
+                f"test {name} declares question {', '.join(unknown)}, which its chapter does not have",
+                location=location, hint=f"the chapter's questions are {', '.join(known) or 'none'}: "
+                "declare the id of the question the test checks, as the template's question(...) gives it"))
+        elif not declared and not set(test["values"]) & used:
+            failures.append(VerificationFailure(
+                f"test {name} checks no question: it calls no printed value and declares none",
+                location=location,
+                hint='declare the question it checks with @checks("<id>") above it (from solman import checks), '
+                "or make it call the printed value it checks"))
     return failures
 
 

@@ -27,7 +27,7 @@ import sympy as sp
 from scipy import integrate, optimize, stats
 
 from finite_differences import gradient as numeric_gradient
-from solman import tex, value
+from solman import checks, tex, value
 
 # --- the register of published items -------------------------------------------------------------
 
@@ -272,6 +272,7 @@ def test_published_a1_variance_holds():
     assert published_a1_variance()
 
 
+@checks("A1")
 def test_published_a1_sum_rule_holds():
     assert published_a1_sum_rule()
 
@@ -459,6 +460,7 @@ def test_a2_instance_values_match_finite_differences():
     assert len(inst["x"]) == inst["N"] and len(inst["g"]) == inst["N"] - 2
 
 
+@checks("A2")
 def test_a2_jacobian_from_sympy_has_two_bands():
     """Symbolic check: x_j enters y_j (j <= N-2) and y_{j-2} (j >= 3), each with weight a."""
     n = 7
@@ -470,14 +472,17 @@ def test_a2_jacobian_from_sympy_has_two_bands():
     assert jac == expected
 
 
+@checks("A2")
 def test_published_a2_grad_b_holds():
     assert published_a2_grad_b()
 
 
+@checks("A2")
 def test_published_a2_grad_a_holds():
     assert published_a2_grad_a()
 
 
+@checks("A2")
 def test_published_a2_grad_x_sum_holds():
     assert published_a2_grad_x_sum()
 
@@ -624,6 +629,7 @@ def test_a3_variance_ratio_series_sums_to_the_closed_form():
     assert sp.simplify(series - sp.Rational(a3_variance_ratio())) == 0 and 0 < q < 1
 
 
+@checks("A3a")
 def test_a3_bias_of_a_zero_start_is_removed_by_dividing_by_one_minus_decay():
     rng = np.random.default_rng(34)
     q, mu, t = 0.1, 0.7, 15
@@ -649,18 +655,22 @@ def test_published_a3_smoothing_holds():
     assert published_a3_smoothing()
 
 
+@checks("A3a")
 def test_published_a3_sgd_step_holds():
     assert published_a3_sgd_step()
 
 
+@checks("A3b")
 def test_published_a3_stationarity_holds():
     assert published_a3_stationarity()
 
 
+@checks("A3b")
 def test_published_a3_prox_solution_holds():
     assert published_a3_prox_solution()
 
 
+@checks("A3b")
 def test_published_a3_remark_holds():
     assert published_a3_remark()
 
@@ -794,6 +804,7 @@ def test_a4_ours_matches_linear_programming():
     assert math.isclose(float(a4_infimum()), g @ (np.array(a4_ours(), dtype=float) - x))
 
 
+@checks("A4")
 def test_a4_fgsm_corner_is_the_best_corner_of_the_true_log_probability():
     """Brute force over the 2^5 corners, and a bound-constrained optimiser on the true f_y."""
     rng = np.random.default_rng(45)
@@ -850,14 +861,17 @@ def test_a4_figure_coordinates_from_the_instance():
         assert np.allclose(np.array(fig[key], dtype=float), np.array(points, dtype=float), rtol=0, atol=1e-9), key
 
 
+@checks("A4")
 def test_published_a4_linearisation_holds():
     assert published_a4_linearisation()
 
 
+@checks("A4")
 def test_published_a4_open_box_fails():
     assert not published_a4_open_box()
 
 
+@checks("A4")
 def test_published_a4_separable_holds():
     assert published_a4_separable()
 
@@ -1003,10 +1017,12 @@ def test_a5_both_objectives_share_the_minimiser_and_differ_by_the_entropy():
     assert math.isclose(a5_expected_entropy(), float(-px @ (pyx * np.log(pyx)).sum(axis=1)))
 
 
+@checks("A5")
 def test_published_a5_definition_holds():
     assert published_a5_definition()
 
 
+@checks("A5")
 def test_published_a5_decomposition_fails():
     assert not published_a5_decomposition()
     rng = np.random.default_rng(54)  # ours, with the logarithm, holds
@@ -1214,6 +1230,7 @@ def test_a6_remark_ratios_are_negative_while_20_holds():
     assert math.isclose(rows[0]["l"], d["l"], rel_tol=1e-6) and math.isclose(rows[0]["ratio"], d["ratio"], rel_tol=1e-5)
 
 
+@checks("A6")
 def test_a6_the_scalar_factor_is_positive_at_every_minimiser():
     """1 + eps rho'(l)/l = ||a||/l > 0: the absolute-value branch never describes the minimiser."""
     rng = np.random.default_rng(64)
@@ -1288,6 +1305,7 @@ def test_a6_lasso_step_is_zero_when_the_root_is_negative():
     assert np.linalg.norm(res3.x) < 1e-6
 
 
+@checks("A6")
 def test_a6_quadratic_penalty_gives_back_assignment_3():
     lam, eps, l, na = sp.symbols("lambda epsilon l n_a", positive=True)
     root = sp.solve(sp.Eq(l + eps * sp.diff(lam * l**2 / 2, l), na), l)
@@ -1298,18 +1316,22 @@ def test_published_a6_stationarity_holds():
     assert published_a6_stationarity()
 
 
+@checks("A6")
 def test_published_a6_direction_holds():
     assert published_a6_direction()
 
 
+@checks("A6")
 def test_published_a6_norm_equation_holds():
     assert published_a6_norm_equation()
 
 
+@checks("A6")
 def test_published_a6_solution_holds():
     assert published_a6_solution()
 
 
+@checks("A6")
 def test_published_a6_factor_holds():
     assert published_a6_factor()
 
@@ -1581,6 +1603,7 @@ def published_a8_constant_rate() -> bool:
     return mc["var_const"] - 4 * mc["se_const"] > 10 * mc["var_mean"]
 
 
+@checks("A8a")
 def test_a8_online_update_equals_the_batch_mean_of_the_assigned_points():
     data = _a8_data(seed=85, m=90)
     y, assigned = _a8_online(data[3:], data[:3], lambda t, n: 1 / n)
@@ -1671,10 +1694,12 @@ def test_a8_trajectories_end_where_the_analysis_says():
     assert tr["mean_line"][1] == (tr["harmonic"][-1][0], tr["mean"])
 
 
+@checks("A8a")
 def test_published_a8_gradient_holds():
     assert published_a8_gradient()
 
 
+@checks("A8a")
 def test_published_a8_update_holds():
     assert published_a8_update()
 
@@ -1755,10 +1780,12 @@ def test_a8_counts_match_the_instrumented_implementations():
     assert _a8_lloyd_iteration_ops(data, centres) == ct["lloyd"]
 
 
+@checks("A8b")
 def test_published_a8_sgd_cost_holds():
     assert published_a8_sgd_cost()
 
 
+@checks("A8b")
 def test_published_a8_lloyd_cost_holds():
     assert published_a8_lloyd_cost()
 
@@ -1881,6 +1908,7 @@ def test_a9_printed_deviations_against_the_analytic_gradients():
     assert e["ours"] < 10.0**within and e["ours"] >= 10.0 ** (within - 1)
 
 
+@checks("A9")
 def test_a9_the_weight_gradient_row_i_depends_on_row_i_only():
     """Perturbing w_k (k != i) leaves dL/dw_i unchanged up to the factor through g, here fixed."""
     w, b, x, g = _a9_instance(911)
@@ -1891,20 +1919,24 @@ def test_a9_the_weight_gradient_row_i_depends_on_row_i_only():
     assert np.allclose(dw[0], dw2[0]) and np.allclose(dw[2], dw2[2]) and not np.allclose(dw[1], dw2[1])
 
 
+@checks("A9")
 def test_published_a9_chain_rule_holds():
     assert published_a9_chain_rule()
 
 
+@checks("A9")
 def test_published_a9_grad_b_fails():
     assert not published_a9_grad_b()
     w, b, x, g = _a9_instance(93)  # with j replaced by i it holds
     assert np.allclose(g / np.linalg.norm(w, axis=1), _a9_fd(w, b, x, g)[0], atol=1e-6)
 
 
+@checks("A9")
 def test_published_a9_grad_x_holds():
     assert published_a9_grad_x()
 
 
+@checks("A9")
 def test_published_a9_grad_w_fails():
     assert not published_a9_grad_w()
     w, b, x, g = _a9_instance(94)  # without the sum it holds
@@ -2195,6 +2227,7 @@ def test_a10_curvature_changes_sign_at_sqrt3_sigma_star():
     assert curve["star"][0][1] > max(pts[0, 1], pts[-1, 1])
 
 
+@checks("A10")
 def test_a10_reparametrised_in_precision_the_objective_is_concave():
     """In tau = 1/sigma^2: (d/2) log tau - tau r^2 / 2 + const, concave for every r."""
     tau = sp.symbols("tau", positive=True)
@@ -2218,6 +2251,7 @@ def test_published_a10_log_density_fails():
     assert math.isclose(ours, stats.multivariate_normal.logpdf(x, mean=mu, cov=sigma**2 * np.eye(d)))
 
 
+@checks("A10")
 def test_published_a10_convexity_fails():
     assert not published_a10_convexity()
 
@@ -2230,6 +2264,7 @@ def test_published_a10_interchange_holds():
     assert published_a10_interchange()
 
 
+@checks("A10")
 def test_published_a10_derivative_holds():
     assert published_a10_derivative()
 
@@ -2238,6 +2273,7 @@ def test_published_a10_optimum_holds():
     assert published_a10_optimum()
 
 
+@checks("A10")
 def test_published_a10_remark_holds():
     assert published_a10_remark()
 
@@ -2358,6 +2394,7 @@ def test_a11_line2_is_the_root_of_the_printed_second_line():
     assert np.allclose(a11_line2(), roots, rtol=0, atol=1e-10)
 
 
+@checks("A11")
 def test_a11_the_recursion_is_not_gradient_descent_on_the_logits():
     """Gradient descent on y would use grad_y f = grad_x f * x (1 - x), a different step."""
     c, y = np.array([0.9, 0.1, 0.6]), _logit(np.array([0.3, 0.6, 0.2]))
@@ -2366,10 +2403,12 @@ def test_a11_the_recursion_is_not_gradient_descent_on_the_logits():
     assert np.allclose(fd, (x - c) * x * (1 - x), atol=1e-8) and not np.allclose(fd, x - c, atol=1e-2)
 
 
+@checks("A11")
 def test_published_a11_convex_holds():
     assert published_a11_convex()
 
 
+@checks("A11")
 def test_published_a11_line1_holds():
     assert published_a11_line1()
 
@@ -2382,10 +2421,12 @@ def test_published_a11_line3_holds():
     assert published_a11_line3()
 
 
+@checks("A11")
 def test_published_a11_solution_holds():
     assert published_a11_solution()
 
 
+@checks("A11")
 def test_published_a11_remark_holds():
     assert published_a11_remark()
 

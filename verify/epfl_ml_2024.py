@@ -22,7 +22,7 @@ from scipy.stats import truncnorm
 from epfl_ml_2024_algorithms import (clustering_accuracy, em_1d, gmm_em, gmm_em_step, gmm_loglik, hard_svm,
                                      kmeans, kmeans_cost, least_absolute_deviations, linearly_separable,
                                      max_min_bilinear, min_max_bilinear, nearest)
-from solman import tex, value
+from solman import checks, tex, value
 
 LETTERS = string.ascii_uppercase
 
@@ -379,6 +379,7 @@ def test_published_q4_justification_moves_closer_is_wrong():
     assert w_next ** 2 > w ** 2
 
 
+@checks("q4")
 def test_q4_statement_strict_convexity_gives_a_minimum_is_wrong():
     """The question says L 'is strictly convex, so it has a unique minimum': e^w is strictly convex with none."""
     w = sp.Symbol("w", real=True)
@@ -913,6 +914,7 @@ def test_q8_gmm_is_perfect_everywhere_and_kmeans_fails_only_on_d():
     assert q8_answer() == "B"
 
 
+@checks("q8")
 def test_q8_conclusion_holds_for_other_samples_of_the_same_shapes():
     for seed in (1, 2):
         for name, clusters in q8_make(seed).items():
@@ -949,6 +951,7 @@ def test_q8_misassigned_points_lie_beyond_the_bisector():
     assert all(on_edge)
 
 
+@checks("q8")
 def test_q8_kmeans_and_em_implementations_on_an_easy_case():
     rng = np.random.default_rng(800)
     x = np.vstack([rng.normal(c, 0.3, size=(20, 2)) for c in ((0, 0), (5, 0), (0, 5))])
@@ -1894,6 +1897,7 @@ def test_q23_the_hypotheses_matter():
     assert c["maxmin"] == 0 and c["minmax"] == sp.Rational(1, 4)
 
 
+@checks("q23")
 def test_published_q23_justification_without_compactness_fails():
     """The published solution justifies the equality by convexity-concavity alone. G(w, alpha) = w - alpha is
     linear in both, but on R x R: sup_alpha inf_w G = -oo < +oo = inf_w sup_alpha G."""
@@ -2512,6 +2516,7 @@ def q33_ours_gap_exponent():
     return rounding_exponent(q33_published_bias_gap()["ours"])
 
 
+@checks("q33")
 def test_q33_network_is_affine_in_x_symbolically():
     m, d = 3, 2
     W = sp.Matrix(m, d, lambda i, j: sp.Symbol(f"w{i}{j}"))
@@ -2824,6 +2829,7 @@ def test_q35_q36_q37_printed_formulas_give_the_numerical_maximiser():
     assert q35_mu_update().has(Q35_W) and q37_pi_update().has(Q35_Q)
 
 
+@checks("q35")
 def test_q35_gradients_vanish_at_the_closed_form():
     x, w, q = q35_instance()
     c = q35_numeric_check()["closed"]
@@ -2833,6 +2839,7 @@ def test_q35_gradients_vanish_at_the_closed_form():
         assert np.isclose(np.sum(r * (-0.5 / c["var"][j] + 0.5 * (x - c["mu"][j]) ** 2 / c["var"][j] ** 2)), 0, atol=1e-10)
 
 
+@checks("q35")
 def test_q35_statement_untransposed_density_is_wrong():
     """The Gaussian density of the paper reads exp(-(x - mu) Sigma^{-1} (x - mu) / 2): for d > 1 the
     untransposed product of a column vector, a matrix and a column vector is undefined."""
@@ -3058,6 +3065,7 @@ def q41_learned_score_error():
     return float(np.abs(sums / counts - q41_marginal(centres)[1]).max())
 
 
+@checks("q41")
 def test_q41_score_identity_by_quadrature():
     """grad log p(x_t) = E[grad log p(x_t | X_0) | X_t = x_t], at a few points."""
     a, s2 = 0.8, 0.36

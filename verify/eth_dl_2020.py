@@ -12,7 +12,7 @@ import sympy as sp
 from scipy import integrate, optimize, stats
 
 from finite_differences import derivative, gradient as numeric_gradient
-from solman import tex, value
+from solman import checks, tex, value
 
 X_SYM = sp.Symbol("x", real=True)
 ALPHA = sp.Symbol("alpha", positive=True)
@@ -205,6 +205,7 @@ def test_every_point_of_the_subdifferential_and_no_other_is_a_subgradient():
     assert not (relu >= -0.01 * ys).all() and not (relu >= 1.01 * ys).all()
 
 
+@checks("1.1a")
 def test_elu_with_alpha_above_one_has_no_subgradient_at_zero():
     ys = np.linspace(-2, 2, 401)
     elu = np.where(ys > 0, ys, 2.0 * (np.exp(ys) - 1))  # alpha = 2: left slope 2 > right slope 1
@@ -491,6 +492,7 @@ def mlp_example_param_count():
     return sum(n_out * n_in + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
 
 
+@checks("1.3a")
 def test_forward_mode_dl_dh1_matches_finite_differences():
     for seed in range(5):
         net = _standin_network(seed)
@@ -539,6 +541,7 @@ def _mlp_forward_mode_directional(params, x, y, tangents):
     return (h - y) @ dh
 
 
+@checks("1.3b")
 def test_forward_mode_needs_one_pass_per_parameter_and_agrees_with_reverse_mode():
     rng = np.random.default_rng(1)
     widths = [5, 4, 3]
@@ -612,6 +615,7 @@ def test_mae_partial_and_sigmoid_derivative_are_right():
         assert math.isclose(float(sigmoid_derivative_in_h().subs(H_I, h)), numeric, rel_tol=1e-6)
 
 
+@checks("1.4a", "1.4b", "1.4c")
 def test_backpropagation_formulas_of_1_4_match_finite_differences():
     for seed in range(6):
         w1, w2, x, y = _mae_network(seed)
@@ -649,6 +653,7 @@ def _residual_loss_gradient(y):
     return _sigmoid(y) + y
 
 
+@checks("1.5a")
 def test_input_gradient_of_one_residual_block():
     rng = np.random.default_rng(5)
     for d in (1, 3, 6):
@@ -661,6 +666,7 @@ def test_input_gradient_of_one_residual_block():
         assert formula.shape == (d,) and np.allclose(formula, numeric, atol=1e-7)
 
 
+@checks("1.5b")
 def test_weight_gradients_through_a_stack_of_residual_blocks():
     rng = np.random.default_rng(6)
     d, n = 3, 5
@@ -1108,6 +1114,7 @@ def _tied_rnn_loss(ws, u, xs):
     return 0.5 * np.sum(h ** 2)
 
 
+@checks("2.3c")
 def test_the_gradient_of_a_tied_weight_is_the_sum_of_the_per_step_gradients():
     rng = np.random.default_rng(43)
     k, d, t = 3, 2, 6
@@ -1272,6 +1279,7 @@ def paths_final_by_method():
     return {"gd": distances[answer["i"]], "momentum": distances[answer["ii"]], "adagrad": distances[answer["iii"]]}
 
 
+@checks("3.1a")
 def test_the_classifier_recognises_each_method_on_random_ill_conditioned_problems():
     rng = np.random.default_rng(51)
     for _ in range(40):
@@ -1658,6 +1666,7 @@ def ls_inconsistent_instance():
             "worst_ratio": float(np.max(errors / bound)), "alpha": alpha}
 
 
+@checks("3.3a", "3.3b")
 def test_gradient_and_hessian_match_finite_differences():
     rng = np.random.default_rng(73)
     for n, d in ((5, 2), (8, 3), (4, 4)):
@@ -2015,6 +2024,7 @@ def test_published_eq_9_with_c_n_squared_is_wrong():
     assert math.isclose(terms["as_printed"] - terms["averaged"], terms["c2"] - terms["c2_over_n"])
 
 
+@checks("3.4c")
 def test_averaging_never_lowers_the_empirical_risk():
     rng = np.random.default_rng(85)
     for _ in range(300):
@@ -2540,6 +2550,7 @@ def test_published_zero_only_if_equal_claim_for_every_convex_f_fails():
         assert abs(d) < 1e-8
 
 
+@checks("4.3(i)")
 def test_jensen_gap_shows_nonnegativity_on_random_pairs():
     rng = np.random.default_rng(97)
     for _ in range(10):

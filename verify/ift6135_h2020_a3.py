@@ -18,7 +18,7 @@ from scipy import integrate, special, stats
 from scipy.signal import correlate2d
 
 from finite_differences import gradient as numeric_gradient
-from solman import tex, value
+from solman import checks, tex, value
 
 # ================================================================================================
 # Question 1: receptive fields of two masked 3x3 convolutions
@@ -166,6 +166,7 @@ def test_q1_masks_as_restored():
     assert (b - a).sum() == 1 and b[1, 1] == 1 and a[1, 1] == 0  # B adds the centre only
 
 
+@checks("1.1")
 def test_q1_scipy_correlate_is_cross_correlation_without_flipping():
     rng = np.random.default_rng(0)
     x, k = rng.normal(size=(5, 5)), rng.normal(size=(3, 3))
@@ -379,6 +380,7 @@ def q2_dense_det_terms():
     return len(sp.Add.make_args(sp.expand(dense.det())))
 
 
+@checks("2.1")
 def test_q2_1_change_of_variables_symbolically():
     """Sympy for K = 3: q(z0) / |det J| at z0 = g^{-1}(z) is the product of N(mu_k, sigma_k^2) densities."""
     z0, mu, sigma = _diag_symbols(3)
@@ -394,6 +396,7 @@ def test_q2_1_change_of_variables_symbolically():
     assert sp.simplify(by_formula - normal) == 0
 
 
+@checks("2.1")
 def test_q2_1_typed_density_matches_scipy_normal_at_random_points():
     rng = np.random.default_rng(3)
     for k in (1, 3, 6):
@@ -407,6 +410,7 @@ def test_q2_1_typed_density_matches_scipy_normal_at_random_points():
                                 rel_tol=1e-10)
 
 
+@checks("2.1")
 def test_q2_diag_density_by_sampling():
     """Samples of mu + sigma * z0 have the mean and the diagonal covariance of N(mu, diag sigma^2)."""
     rng = np.random.default_rng(4)
@@ -469,6 +473,7 @@ def test_q2_1_diag_jacobian_and_tril_det_against_numpy():
         assert math.isclose(float(det.subs(values)), np.linalg.det(s), rel_tol=1e-10)
 
 
+@checks("2.3")
 def test_q2_3_change_of_variables_symbolically():
     """Sympy for K = 2 with a general S: q(z0)/|det J| at z0 = S^{-1}(z - mu) is the N(mu, S S^T) density."""
     s = sp.Matrix(2, 2, sp.symbols("s11 s12 s21 s22", real=True))
@@ -483,6 +488,7 @@ def test_q2_3_change_of_variables_symbolically():
     assert sp.expand(jac.det() ** 2 - cov.det()) == 0
 
 
+@checks("2.3")
 def test_q2_3_typed_density_matches_scipy_normal_with_cov_s_st():
     rng = np.random.default_rng(6)
     for k in (1, 2, 3, 5):
@@ -506,6 +512,7 @@ def test_q2_3_typed_density_matches_scipy_normal_with_cov_s_st():
 # ================================================================================================
 
 
+@checks("3.1")
 def test_q3_1_ecll_is_log_evidence_minus_kl_minus_entropy():
     """E_q[log p(x, z)] = log p(x) - KL(q || p(z|x)) - H[q], on random Gaussian models and proposals."""
     rng = np.random.default_rng(21)
@@ -738,6 +745,7 @@ def test_q4_2_qk_matches_direct_averages_of_qtilde():
     assert math.isclose(integrate.trapezoid(dens, Q4_ZGRID), 1.0, abs_tol=1e-6)
 
 
+@checks("4.2")
 def test_q4_chain_on_random_models():
     """The chain L_1 <= L_K <= L_1[q_K] <= log p(x) on random observations and proposals (K = 3)."""
     rng = np.random.default_rng(10)
@@ -937,6 +945,7 @@ def test_q5_2_derivative_formula_and_monotonicity():
     assert _q5_2_g(np.array([-30.0]), w, a, b)[0] < -25 and _q5_2_g(np.array([30.0]), w, a, b)[0] > 25
 
 
+@checks("5.3")
 def test_q5_3_residual_examples():
     z = np.linspace(-50, 50, 2001)
     g = z + (np.arctan(z) - z)  # f' = 1/(1+z^2) - 1 > -1: increasing, but bounded by pi/2

@@ -15,7 +15,7 @@ import pytest
 import sympy as sp
 from scipy import integrate, optimize, special, stats
 
-from solman import value
+from solman import checks, value
 
 # =============================================================================================
 # Question 1: dropout on the input of a linear regression, versus weight decay
@@ -248,6 +248,7 @@ def test_q1_gamma_squared_is_the_squared_column_norms():
                        np.diag(np.diag(np.array(q1_xtx(), dtype=float))))
 
 
+@checks("1.1")
 def test_q1_identity_on_random_instances_by_exact_enumeration_in_numpy():
     rng = np.random.default_rng(11)
     n, d = 3, 3
@@ -410,6 +411,7 @@ def test_q1_w_l2_is_a_zero_of_the_gradient():
     assert all(ev > 0 for ev in sp.hessian(loss, list(w)).eigenvals())
 
 
+@checks("1.3")
 def test_q1_l2_formula_on_random_instances_against_a_numerical_optimiser():
     rng = np.random.default_rng(13)
     for _ in range(5):
@@ -788,6 +790,7 @@ def test_published_only_if_claim_of_2_1_is_wrong():
     assert q2_counterexample_theta() == q2_theta_ml()
 
 
+@checks("2.2")
 def test_q2_poisson_elbo_closed_form_against_quadrature():
     rng = np.random.default_rng(21)
     for _ in range(5):
@@ -1047,6 +1050,7 @@ def test_q3_kl_data_space_against_monte_carlo_with_an_independent_inverse():
     assert abs(terms.mean() - q3_kl_base_space()) < 4 * se
 
 
+@checks("3.2")
 def test_q3_kl_is_invariant_under_other_bijections_too():
     """The identity is an instance of KL invariance: check it for an affine flow in closed form."""
     mu, s = 0.7, 1.8  # F(u) = mu + s u maps N(0,1) to N(mu, s^2); P_X = N(0, 1)
@@ -1316,6 +1320,7 @@ def test_q4_jsd_estimate_equals_the_definition():
     assert 0 < q4_jsd_definition() < math.log(2)
 
 
+@checks("4.1")
 def test_q4_jsd_formula_on_random_pairs_of_densities():
     rng = np.random.default_rng(42)
     for trial in range(4):
