@@ -48,10 +48,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -433,44 +430,38 @@ def spread(items: list, most: int) -> list:
 
 def run_perturbations(project: Project, chapter_ids: list[str], jobs: dict[str, dict]) -> dict[str, dict]:
     """Run the perturbations of ``jobs`` (value key -> parts and tests) in a fresh pytest process."""
-    from .testrun import crash_frame
+    from .testrun import crash_frame, run_pytest, scratch_folder
 
-    folder = project.build / "verify"
-    folder.mkdir(parents=True, exist_ok=True)
-    plan, report = folder / "sensitivity-plan.json", folder / "sensitivity.json"
-    report.unlink(missing_ok=True)
-    journal = report.with_suffix(".journal")
-    journal.unlink(missing_ok=True)
-    plan.write_text(json.dumps({"report": str(report), "values": {
-        key: {"parts": [{**part, "path": path_or_none(part["expr"])} for part in job["parts"]], "tests": job["tests"]}
-        for key, job in sorted(jobs.items())}}, indent=1), encoding="utf-8")
-    files = [project.relative(project.chapter(c).verify) for c in chapter_ids]
-    command = [sys.executable, "-m", "pytest", "-p", "solman.perturbing", f"--solman-sensitivity={plan}",
-               "-p", "no:cacheprovider", "-q", "--no-header", "--rootdir", str(project.root), *files]
-    log.info("measuring the sensitivity of %d printed value(s)", len(jobs))
-    log.debug("$ %s", " ".join(command))
-    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
-                             env=environment)
-    if not report.exists():
-        running = None
-        try:
-            for line in journal.read_text(encoding="utf-8").splitlines():
-                running = json.loads(line)
-        except (OSError, ValueError):
-            pass
-        output = process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:]
-        if running:
-            where = crash_frame(project, process.stderr) or Location.of(running["path"], running["line"], project.root)
-            raise VerificationFailure(
-                f"the test process ended while value '{running['name']}' was perturbed "
-                f"({running['expr']} changed to {running['now']}), exit code {process.returncode}",
-                location=where, details=output[-10:],
-                hint="a test must fail, not end its process, when a value it checks is wrong")
-        raise VerificationFailure(f"the sensitivity of the printed values could not be measured "
-                                  f"(exit code {process.returncode})", details=output,
-                                  hint="the output above is pytest's; run `invoke test` to see it whole")
-    return json.loads(report.read_text(encoding="utf-8"))["values"]
+    with scratch_folder(project) as scratch:
+        plan, report = scratch / "sensitivity-plan.json", scratch / "sensitivity.json"
+        journal = report.with_suffix(".journal")
+        plan.write_text(json.dumps({"report": str(report), "values": {
+            key: {"parts": [{**part, "path": path_or_none(part["expr"])} for part in job["parts"]], "tests": job["tests"]}
+            for key, job in sorted(jobs.items())}}, indent=1), encoding="utf-8")
+        log.info("measuring the sensitivity of %d printed value(s)", len(jobs))
+        # no pytest-timeout: the plugin stops a perturbed test itself when it runs far longer than unperturbed
+        process = run_pytest(project, scratch, ["-p", "solman.perturbing", f"--solman-sensitivity={plan}"],
+                             [project.chapter(c) for c in chapter_ids])
+        if not report.exists():
+            running = None
+            try:
+                for line in journal.read_text(encoding="utf-8").splitlines():
+                    running = json.loads(line)
+            except (OSError, ValueError):
+                pass
+            output = process.stdout.splitlines()[-20:] + process.stderr.splitlines()[-20:]
+            if running:
+                where = crash_frame(project, process.stderr) or Location.of(running["path"], running["line"],
+                                                                            project.root)
+                raise VerificationFailure(
+                    f"the test process ended while value '{running['name']}' was perturbed "
+                    f"({running['expr']} changed to {running['now']}), exit code {process.returncode}",
+                    location=where, details=output[-10:],
+                    hint="a test must fail, not end its process, when a value it checks is wrong")
+            raise VerificationFailure(f"the sensitivity of the printed values could not be measured "
+                                      f"(exit code {process.returncode})", details=output,
+                                      hint="the output above is pytest's; run `invoke test` to see it whole")
+        return json.loads(report.read_text(encoding="utf-8"))["values"]
 
 
 def path_or_none(expr: str) -> list[list[str]] | None:

@@ -7,6 +7,7 @@ directly. A value is *covered* when at least one passing test called it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,27 +80,14 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
     chapters = list(project.chapters) if chapters is None else chapters
     if not chapters:
         return TestResults()
-    # Scratch of this run only: two commands may run tests at once (verify beside verify, under the
-    # shared lock). pytest's temporaries (tmp_path) and the tests' own (tempfile) go there too.
-    (project.build / "verify").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=project.build / "verify"))
-    try:
+    with scratch_folder(project) as scratch:
         report = scratch / "tests.json"
-        (scratch / "tmp").mkdir()
-        files = [project.relative(c.verify) for c in chapters]
-        command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
-                   "-p", "no:cacheprovider", f"--basetemp={scratch / 'pytest'}", "-q", "--no-header",
-                   "--rootdir", str(project.root),
-                   # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process,
-                   # which raises where the test is running; the session goes on with the next test)
-                   "-p", "pytest_timeout", f"--timeout={project.timeout:g}", "--timeout-method=signal", *files]
         log.info("running the tests of %s", ", ".join(c.id for c in chapters))
-        log.debug("$ %s", " ".join(command))
-        environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
-                           PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only solman's recorder: others cost a second
-                           TMPDIR=str(scratch / "tmp"))
-        process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
-                                 env=environment)
+        # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process, which
+        # raises where the test is running; the session goes on with the next test)
+        process = run_pytest(project, scratch, ["-p", "solman.testing", f"--solman-report={report}", "-p",
+                                                "pytest_timeout", f"--timeout={project.timeout:g}",
+                                                "--timeout-method=signal"], chapters)
         full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(report))  # the report could not be written whole
         if not report.exists():
             raise full if disk_full(report.parent) else died(project, journal_of(report), process)
@@ -109,9 +98,33 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
             if disk_full(report.parent):
                 raise full from None
             raise
+    return TestResults(data["tests"], data.get("modules", {}))
+
+
+@contextlib.contextmanager
+def scratch_folder(project: Project) -> Iterator[Path]:
+    """A folder of this run only, under build/verify, removed afterwards: two commands may run tests at
+    once (verify beside verify, under the shared lock), and pytest's and the tests' temporaries go there."""
+    (project.build / "verify").mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=project.build / "verify"))
+    try:
+        (scratch / "tmp").mkdir()
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return TestResults(data["tests"], data.get("modules", {}))
+
+
+def run_pytest(project: Project, scratch: Path, options: list[str], chapters: list[Chapter]
+               ) -> subprocess.CompletedProcess:
+    """pytest on the chapters' verify modules in a fresh interpreter, with solman's plugin ``options``;
+    its temporaries in ``scratch``, nothing written beside the sources, no other plugin loaded."""
+    command = [sys.executable, "-m", "pytest", *options, "-p", "no:cacheprovider", f"--basetemp={scratch / 'pytest'}",
+               "-q", "--no-header", "--rootdir", str(project.root), *(project.relative(c.verify) for c in chapters)]
+    log.debug("$ %s", " ".join(command))
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
+                       PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only solman's plugins: others cost a second
+                       TMPDIR=str(scratch / "tmp"))
+    return subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False, env=environment)
 
 
 def journal_of(report: Path) -> Path:
