@@ -178,7 +178,8 @@ def new(c, chapter_id, title=""):
 
         for path in new_chapter(ROOT, chapter_id, title):
             print(f"wrote {path.relative_to(ROOT).as_posix()}")
-        print(f"next: invoke pdf --chapter {chapter_id} to see it; invoke pdf, then invoke verify, to check the manual")
+        print(f"next: invoke pdf --chapter {chapter_id} to see it, then invoke verify --chapter {chapter_id} "
+              "to check it")
 
 
 @task(help={"chapter": "export this chapter only (default: the whole manual)",
@@ -194,15 +195,17 @@ def export(c, chapter=None, edition="solutions"):
 
 
 @task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
+            "chapter": "check only this chapter: its tests, values and PDFs (build/chapters/<id>-*.pdf)",
+            "fresh": "run every test and check afresh, reusing no cached result",
             "quiet": "print only the problems and the summary",
             "verbose": "also print the commands solman runs"})
-def verify(c, pdf=None, quiet=False, verbose=False):
+def verify(c, pdf=None, chapter=None, fresh=False, quiet=False, verbose=False):
     """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
     _configure_logging(quiet, verbose)
     with _reported():
         from solman.verification import verify_folder
 
-        report = verify_folder(ROOT, Path(pdf).resolve() if pdf else None)
+        report = verify_folder(ROOT, Path(pdf).resolve() if pdf else None, chapter=chapter, fresh=fresh)
         for failure in report.failures:
             print(failure.render(), file=sys.stderr)
         print("\n".join(report.summary()))

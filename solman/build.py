@@ -112,8 +112,12 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
                 with stages("waiting for the tests"):
                     results = tests.result()
                 passes_checks(project, chapters, results, draft)
+            sensitivity = None
+            if group[0].edition == "solutions":  # the appendix states it; cached, so usually free
+                with stages("sensitivity"):
+                    sensitivity = measured_sensitivity(project, chapters, results)
             part = assemble(project, group, chapters, results if group[0].edition == "solutions" else TestResults(),
-                            draft=marked)
+                            draft=marked, sensitivity=sensitivity)
             write_if_changed(tex, part.files())
             sources.merge(part)
             current.update({t.name: published(project, manifest, t, part.digests[t.name]) for t in group})
@@ -129,6 +133,10 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         stale = [t for t in targets if current[t.name] is None]
         if len(stale) < len(targets):
             log.info("unchanged: %s", ", ".join(t.output for t in targets if current[t.name] is not None))
+        with stages("checks for verify"):  # while LaTeX runs: display and lint results, cached for verify
+            from .verification import head_start
+
+            head_start(project, chapters)
         compiled = compiler.wait()
         raise_collected(latex_errors(project, sources, compiled))
         warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled
@@ -162,6 +170,18 @@ def passes_checks(project: Project, chapters: dict, results: TestResults, draft:
     for failure in failures:
         log.warning("%s", failure.render())
     return not failures
+
+
+def measured_sensitivity(project: Project, chapters: dict, results: TestResults):
+    """Which printed values are pinned, for the appendix; not measurable (a test process that died) is
+    said there, and `invoke verify` reports why. A value that is not pinned does not stop the build."""
+    from .sensitivity import measure
+
+    try:
+        return measure(project, chapters, results)
+    except SolmanError as error:
+        log.warning("the sensitivity of the printed values was not measured: %s", error.message)
+        return None
 
 
 def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:

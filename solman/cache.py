@@ -99,6 +99,20 @@ def shared_templates(folder: Path) -> str:
     return file_hash(*known[1])
 
 
+_bypassed = threading.Event()
+
+
+@contextlib.contextmanager
+def bypassed() -> Iterator[None]:
+    """Inside the block no cache entry is read (everything is computed afresh), but fresh results are
+    stored: ``invoke verify --fresh``."""
+    _bypassed.set()
+    try:
+        yield
+    finally:
+        _bypassed.clear()
+
+
 class ProjectCache:
     """Entries stored under ``build/cache/<folder>``, each with the key it is valid for."""
 
@@ -107,7 +121,9 @@ class ProjectCache:
         self.folder = project.build / "cache" / folder
 
     def load(self, name: str, key: str) -> object | None:
-        """The entry ``name`` if it was stored under ``key``."""
+        """The entry ``name`` if it was stored under ``key`` (never while caches are ``bypassed``)."""
+        if _bypassed.is_set():
+            return None
         try:
             with open(self.folder / f"{name}.pickle", "rb") as handle:
                 stored_key, payload = pickle.load(handle)

@@ -4,7 +4,8 @@
 chapter and every value it printed (expression, LaTeX, hash of the value, question, template
 line). ``outputs`` holds, by digest, each PDF: its path, edition, the hashes of its inputs,
 the chapter renders it contains, the source commit and tool versions, its page count, its
-LaTeX warnings, and in ``"pdf"`` the sha256 of the PDF file's bytes. Every output has its
+LaTeX warnings, for the solutions edition its sensitivity figure (values pinned, printed, and
+those not pinned; see ``sensitivity``), and in ``"pdf"`` the sha256 of the PDF file's bytes. Every output has its
 ``"pdf"``, whether compiled by this build or kept from an earlier one. A PDF's digest is
 stamped in its metadata, so any copy of it leads back to its record; the PDF also embeds its
 own provenance (see ``sources``). Builds are byte-reproducible, so ``"pdf"`` is also the

@@ -23,6 +23,7 @@ from .errors import Location, SolmanError, TemplateError, raise_collected
 from .manifest import FORMAT, render_record, tool_versions
 from .project import EDITIONS, Chapter, Project
 from .rendering import Rendered, render_chapter, render_shell
+from .sensitivity import Sensitivity
 from .targets import Target, chapter_numbers, provenance_file
 from .testrun import TestResults
 from .values import ValueFunction, load_module, values_of
@@ -128,15 +129,18 @@ def needs_tests(targets: list[Target]) -> list[str]:
 
 
 def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, str], Rendered],
-             results: TestResults, draft: bool = False) -> Sources:
+             results: TestResults, draft: bool = False, sensitivity: Sensitivity | None = None) -> Sources:
     """Everything the targets are compiled from, with their digests and provenance; a ``draft`` says
-    DRAFT on every page."""
+    DRAFT on every page. ``sensitivity`` (when measured) says in the appendix which values are pinned."""
     sources = Sources(chapters=chapters)
     numbers = chapter_numbers(project)
+    figures = {}  # chapter id -> (pinned, printed)
     for chapter_id in needs_tests(targets):
         rendered = chapters[chapter_id, "solutions"]
-        sources.entries[chapter_id] = entries = chapter_entries(rendered, results)
-        sources.statuses[chapter_id] = status_file(entries)
+        sources.entries[chapter_id] = entries = chapter_entries(rendered, results, sensitivity)
+        if sensitivity is not None:
+            figures[chapter_id] = sensitivity.figure({u.key for u in rendered.uses if u.latex is not None})
+        sources.statuses[chapter_id] = status_file(entries, figures.get(chapter_id))
         sources.appendices[chapter_id] = render_appendix(project, rendered, numbers[chapter_id], entries)
         sources.outcomes[chapter_id] = {test_name(nodeid): test["outcome"]
                                         for nodeid, test in sorted(results.tests.items())
@@ -167,9 +171,20 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
             "edition": target.edition, "draft": draft, "digest": digest, "inputs": inputs,
             "chapters": {c: render_record(chapters[c, target.edition]) for c in target.chapters},
             **({"tests": {c: sources.outcomes[c] for c in target.chapters}} if target.edition == "solutions" else {}),
+            **({"sensitivity": sensitivity_record(target.chapters, figures, sources.entries)}
+               if target.edition == "solutions" and sensitivity is not None else {}),
             **provenance,
         }
     return sources
+
+
+def sensitivity_record(chapter_ids: list[str], figures: dict[str, tuple[int, int]], entries: dict[str, list[dict]]
+                       ) -> dict:
+    """The target's sensitivity figure, as its appendix states it, and the values that are not pinned."""
+    unpinned = sorted({f"{c}: {v['name']}" for c in chapter_ids for e in entries[c] for v in e["printed"]
+                       if v.get("pinned") is False})
+    return {"pinned": sum(figures[c][0] for c in chapter_ids), "printed": sum(figures[c][1] for c in chapter_ids),
+            "unpinned": unpinned}
 
 
 def static_files(project: Project) -> dict[str, bytes]:

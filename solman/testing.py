@@ -1,4 +1,5 @@
-"""A pytest plugin that records, for each test, the values its code asked for, and its outcome.
+"""A pytest plugin that records, for each test, the values its code asked for, the questions it
+declares with ``@checks`` (``solman.declarations``), and its outcome.
 
 ``invoke verify`` runs the verify modules' tests with ``-p solman.testing --solman-report=FILE``;
 the report tells which printed values a passing test exercised. A value counts as exercised by
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from . import values
+from .declarations import declared
 from .reads import Reads
 from .testrun import journal_of
 
@@ -102,7 +104,8 @@ class Recorder:
         self.current = item.nodeid
         path, line, _ = item.location
         self.tests[item.nodeid] = {"file": Path(str(item.fspath)).name, "path": path,
-                                   "line": (line or 0) + 1, "values": set(), "outcome": "passed"}
+                                   "line": (line or 0) + 1, "values": set(), "outcome": "passed",
+                                   "checks": declared(getattr(item, "obj", None))}  # @checks("4.1d")
         self.note(started=item.nodeid, path=path, line=(line or 0) + 1)
         with Reads(self.root).watching() as reads:  # the files a test reads are inputs of its result
             yield

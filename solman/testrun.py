@@ -7,6 +7,7 @@ directly. A value is *covered* when at least one passing test called it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +54,12 @@ class TestResults:
                     self._by_value.setdefault(value, []).append((nodeid.split("::")[-1], test["outcome"]))
         return self._by_value.get(key, [])
 
+    def declaring(self, chapter: str, question: str) -> list[tuple[str, str]]:
+        """``(test name, outcome)`` of every test of the chapter ``chapter`` (its verify module
+        ``verify/<chapter>.py``) declared with ``@checks`` for ``question``."""
+        return [(nodeid.split("::")[-1], test["outcome"]) for nodeid, test in self.tests.items()
+                if Path(test["file"]).stem == chapter and question in test.get("checks", ())]
+
     def of_chapter(self, chapter: Chapter) -> list[dict]:
         return [t for t in self.tests.values() if t["file"] == chapter.verify.name]
 
@@ -72,27 +80,14 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
     chapters = list(project.chapters) if chapters is None else chapters
     if not chapters:
         return TestResults()
-    # Scratch of this run only: two commands may run tests at once (verify beside verify, under the
-    # shared lock). pytest's temporaries (tmp_path) and the tests' own (tempfile) go there too.
-    (project.build / "verify").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=project.build / "verify"))
-    try:
+    with scratch_folder(project) as scratch:
         report = scratch / "tests.json"
-        (scratch / "tmp").mkdir()
-        files = [project.relative(c.verify) for c in chapters]
-        command = [sys.executable, "-m", "pytest", "-p", "solman.testing", f"--solman-report={report}",
-                   "-p", "no:cacheprovider", f"--basetemp={scratch / 'pytest'}", "-q", "--no-header",
-                   "--rootdir", str(project.root),
-                   # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process,
-                   # which raises where the test is running; the session goes on with the next test)
-                   "-p", "pytest_timeout", f"--timeout={project.timeout:g}", "--timeout-method=signal", *files]
         log.info("running the tests of %s", ", ".join(c.id for c in chapters))
-        log.debug("$ %s", " ".join(command))
-        environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
-                           PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only solman's recorder: others cost a second
-                           TMPDIR=str(scratch / "tmp"))
-        process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False,
-                                 env=environment)
+        # a test that hangs fails after project.timeout seconds (a SIGALRM in the test process, which
+        # raises where the test is running; the session goes on with the next test)
+        process = run_pytest(project, scratch, ["-p", "solman.testing", f"--solman-report={report}", "-p",
+                                                "pytest_timeout", f"--timeout={project.timeout:g}",
+                                                "--timeout-method=signal"], chapters)
         full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(report))  # the report could not be written whole
         if not report.exists():
             raise full if disk_full(report.parent) else died(project, journal_of(report), process)
@@ -103,9 +98,33 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
             if disk_full(report.parent):
                 raise full from None
             raise
+    return TestResults(data["tests"], data.get("modules", {}))
+
+
+@contextlib.contextmanager
+def scratch_folder(project: Project) -> Iterator[Path]:
+    """A folder of this run only, under build/verify, removed afterwards: two commands may run tests at
+    once (verify beside verify, under the shared lock), and pytest's and the tests' temporaries go there."""
+    (project.build / "verify").mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=project.build / "verify"))
+    try:
+        (scratch / "tmp").mkdir()
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return TestResults(data["tests"], data.get("modules", {}))
+
+
+def run_pytest(project: Project, scratch: Path, options: list[str], chapters: list[Chapter]
+               ) -> subprocess.CompletedProcess:
+    """pytest on the chapters' verify modules in a fresh interpreter, with solman's plugin ``options``;
+    its temporaries in ``scratch``, nothing written beside the sources, no other plugin loaded."""
+    command = [sys.executable, "-m", "pytest", *options, "-p", "no:cacheprovider", f"--basetemp={scratch / 'pytest'}",
+               "-q", "--no-header", "--rootdir", str(project.root), *(project.relative(c.verify) for c in chapters)]
+    log.debug("$ %s", " ".join(command))
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
+                       PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only solman's plugins: others cost a second
+                       TMPDIR=str(scratch / "tmp"))
+    return subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False, env=environment)
 
 
 def journal_of(report: Path) -> Path:
@@ -167,15 +186,17 @@ def crash_frame(project: Project, stderr: str) -> Location | None:
     return None
 
 
-def test_results(project: Project, chapters: list[Chapter]) -> TestResults:
-    """The test results of ``chapters``: cached where nothing they depend on changed, run otherwise."""
+def test_results(project: Project, chapters: list[Chapter], fresh: bool = False) -> TestResults:
+    """The test results of ``chapters``: cached where nothing they depend on changed (the key hashes the
+    verify module, the files its values and tests read, the packages and solman), run otherwise;
+    ``fresh`` runs them all."""
     from .cache import ChapterCache
 
     tests: dict[str, dict] = {}
     missing = []
     for chapter in chapters:
         cache = ChapterCache(project, chapter)
-        stored = cache.load("tests", cache.tests_key())
+        stored = None if fresh else cache.load("tests", cache.tests_key())
         if stored is None:
             missing.append(chapter)
         else:
@@ -222,6 +243,37 @@ def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
                 else "a check that does not run proves nothing; make it run")
         details = [line for line in test.get("message", "").splitlines()[:6]]
         failures.append(VerificationFailure(message, location=location, details=details, hint=hint))
+    return failures
+
+
+def questionless_tests(project: Project, chapters: dict[tuple[str, str], Rendered], results: TestResults
+                       ) -> list[SolmanError]:
+    """Tests that check no question: they call no value the chapters print (or decide with) and declare
+    none with ``@checks``; and tests that declare a question their chapter does not have. At the test."""
+    used = {u.key for rendered in chapters.values() for u in rendered.uses}
+    questions: dict[str, set[str]] = defaultdict(set)  # verify file -> its chapter's question ids
+    for (chapter_id, _), rendered in chapters.items():
+        questions[project.chapter(chapter_id).verify.name] |= {q.id for q in rendered.questions}
+    failures = []
+    for nodeid, test in results.tests.items():
+        if test["file"] not in questions or "path" not in test or nodeid.startswith("collect:"):
+            continue
+        name = nodeid.split("::")[-1]
+        location = Location.of(project.root / test["path"], test.get("line"), project.root)
+        declared = test.get("checks", [])
+        unknown = [q for q in declared if q not in questions[test["file"]]]
+        if unknown:
+            known = sorted(questions[test["file"]])
+            failures.append(VerificationFailure(
+                f"test {name} declares question {', '.join(unknown)}, which its chapter does not have",
+                location=location, hint=f"the chapter's questions are {', '.join(known) or 'none'}: "
+                "declare the id of the question the test checks, as the template's question(...) gives it"))
+        elif not declared and not set(test["values"]) & used:
+            failures.append(VerificationFailure(
+                f"test {name} checks no question: it calls no printed value and declares none",
+                location=location,
+                hint='declare the question it checks with @checks("<id>") above it (from solman import checks), '
+                "or make it call the printed value it checks"))
     return failures
 
 

@@ -13,11 +13,23 @@ Every check runs, and everything found is reported together:
 6. quality: the current PDFs were built without overfull boxes, undefined references or
    missing characters;
 7. separation: no five-word phrase only a solution says, no value only solutions print, and no
-   ``answer=`` value is in the problems edition, neither its ``.tex`` nor its PDF.
+   ``answer=`` value is in the problems edition, neither its ``.tex`` nor its PDF;
+8. sensitivity: every printed value is pinned: a test fails when it is changed beyond its printed
+   precision (see ``sensitivity``);
+9. questions: every test checks a question: it calls a printed value, or declares the question with
+   ``@checks`` (and the chapter has that question).
+
+Results are reused when nothing they depend on changed, keyed by content like every cache
+(``solman.cache``): the tests' outcomes (the key hashes the verify module, the files its values
+and tests read, the packages and solman), the display and sensitivity results (the rendered
+chapter's key), the lint (the template and solman). Right after ``invoke pdf``, which ran the
+tests, verify therefore runs none; ``fresh`` ignores every cache. ``chapter`` checks one chapter
+and its PDFs, and the report says what it did not check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import unicodedata
@@ -34,18 +46,19 @@ from .errors import (
     SolmanError,
     VerificationFailure,
 )
-from .lint import lint_project, problem_numbers
+from .lint import problem_numbers
 from .manifest import empty_manifest, load_manifest
 from .pdfs import pdf_text, read_digest, read_provenance
-from .project import Project
+from .project import Chapter, Project
 from .rendering import Rendered, Use
+from .sensitivity import sensitivity_check
 from .sources import SOURCE, Sources, assemble, render_chapters, sha256
-from .targets import plan_targets
+from .targets import Target, plan_targets
 from .testrun import (
     TestResults,
     failed_tests,
-    remember,
-    run_tests,
+    questionless_tests,
+    test_results,
     untested_values,
     use_location,
 )
@@ -82,6 +95,9 @@ class Report:
     displayed: tuple[int, int] = (0, 0)  # printed values read back, and not readable (symbolic)
     literals: int = 0  # numbers marked \lit in solutions
     coverage_known: bool = True  # False when the tests could not run or the chapters not render
+    sensitivity: tuple[int, int] | None = None  # printed values pinned, and printed; None: not measured
+    scope: str | None = None  # the chapter checked alone (verify --chapter), or None: the whole manual
+    unchecked: list[str] = field(default_factory=list)  # what a check of one chapter left out
 
     @property
     def ok(self) -> bool:
@@ -117,8 +133,14 @@ class Report:
         lines.append(f"lint: {sum(1 for f in self.failures if 'typed into a solution' in f.message)} typed "
                      f"numbers, {self.literals} marked \\lit")
         lines.append(self.pdf_line())
+        lines.append("sensitivity: not measured" if self.sensitivity is None
+                     else "sensitivity: {}/{} printed values pinned".format(*self.sensitivity))
+        if self.unchecked:
+            lines.append(f"not checked: {'; '.join(self.unchecked)} (`invoke verify` checks everything)")
+        verdict = "VERIFIED" if self.ok else "NOT VERIFIED"
         lines.append(f"value coverage {coverage_text(totals.covered, totals.values, self.coverage_known)}, "
-                     f"{len(self.failures)} problem(s): {'VERIFIED' if self.ok else 'NOT VERIFIED'}")
+                     f"{len(self.failures)} problem(s): "
+                     + (f"chapter {self.scope} {verdict}" if self.scope else verdict))
         return lines
 
     def pdf_line(self) -> str:
@@ -140,50 +162,68 @@ def coverage_text(covered: int, values: int, known: bool = True) -> str:
     return f"{100 * covered // values}% ({covered}/{values})"
 
 
-def verify(project: Project, pdf: Path | None = None) -> Report:
+def verify(project: Project, pdf: Path | None = None, chapter: str | None = None, fresh: bool = False) -> Report:
     """Run every check; the report lists what failed (an empty list means verified).
 
-    A check that cannot run (the tests crash, a value fails while the chapters render) is a
+    ``chapter`` checks that chapter alone (its tests, values and PDFs); ``fresh`` reuses no cached
+    result. A check that cannot run (the tests crash, a value fails while the chapters render) is a
     failure of the report like any other, so the summary is printed on every outcome.
     """
+    from .cache import bypassed
     from .outputs import lock
 
+    if pdf is not None and chapter is not None:
+        raise ConfigError("--pdf and --chapter exclude each other",
+                          hint="--pdf checks the PDF it is given, whatever chapters it holds: drop --chapter")
     if pdf is not None:
         check_pdf_argument(project, pdf)  # at once: before the tests run or anything is built
+    scope = [project.chapter(chapter)] if chapter is not None else list(project.chapters)
     # Shared: verify reads build/ and may run beside other readers, never beside a build. To check a
     # copy whose PDF is not in build/, it builds a reference (build_reference): that build upgrades
     # this hold to exclusive and back (see outputs.lock), and verify uses only the record it returns.
-    with lock(project.build, exclusive=False):
-        return checked(project, pdf)
+    with lock(project.build, exclusive=False), bypassed() if fresh else contextlib.nullcontext():
+        return checked(project, pdf, scope, chapter)
 
 
-def checked(project: Project, pdf: Path | None) -> Report:
-    """``verify()``'s checks, with the lock held."""
-    report = Report()
+def checked(project: Project, pdf: Path | None, scope: list[Chapter], chapter: str | None = None) -> Report:
+    """``verify()``'s checks of the chapters ``scope`` (all, or ``chapter`` alone), with the lock held."""
+    report = Report(scope=chapter, unchecked=unchecked(project, chapter))
     try:
-        results = run_tests(project)  # always afresh: this is the proof
+        results = test_results(project, scope)  # from the cache where nothing they depend on changed
     except SolmanError as error:
         report.failures += errors_of(error)
         report.coverage_known = False
         results = TestResults()
     else:
-        remember(project, list(project.chapters), results)
         report.failures += failed_tests(project, results)
     try:
-        targets = plan_targets(project)
-        sources = assemble(project, targets, render_chapters(project, targets, objects=True), results)
+        targets = plan_targets(project, chapter)
+        chapters = render_chapters(project, targets)
     except SolmanError as error:  # nothing below can be checked without the sources
         report.failures += errors_of(error)
         report.coverage_known = False
         return report
-    report.chapters, coverage = coverage_check(project, sources, results)
+    sensitivity, unpinned = sensitivity_check(project, chapters, results) if report.coverage_known else (None, [])
+    report.failures += unpinned
+    report.sensitivity = sensitivity.figure() if sensitivity is not None else None
+    try:
+        sources = assemble(project, targets, chapters, results, sensitivity=sensitivity)
+    except SolmanError as error:
+        report.failures += errors_of(error)
+        report.coverage_known = False
+        return report
+    report.chapters, coverage = coverage_check(project, sources, results, scope)
     if report.coverage_known:  # without test results, "untested" would be a guess
         report.failures += coverage
-    display, report.displayed = display_check(project, sources)
+        report.failures += questionless_tests(project, chapters, results)
+    try:
+        display, report.displayed = display_check(project, chapters, targets)
+    except SolmanError as error:  # the printed objects could not be computed again
+        display = errors_of(error)
     report.failures += display
-    lint, report.literals = lint_check(project)
+    lint, report.literals = lint_check(project, scope)
     report.failures += lint
-    pdfs = [pdf] if pdf else published_pdfs(project.build)
+    pdfs = [pdf] if pdf else published_pdfs(project.build, targets if chapter else None)
     try:
         if pdfs:
             require_tex(only=("poppler-utils",))
@@ -192,13 +232,23 @@ def checked(project: Project, pdf: Path | None) -> Report:
         current = [p for p in pdfs if report.pdfs.get(str(p)) == "current"]
         if pdf is None:
             report.failures += quality_check(project, current)
-        report.failures += leak_check(project, sources, current)
+        report.failures += leak_check(project, sources, current, scope)
     except SolmanError as error:
         report.failures += errors_of(error)
     return report
 
 
-def verify_folder(root: Path, pdf: Path | None = None) -> Report:
+def unchecked(project: Project, chapter: str | None) -> list[str]:
+    """What checking ``chapter`` alone leaves out: the combined manual and the other chapters."""
+    if chapter is None:
+        return []
+    others = [c.id for c in project.chapters if c.id != chapter]
+    manual = [t.output for t in plan_targets(project, manual=True)]
+    return [f"the combined manual ({', '.join('build/' + o for o in manual)})"] + (
+        [f"chapter{'s' if len(others) > 1 else ''} {', '.join(others)}"] if others else [])
+
+
+def verify_folder(root: Path, pdf: Path | None = None, chapter: str | None = None, fresh: bool = False) -> Report:
     """``verify()`` of the project in ``root``; a project that does not load is the report's one failure."""
     from .project import load_project
 
@@ -206,7 +256,7 @@ def verify_folder(root: Path, pdf: Path | None = None) -> Report:
         project = load_project(root)
     except SolmanError as error:
         return Report(failures=errors_of(error), coverage_known=False)
-    return verify(project, pdf)
+    return verify(project, pdf, chapter, fresh)
 
 
 def errors_of(error: SolmanError) -> list[SolmanError]:
@@ -237,11 +287,11 @@ def check_pdf_argument(project: Project, pdf: Path) -> None:
 
 # --- 2. coverage -------------------------------------------------------------------------------
 
-def coverage_check(project: Project, sources: Sources, results: TestResults
+def coverage_check(project: Project, sources: Sources, results: TestResults, scope: list[Chapter] | None = None
                    ) -> tuple[list[ChapterSummary], list[SolmanError]]:
     exercised = results.covered()
     summaries = []
-    for chapter in project.chapters:
+    for chapter in project.chapters if scope is None else scope:
         uses = [u for (cid, _), r in sources.chapters.items() if cid == chapter.id for u in r.uses]
         keys = {u.key for u in uses}
         chapter_tests = results.of_chapter(chapter)
@@ -255,21 +305,64 @@ def coverage_check(project: Project, sources: Sources, results: TestResults
 
 # --- 3. display contract -----------------------------------------------------------------------
 
-def display_check(project: Project, sources: Sources) -> tuple[list[SolmanError], tuple[int, int]]:
-    uses = [u for (_, edition), r in sources.chapters.items() for u in r.uses]
-    findings, checked, unreadable = check_display(uses)
-    failures = [VerificationFailure(
-        f"value '{f.use.expr}' is printed as {f.use.latex!r} with {f.use.filter}, which {f.problem}",
-        location=use_location(project, f.use),
-        hint="the filter that printed it is wrong: fix it in solman/filters.py, or print the value another way")
-        for f in findings]
-    return unique(failures), (checked, unreadable)
+def display_check(project: Project, chapters: dict[tuple[str, str], Rendered], targets: list[Target]
+                  ) -> tuple[list[SolmanError], tuple[int, int]]:
+    """Every printed value read back from its LaTeX; the printed objects, which reading needs, are
+    brought back only for chapter editions whose results are not cached (see ``display_results``)."""
+    found = display_results(project, chapters)
+    missing = [k for k in chapters if k not in found]
+    if missing:
+        needed = [t for c in sorted({c for c, _ in missing}) for t in plan_targets(project, c)
+                  if (c, t.edition) in missing]
+        found.update(display_results(project, render_chapters(project, needed, objects=True)))
+    failures = []
+    for (chapter_id, edition), (findings, _, _) in sorted(found.items()):
+        for i, problem in findings:
+            use = chapters[chapter_id, edition].uses[i]
+            failures.append(VerificationFailure(
+                f"value '{use.expr}' is printed as {use.latex!r} with {use.filter}, which {problem}",
+                location=use_location(project, use),
+                hint="the filter that printed it is wrong: fix it in solman/filters.py, or print the value another way"))
+    return unique(failures), (sum(f[1] for f in found.values()), sum(f[2] for f in found.values()))
+
+
+def display_results(project: Project, chapters: dict[tuple[str, str], Rendered]
+                    ) -> dict[tuple[str, str], tuple[list[tuple[int, str]], int, int]]:
+    """Per chapter edition: the findings (index of the use, problem), and how many prints were read back
+    and not readable. Cached under the edition's render key (its values, templates, settings, solman);
+    computed where its uses carry their objects (a fresh render), left out where they do not."""
+    from .cache import ChapterCache
+
+    found = {}
+    for (chapter_id, edition), rendered in chapters.items():
+        cache = ChapterCache(project, project.chapter(chapter_id))
+        key = cache.render_key(edition)
+        stored = cache.load(f"display-{edition}", key)
+        if stored is None and all(u.obj is not None or u.latex is None for u in rendered.uses):
+            index = {id(use): i for i, use in enumerate(rendered.uses)}
+            findings, checked, unreadable = check_display(rendered.uses)
+            stored = ([(index[id(f.use)], f.problem) for f in findings], checked, unreadable)
+            cache.store(f"display-{edition}", key, stored)
+        if stored is not None:
+            found[chapter_id, edition] = stored
+    return found
+
+
+def head_start(project: Project, chapters: dict[tuple[str, str], Rendered]) -> None:
+    """What ``invoke pdf`` does for the next ``invoke verify`` while LaTeX runs: the display results of
+    the chapters it rendered afresh (their objects are at hand) and the lint, into their caches."""
+    try:
+        display_results(project, chapters)
+        lint_results(project, sorted({project.chapter(c) for c, _ in chapters}, key=lambda c: c.id))
+    except Exception as exc:  # noqa: BLE001 (only a head start: verify computes what is missing itself)
+        log.debug("could not check the display and lint ahead of verify: %s", exc)
 
 
 # --- 4. lint -----------------------------------------------------------------------------------
 
-def lint_check(project: Project) -> tuple[list[SolmanError], int]:
-    findings, literals = lint_project(project)
+def lint_check(project: Project, scope: list[Chapter]) -> tuple[list[SolmanError], int]:
+    """The typed-number lint of the chapters' templates, cached under the template's hash and solman's."""
+    findings, literals = lint_results(project, scope)
     failures = [VerificationFailure(
         f"{f.what} typed into a solution: {f.text}", location=Location.of(f.template, f.line, project.root),
         hint="print it from a value (\\VAR{ name }), or, if it is not a result (a year, a count quoted from "
@@ -277,9 +370,30 @@ def lint_check(project: Project) -> tuple[list[SolmanError], int]:
     return failures, literals
 
 
+def lint_results(project: Project, scope: list[Chapter]) -> tuple[list, int]:
+    """The lint's findings and ``\\lit`` count over the chapters, cached under each template's hash and solman's."""
+    from .cache import ChapterCache, engine_hash, file_hash
+    from .lint import lint_template
+
+    findings, literals = [], 0
+    for chapter in scope:
+        cache = ChapterCache(project, chapter)
+        key = file_hash(chapter.template) + engine_hash()
+        stored = cache.load("lint", key)
+        if stored is None:
+            stored = lint_template(chapter.template)
+            cache.store("lint", key, stored)
+        findings += stored[0]
+        literals += stored[1]
+    return findings, literals
+
+
 # --- 5. drift ----------------------------------------------------------------------------------
 
-def published_pdfs(build: Path) -> list[Path]:
+def published_pdfs(build: Path, targets: list[Target] | None = None) -> list[Path]:
+    """The PDFs in ``build/``; with ``targets``, only theirs (those that exist)."""
+    if targets is not None:
+        return [build / t.output for t in targets if (build / t.output).is_file()]
     return sorted(build.glob("*.pdf")) + sorted((build / "chapters").glob("*.pdf"))
 
 
@@ -557,11 +671,12 @@ class SolutionText:
         return Location.of(origin[0], origin[1], project.root) if origin else None
 
 
-def leak_check(project: Project, sources: Sources, current_pdfs: list[Path]) -> list[SolmanError]:
+def leak_check(project: Project, sources: Sources, current_pdfs: list[Path], scope: list[Chapter] | None = None
+               ) -> list[SolmanError]:
     failures: list[SolmanError] = []
     statements: set[tuple[str, ...]] = set()  # every phrase the solutions edition shows outside its solutions
     solutions: list[SolutionText] = []
-    for chapter in project.chapters:
+    for chapter in project.chapters if scope is None else scope:
         problems = sources.chapters[chapter.id, "problems"]
         rendered = sources.chapters[chapter.id, "solutions"]
         if r"\begin{solution}" in problems.text:

@@ -392,3 +392,82 @@ def test_pdftex_warnings_are_reported_at_their_template_line_and_fail_verify(bui
     assert duplicate and duplicate[0].startswith("chapters/demo.tex.j2:")  # where the page was written
     failures = [f for f in verify(load_project(built)).failures if "pdfTeX" in f.message]
     assert failures and failures[0].location.path == "chapters/demo.tex.j2"
+
+
+def counted(monkeypatch, module, name: str) -> list:
+    """Replace ``module.name`` by a wrapper that records each call's chapters (or ``all``)."""
+    calls, real = [], getattr(module, name)
+
+    def counting(project, chapters=None, *args, **kwargs):
+        calls.append(sorted(getattr(c, "id", c) for c in chapters) if chapters is not None else "all")
+        return real(project, chapters, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_verify_after_pdf_runs_no_test_and_still_catches_drift_a_changed_data_file_and_a_failing_test(
+        built: Path, monkeypatch, caplog):
+    import solman.testrun
+
+    data = built / "verify" / "graph.json"
+    data.write_text('{"edges": [[0, 1], [1, 2]]}')
+    demo = built / "verify" / "demo.py"
+    demo.write_text(demo.read_text() + "\n\ndef test_edges():\n    import json\n    from pathlib import Path\n"
+                    "    edges = json.loads((Path(__file__).parent / 'graph.json').read_text())['edges']\n"
+                    "    assert half() * len(edges) == 1\n")
+    build(load_project(built))
+    runs = counted(monkeypatch, solman.testrun, "run_tests")
+    with caplog.at_level("INFO", logger="solman"):
+        report = verify(load_project(built))
+    assert report.ok, "\n".join(f.render() for f in report.failures)
+    assert runs == [] and "running the tests" not in caplog.text  # invoke pdf ran them: their results are reused
+    assert report.displayed[0] > 0 and report.sensitivity == (7, 7)  # reused too, and stated all the same
+
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
+    report = verify(load_project(built))
+    assert runs == [] and any("4 PDF(s) are stale" in f.message for f in report.failures)
+
+    data.write_text('{"edges": [[0, 1]]}')  # the test reads it: its result is not reused
+    report = verify(load_project(built))
+    assert runs == [["demo"]]
+    assert "test test_edges failed" in [f.message for f in report.failures]
+    drift = next(f for f in report.failures if "stale" in f.message)
+    assert "verify/graph.json changed" in drift.details
+
+
+def test_verify_fresh_runs_every_test_and_measures_again(built: Path, monkeypatch):
+    import solman.sensitivity
+    import solman.testrun
+
+    build(load_project(built))
+    runs = counted(monkeypatch, solman.testrun, "run_tests")
+    perturbed = []
+    real = solman.sensitivity.run_perturbations
+    monkeypatch.setattr(solman.sensitivity, "run_perturbations",
+                        lambda project, ids, jobs: perturbed.append(len(jobs)) or real(project, ids, jobs))
+    assert verify(load_project(built)).ok and runs == [] and perturbed == []
+    report = verify(load_project(built), fresh=True)
+    assert report.ok, "\n".join(f.render() for f in report.failures)
+    assert runs == [["demo"]] and perturbed == [7]
+
+
+def test_verify_chapter_checks_one_chapter_and_says_what_it_left_out(built: Path):
+    from solman.errors import ConfigError
+
+    build(load_project(built))
+    edit(built / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
+    build(load_project(built), chapter="demo")  # the chapter's PDFs only: the combined manual is stale now
+    whole = verify(load_project(built))
+    assert any("2 PDF(s) are stale" in f.message and "build/manual.pdf" in f.message for f in whole.failures)
+    report = verify(load_project(built), chapter="demo")
+    assert report.ok, "\n".join(f.render() for f in report.failures)
+    assert sorted(report.pdfs) == sorted(str(built / "build" / "chapters" / f"demo-{e}.pdf")
+                                         for e in ("problems", "solutions"))
+    summary = report.summary()
+    assert summary[-1].endswith("chapter demo VERIFIED")
+    assert "not checked: the combined manual (build/manual.pdf, build/problems.pdf)" in summary[-2]
+    with pytest.raises(ConfigError, match="no chapter 'nope'"):
+        verify(load_project(built), chapter="nope")
+    with pytest.raises(ConfigError, match="exclude each other"):
+        verify(load_project(built), built / "build" / "manual.pdf", chapter="demo")

@@ -293,3 +293,26 @@ def test_a_mistyped_edition_guard_is_a_template_error_at_its_line(project, proje
     edit(project_dir / DEMO, 'edition != "problem"', 'edition in ["solutions", "problem"]')
     with pytest.raises(TemplateError, match="edition compared with 'problem'"):
         sources_of(project)
+
+
+def test_a_test_that_checks_no_question_fails_verify_at_its_line(project, project_dir: Path):
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text().replace("from solman import tex, value", "from solman import checks, tex, value")
+                    + "\n\ndef test_arithmetic():\n    assert 1 + 1 == 2\n"
+                    + '\n\n@checks("9z")\ndef test_a_question_that_is_not_there():\n    assert 2 * 2 == 4\n'
+                    + '\n\n@checks("1a")\ndef test_trace_is_the_sum_of_the_eigenvalues():\n    assert 2 + 2 == 1 + 3\n')
+    lines = demo.read_text().splitlines()
+    report = verify(project)
+    nothing = [f for f in report.failures if "checks no question" in f.message]
+    assert [f.message for f in nothing] == [
+        "test test_arithmetic checks no question: it calls no printed value and declares none"]
+    assert str(nothing[0].location) == f"verify/demo.py:{lines.index('def test_arithmetic():') + 1}"
+    assert "@checks" in nothing[0].hint
+    unknown = [f for f in report.failures if "declares question" in f.message]
+    assert [f.message for f in unknown] == [
+        "test test_a_question_that_is_not_there declares question 9z, which its chapter does not have"]
+    declaration = lines.index('@checks("9z")') + 1  # pytest locates a decorated test at its first decorator
+    assert str(unknown[0].location) == f"verify/demo.py:{declaration}"
+    assert "1a, 1b, 2" in unknown[0].hint
+    assert not any("test_trace_is_the_sum" in f.message for f in report.failures)  # declared: it checks 1a
+    assert len(report.failures) == 2, "\n".join(f.render() for f in report.failures)

@@ -22,9 +22,23 @@ from scipy.stats import truncnorm
 from epfl_ml_2024_algorithms import (clustering_accuracy, em_1d, gmm_em, gmm_em_step, gmm_loglik, hard_svm,
                                      kmeans, kmeans_cost, least_absolute_deviations, linearly_separable,
                                      max_min_bilinear, min_max_bilinear, nearest)
-from solman import tex, value
+from solman import checks, tex, value
 
 LETTERS = string.ascii_uppercase
+
+
+def rounding_exponent(x):
+    """The largest integer k with |x| < 10^-k: what a printed bound "below 10^-k" on a rounding error says.
+    (A rounding error itself has no independent value to test; the bound it obeys has.)"""
+    x = abs(float(x))
+    if x == 0:
+        raise ValueError("an exact zero has no rounding exponent")
+    k = math.floor(-math.log10(x))
+    while x >= 10.0 ** -k:
+        k -= 1
+    while x < 10.0 ** -(k + 1):
+        k += 1
+    return k
 
 
 def letter_of_unique_true(checks):
@@ -365,6 +379,7 @@ def test_published_q4_justification_moves_closer_is_wrong():
     assert w_next ** 2 > w ** 2
 
 
+@checks("q4")
 def test_q4_statement_strict_convexity_gives_a_minimum_is_wrong():
     """The question says L 'is strictly convex, so it has a unique minimum': e^w is strictly convex with none."""
     w = sp.Symbol("w", real=True)
@@ -596,8 +611,15 @@ def q6_nn_slopes():
 
 @value
 def q6_required_n():
-    """The smallest N with 4 c sqrt(p) N^(-1/(p+1)) <= eps, for c = 1 and eps = 1/2, p = 1..5."""
-    return {p: math.ceil((4 * 1 * math.sqrt(p) / 0.5) ** (p + 1) - 1e-9) for p in range(1, 6)}
+    """The smallest N with 4 c sqrt(p) N^(-1/(p+1)) <= eps, for c = 1 and eps = 1/2, p = 1..5, in exact
+    integers: N >= (8 sqrt(p))^(p+1) iff N^2 >= (64 p)^(p+1). (Floating point gave 32 768 001 for p = 5,
+    where the bound holds with equality at N = 8^6 5^3 = 32 768 000.)"""
+    out = {}
+    for p in range(1, 6):
+        bound = (64 * p) ** (p + 1)  # (4 c sqrt(p) / eps)^(2 (p + 1)) with c = 1, eps = 1/2
+        root = math.isqrt(bound)
+        out[p] = root if root * root == bound else root + 1
+    return out
 
 
 @value
@@ -639,9 +661,18 @@ def test_q6_dimensions_are_those_simulated():
 
 
 def test_q6_required_n_solves_the_bound_and_grows_faster_than_two_to_the_p():
-    for p, n in q6_required_n().items():
-        assert 4 * math.sqrt(p) * n ** (-1 / (p + 1)) <= 0.5 + 1e-12
-        assert 4 * math.sqrt(p) * (n - 1) ** (-1 / (p + 1)) > 0.5
+    # exact: N is the ceiling of (4 c sqrt(p) / eps)^(p+1), by sympy, and the bound holds at N but not at N - 1
+    # (compared in exact arithmetic: 4 sqrt(p) N^(-1/(p+1)) <= 1/2 iff N >= (8 sqrt(p))^(p+1))
+    required = q6_required_n()
+    for p, n in required.items():
+        assert isinstance(n, int)
+        exact = (4 * 1 * sp.sqrt(p) / sp.Rational(1, 2)) ** (p + 1)
+        assert n == int(sp.ceiling(exact))
+        assert sp.Integer(n) >= exact and sp.Integer(n - 1) < exact
+    assert required[5] == 32_768_000 == 8 ** 6 * 5 ** 3  # equality case: (8 sqrt 5)^6 is an integer
+    # the printed ratios are those of the exact integers (to well below the printed 0.1)
+    for p, r in zip(range(1, 5), q6_required_n_ratios()):
+        assert abs(r - Fraction(required[p + 1], required[p])) < 1e-9
     assert all(r > 2 for r in q6_required_n_ratios()) and q6_answer() == "C"
 
 
@@ -883,6 +914,7 @@ def test_q8_gmm_is_perfect_everywhere_and_kmeans_fails_only_on_d():
     assert q8_answer() == "B"
 
 
+@checks("q8")
 def test_q8_conclusion_holds_for_other_samples_of_the_same_shapes():
     for seed in (1, 2):
         for name, clusters in q8_make(seed).items():
@@ -919,6 +951,7 @@ def test_q8_misassigned_points_lie_beyond_the_bisector():
     assert all(on_edge)
 
 
+@checks("q8")
 def test_q8_kmeans_and_em_implementations_on_an_easy_case():
     rng = np.random.default_rng(800)
     x = np.vstack([rng.normal(c, 0.3, size=(20, 2)) for c in ((0, 0), (5, 0), (0, 5))])
@@ -1079,6 +1112,12 @@ def q9_measurements():
             "softmax_change": float(np.abs(softmax_attention_weights(a * q, k) - soft).max()),
             "relu_row_sum_error": float(np.abs(relu.sum(1) - 1).max()),
             "relu_min": float(relu.min())}
+
+
+@value
+def q9_relu_change_exponent():
+    """The printed bound 10^-k on the change of the ReLU weights under Q -> 3Q (a rounding error)."""
+    return rounding_exponent(q9_measurements()["relu_change"])
 
 
 @value
@@ -1317,6 +1356,12 @@ def q13_gaps():
 
 
 @value
+def q13_least_squares_gap_exponent():
+    """The printed bound 10^-k on the change of the least-squares predictions under scaling (rounding)."""
+    return rounding_exponent(q13_gaps()["least_squares"])
+
+
+@value
 def q13_answer():
     return q13_gaps()["least_squares"] < 1e-8
 
@@ -1331,6 +1376,12 @@ def q14_gaps():
                                       - least_squares_predict(x, y, x_test, bias=True)).max()),
             "without_bias": float(np.abs(least_squares_predict(x - m, y, x_test - m)
                                          - least_squares_predict(x, y, x_test)).max())}
+
+
+@value
+def q14_with_bias_gap_exponent():
+    """The printed bound 10^-k on the change of the predictions with a bias under centring (rounding)."""
+    return rounding_exponent(q14_gaps()["with_bias"])
 
 
 @value
@@ -1487,7 +1538,8 @@ def test_q16_ridge_conditions_but_does_not_sparsify():
     # the lasso (for contrast) sets coordinates exactly to zero; its solution satisfies the KKT conditions
     lasso = lasso_ista(x, y, 10.0)
     g = -2 * x.T @ (y - x @ lasso)
-    assert np.all(np.abs(g[lasso == 0]) <= 10.0 + 1e-6) and np.allclose(g[lasso != 0], -10.0 * np.sign(lasso[lasso != 0]), atol=1e-4)
+    penalty = f["lasso_lambda"]  # the KKT conditions hold for the printed penalty
+    assert np.all(np.abs(g[lasso == 0]) <= penalty + 1e-6) and np.allclose(g[lasso != 0], -penalty * np.sign(lasso[lasso != 0]), atol=1e-4)
     assert f["lasso_zeros"] >= 3 and q16_answer() is True
 
 
@@ -1658,7 +1710,7 @@ def test_q19_step_is_the_negative_gradient_and_nonzero():
 
     h = 1e-6
     grad = np.array([(nll(theta + h * u) - nll(theta - h * u)) / (2 * h) for u in np.eye(2)])
-    assert np.allclose(q19_step(), -0.1 * grad, atol=1e-9)
+    assert np.allclose(q19_step(), -float(e["gamma"]) * grad, atol=1e-9)  # with the printed step size
     assert q19_score() == float(x @ theta) == 3
     assert x @ theta > 0 and np.linalg.norm(q19_step()) > 1e-3 and q19_answer() is False
 
@@ -1845,6 +1897,7 @@ def test_q23_the_hypotheses_matter():
     assert c["maxmin"] == 0 and c["minmax"] == sp.Rational(1, 4)
 
 
+@checks("q23")
 def test_published_q23_justification_without_compactness_fails():
     """The published solution justifies the equality by convexity-concavity alone. G(w, alpha) = w - alpha is
     linear in both, but on R x R: sup_alpha inf_w G = -oo < +oo = inf_w sup_alpha G."""
@@ -2355,6 +2408,12 @@ def q32_results():
 
 
 @value
+def q32_max_gap_exponent():
+    """The printed bound 10^-k on the gap between one causal pass and prefix-by-prefix logits (rounding)."""
+    return rounding_exponent(q32_results()["max_gap"])
+
+
+@value
 def q32_answer():
     return False if q32_results()["max_gap"] < 1e-9 else True
 
@@ -2423,6 +2482,12 @@ def q33_hessian_spectrum():
 
 
 @value
+def q33_hessian_min_exponents():
+    """The printed bounds 10^-k on |smallest eigenvalue| of the finite-difference Hessians (zero up to rounding)."""
+    return {label: rounding_exponent(v["min"]) for label, v in q33_hessian_spectrum().items()}
+
+
+@value
 def q33_affine_check():
     """For (c): f(0), and the largest gap between the slope of f in x and the slope W^T (v / beta) of (a)."""
     p = q33_instance(33)
@@ -2445,6 +2510,13 @@ def q33_published_bias_gap():
     return {"published": abs((xw - (b - p["y"])) ** 2 - true), "ours": abs((xw - (b + p["y"])) ** 2 - true)}
 
 
+@value
+def q33_ours_gap_exponent():
+    """The printed bound 10^-k on the gap of our rewriting of the loss (a rounding error)."""
+    return rounding_exponent(q33_published_bias_gap()["ours"])
+
+
+@checks("q33")
 def test_q33_network_is_affine_in_x_symbolically():
     m, d = 3, 2
     W = sp.Matrix(m, d, lambda i, j: sp.Symbol(f"w{i}{j}"))
@@ -2757,6 +2829,7 @@ def test_q35_q36_q37_printed_formulas_give_the_numerical_maximiser():
     assert q35_mu_update().has(Q35_W) and q37_pi_update().has(Q35_Q)
 
 
+@checks("q35")
 def test_q35_gradients_vanish_at_the_closed_form():
     x, w, q = q35_instance()
     c = q35_numeric_check()["closed"]
@@ -2766,6 +2839,7 @@ def test_q35_gradients_vanish_at_the_closed_form():
         assert np.isclose(np.sum(r * (-0.5 / c["var"][j] + 0.5 * (x - c["mu"][j]) ** 2 / c["var"][j] ** 2)), 0, atol=1e-10)
 
 
+@checks("q35")
 def test_q35_statement_untransposed_density_is_wrong():
     """The Gaussian density of the paper reads exp(-(x - mu) Sigma^{-1} (x - mu) / 2): for d > 1 the
     untransposed product of a column vector, a matrix and a column vector is undefined."""
@@ -2991,6 +3065,7 @@ def q41_learned_score_error():
     return float(np.abs(sums / counts - q41_marginal(centres)[1]).max())
 
 
+@checks("q41")
 def test_q41_score_identity_by_quadrature():
     """grad log p(x_t) = E[grad log p(x_t | X_0) | X_t = x_t], at a few points."""
     a, s2 = 0.8, 0.36
@@ -3065,3 +3140,547 @@ def test_q42_noise_prediction_form():
     score_loss = np.mean((-xi_hat / s + (xt - a_t * x0) / s ** 2) ** 2)
     noise_loss = np.mean((xi_hat - xi_s) ** 2)
     assert np.isclose(score_loss, noise_loss / s ** 2, rtol=1e-10)
+
+
+# =============================================================================================
+# Independent checks of printed values, question by question (each compares a printed number with a
+# computation that does not share the value's code path, or a given with the exam's statement)
+# =============================================================================================
+
+
+def test_q1_q2_options_are_the_exams():
+    # the source's given: the options of Q1 and Q2 in the exam's order (shared/seeds, questions 1 and 2)
+    assert q1_options() == [("B", "A", "C"), ("B", "C", "A"), "equal", ("A", "C", "B"), ("C", "B", "A"),
+                            ("A", "B", "C"), ("C", "A", "B")]
+    assert q2_options() == [("A", "C", "B"), ("B", "C", "A"), ("A", "B", "C"), ("C", "A", "B"), ("B", "A", "C"),
+                            "equal", ("C", "B", "A")]
+
+
+def test_fig1_off_model_table_entrywise_by_numpy():
+    for name, points in fig1_data().items():
+        xy = np.array(points)
+        off = xy[xy[:, 1] != xy[:, 0]]
+        printed = fig1_off_model()[name]
+        assert [(p["x"], p["y"], p["r"]) for p in printed] == [(int(a), int(b), int(b - a)) for a, b in off]
+
+
+def test_q3_wide_grid_optimisers_by_vectorised_brute_force():
+    x, y = np.array(q3_data()["x"], float), np.array(q3_data()["y"], float)
+    b = float(q3_b())
+    grid = np.linspace(-8, 8, 1601)  # step 1/100, the printed step
+    residuals = np.abs(y[None, :] - grid[:, None] * x[None, :]).sum(1)
+    loglik = len(x) * -math.log(2 * b) - residuals / b
+    brute = {"A": grid[residuals.argmin()], "B": grid[(residuals / b).argmin()], "C": grid[loglik.argmax()],
+             "D": grid[loglik.argmin()]}
+    wide = q3_grid_optimisers_wide()
+    for letter, w in brute.items():
+        assert abs(float(wide[letter]) - w) < 1e-9, letter
+
+
+Q4_SYMBOL = sp.Symbol("w", real=True)
+# the printed LaTeX of each loss, read as a sympy expression (a misprinted name finds no entry)
+Q4_PRINTED_AS = {"(w-1)^2": (Q4_SYMBOL - 1) ** 2, "e^{w} - 2w": sp.exp(Q4_SYMBOL) - 2 * Q4_SYMBOL,
+                 "w^4 + w": Q4_SYMBOL ** 4 + Q4_SYMBOL, r"\log\cosh(w-2)": sp.log(sp.cosh(Q4_SYMBOL - 2))}
+
+
+def test_q4_printed_losses_are_the_functions_tested():
+    w = Q4_SYMBOL
+    for name, (_, loss, grad, w_star) in zip(q4_losses(), q4_loss_table()):
+        expr = Q4_PRINTED_AS[str(name)]
+        for point in (-1.3, 0.2, 0.9, 2.5):
+            assert np.isclose(float(expr.subs(w, point)), loss(point), rtol=1e-12)
+            assert np.isclose(float(sp.diff(expr, w).subs(w, point)), grad(point), rtol=1e-12)
+        assert abs(float(sp.nsolve(sp.diff(expr, w), w, w_star + 0.1)) - w_star) < 1e-9  # the stated minimiser
+        # convex, with L'' vanishing at most at isolated points (w^4 + w at 0): strictly convex
+        assert all(float(sp.diff(expr, w, 2).subs(w, t)) >= 0 for t in np.linspace(-3, 3, 13))
+
+
+def test_q4_overshoot_numbers_by_sympy():
+    o = q4_overshoot()
+    w = Q4_SYMBOL
+    loss = w ** 2
+    w_next = sp.Rational(o["w_t"]) - sp.Rational(o["gamma"]) * sp.diff(loss, w).subs(w, sp.Rational(o["w_t"]))
+    assert w_next == sp.Rational(o["w_next"])
+    assert abs(w_next) == o["gap_after"] and abs(sp.Rational(o["w_t"])) == o["gap_before"]
+
+
+def q5_gd_by_tanh(steps, checkpoints):
+    """Gradient descent on the mean logistic loss, written with sigma(-m) = (1 - tanh(m / 2)) / 2."""
+    x, y = q5_arrays()
+    theta, out = np.zeros(2), {}
+    for t in range(1, steps + 1):
+        margins = y * (x @ theta)
+        theta = theta + ((0.5 * (1 - np.tanh(margins / 2)) * y)[:, None] * x).sum(0) / len(y)
+        if t in checkpoints:
+            out[t] = theta.copy()
+    return out
+
+
+def test_q5_norms_and_angle_by_an_independent_gradient_descent():
+    x, y = q5_arrays()
+    rng = np.random.default_rng(55)
+    for theta in rng.normal(size=(5, 2)):  # the gradient formula, against central differences
+        fd = [(logistic_loss(theta + h, x, y) - logistic_loss(theta - h, x, y)) / 2e-6 for h in np.eye(2) * 1e-6]
+        assert np.allclose(fd, logistic_gradient(theta, x, y), atol=1e-8)
+    iterates = q5_gd_by_tanh(10_000, (10, 100, 1000, 10_000))
+    for t, norm in q5_gd_norms().items():
+        assert abs(norm - np.linalg.norm(iterates[t])) < 1e-9
+    w, _ = hard_svm(x, y, bias=False)  # the max-margin direction by a numerical SVM
+    theta = iterates[10_000]
+    angle = math.degrees(math.acos(theta @ w / np.linalg.norm(theta) / np.linalg.norm(w)))
+    assert abs(q5_gd_angle_to_max_margin() - angle) < 1e-3  # the SVM solver is accurate to about 1e-6
+
+
+def test_q5_other_separator_angle_exactly():
+    # the angle between (1, 1) and (5/8, 1/2) is 45 degrees minus atan(4/5)
+    exact = 45 - sp.atan(sp.Rational(4, 5)) * 180 / sp.pi
+    assert abs(q5_other_separator_angle() - float(exact)) < 1e-9
+
+
+def test_q5_nonseparable_fits_exactly_and_by_newton():
+    fits = q5_nonseparable_fits()
+    d = q5_separable_data()
+    rows = [[sp.Rational(a), sp.Rational(b)] for a, b in d["x"]] + [[2, 2]]
+    labels = sp.Matrix(d["y"] + [-1])
+    design = sp.Matrix(rows)
+    exact_ls = (design.T * design).solve(design.T * labels)  # normal equations in rationals
+    assert np.allclose(fits["ls"], [float(v) for v in exact_ls], atol=1e-12)
+    # Newton's method on the logistic loss (its Hessian written out), from zero
+    x, y = q5_arrays(extra_point=True)
+    theta = np.zeros(2)
+    for _ in range(50):
+        p = expit(y * (x @ theta))
+        grad = -(x * (y * (1 - p))[:, None]).mean(0)
+        hess = (x.T * (p * (1 - p))) @ x / len(y)
+        theta = theta - np.linalg.solve(hess, grad)
+    assert np.allclose(fits["lr"], theta, atol=1e-7)
+    # the gradient norm at the least-squares weights, summed term by term in plain floats
+    ls = [float(v) for v in exact_ls]
+    terms = [[-yy * xx[j] / (1 + math.exp(yy * (xx[0] * ls[0] + xx[1] * ls[1]))) for xx, yy in zip(x, y)]
+             for j in range(2)]
+    assert abs(fits["grad_ls"] - math.hypot(*(math.fsum(t) / len(y) for t in terms))) < 1e-12
+
+
+def test_q6_slopes_by_brute_force_distances():
+    from scipy.spatial.distance import cdist
+    dims = q6_dimensions()
+    for p, slope in q6_nn_slopes().items():
+        sample = q6_plane_sampler(dims["d"], p, seed=60 + p)  # the same samples, drawn in the same order
+        means = []
+        for n in dims["n"]:
+            train, test = sample(n), sample(1000)
+            means.append(cdist(test, train).min(1).mean())
+        design = np.column_stack([np.log(dims["n"]), np.ones(len(dims["n"]))])
+        fitted = np.linalg.lstsq(design, np.log(means), rcond=None)[0][0]
+        assert abs(slope - fitted) < 1e-9
+
+
+def test_q7_option_losses_in_exact_arithmetic():
+    d = q7_data()
+    x = [tuple(Fraction(v) for v in p) for p in d["x"]]
+    w = [Fraction(v) for v in d["w"]]
+    mu = [tuple(Fraction(v) for v in c) for c in d["mu"]]
+
+    def sq(a, b):
+        return sum((ai - bi) ** 2 for ai, bi in zip(a, b))
+
+    exact = {}
+    for option in "ABCD":
+        if option in "AB":  # argmin_k w_n ||x_n - mu_k||^2
+            labels = [min(range(2), key=lambda k: wn * sq(xn, mu[k])) for xn, wn in zip(x, w)]
+        else:
+            labels = [min(range(2), key=lambda k: sq(xn, mu[k])) for xn in x]
+        centres = []
+        for k in range(2):
+            members = [(xn, wn) for xn, wn, label in zip(x, w, labels) if label == k]
+            if option in "AC":
+                centres.append(tuple(sum(xn[j] for xn, _ in members) / len(members) for j in range(2)))
+            elif option == "B":
+                centres.append(tuple(sum(wn * xn[j] for xn, wn in members) / len(members) for j in range(2)))
+            else:
+                total = sum(wn for _, wn in members)
+                centres.append(tuple(sum(wn * xn[j] for xn, wn in members) / total for j in range(2)))
+        exact[option] = sum(wn * sq(xn, centres[label]) for xn, wn, label in zip(x, w, labels))
+    losses = q7_option_losses()
+    for option, expected in exact.items():
+        assert abs(losses[option] - expected) < 1e-9, option
+
+
+def test_q8_plotted_data_are_the_data_analysed():
+    results = q8_results()
+    for name, d in q8_datasets().items():
+        cost = 0.0
+        for cluster, centre in zip(d["clusters"], d["centres"]):
+            assert np.allclose(centre, cluster.sum(0) / len(cluster), atol=1e-12)
+            # within-cluster sum of squares by the pairwise formula sum_{i<j} |x_i - x_j|^2 / n
+            gaps = cluster[:, None, :] - cluster[None, :, :]
+            cost += (gaps ** 2).sum() / 2 / len(cluster)
+        assert abs(cost - results[name]["true_cost"]) < 1e-8, name
+        assert all(cluster.shape == (30, 2) for cluster in d["clusters"])
+
+
+def test_q8_misassigned_points_by_brute_force():
+    d = q8_datasets()["D"]
+    expected = []
+    for own, cluster in enumerate(d["clusters"]):
+        for point in cluster:
+            distances = [math.dist(point, c) for c in d["centres"]]
+            if min(range(3), key=distances.__getitem__) != own:
+                expected.append(point)
+    assert np.allclose(q8_d_misassigned_points(), np.array(expected), atol=1e-12)
+
+
+def test_q8_plot_box_frames_the_data():
+    # the printed window is the plotted one: every point of every stand-in lies at least 1 unit inside it
+    # (no mark is clipped) and at most 2.5 units from each side (the clusters fill the panel)
+    points = np.vstack([np.vstack(d["clusters"]) for d in q8_datasets().values()])
+    box = q8_plot_box()
+    margins = [points[:, 0].min() - box["xmin"], box["xmax"] - points[:, 0].max(),
+               points[:, 1].min() - box["ymin"], box["ymax"] - points[:, 1].max()]
+    assert all(1 <= m <= 2.5 for m in margins), margins
+
+
+def test_rounding_exponents_are_true_bounds():
+    # each printed "below 10^-k" holds, and k is the tightest such power (so k + 1 would be false)
+    for measured, k in ((q9_measurements()["relu_change"], q9_relu_change_exponent()),
+                        (q13_gaps()["least_squares"], q13_least_squares_gap_exponent()),
+                        (q14_gaps()["with_bias"], q14_with_bias_gap_exponent()),
+                        (q32_results()["max_gap"], q32_max_gap_exponent()),
+                        (q33_hessian_spectrum()["fixed"]["min"], q33_hessian_min_exponents()["fixed"]),
+                        (q33_hessian_spectrum()["centred"]["min"], q33_hessian_min_exponents()["centred"]),
+                        (q33_published_bias_gap()["ours"], q33_ours_gap_exponent())):
+        assert Fraction(abs(measured)) < Fraction(1, 10 ** k)
+        assert k >= 6  # rounding (or finite-difference rounding) level, as the text says
+    assert rounding_exponent(0.05) == 1 and rounding_exponent(0.1) == 0 and rounding_exponent(-3e-7) == 6
+
+
+def test_q11_truth_by_conditioning_on_the_inputs():
+    """Given the inputs x, h_S is linear in y: h = sum_i l_i y_i with l_i = 1/n + (x_i - xbar)(x0 - xbar)/Sxx, so
+    E[(f0 + eps g0 - h)^2 | x] = sigma^2 g0^2 + (f0 - sum_i l_i f(x_i))^2 + sigma^2 sum_i l_i^2 g(x_i)^2 exactly.
+    Averaging this over the simulated inputs leaves only the Monte Carlo error of the noise, whose standard
+    error is computed here (about 0.004: h has heavy tails when the inputs bunch up, which is why the estimate
+    is printed to two decimals); the printed estimate must agree within 2.5 standard errors, below 0.01."""
+    s = q11_setup()
+    sigma, x0, n, runs = float(s["sigma"]), float(s["x0"]), s["n"], s["runs"]
+    rng = np.random.default_rng(11)
+    x = rng.uniform(size=(runs, n))  # the inputs of the simulation (drawn first from its generator)
+    xm = x.mean(1, keepdims=True)
+    weights = 1 / n + (x - xm) * (x0 - xm) / ((x - xm) ** 2).sum(1, keepdims=True)
+    f0, g0 = math.sin(2 * math.pi * x0), 1 + x0
+    conditional = (sigma * g0) ** 2 + (f0 - (weights * np.sin(2 * np.pi * x)).sum(1)) ** 2 \
+        + sigma ** 2 * (weights ** 2 * (1 + x) ** 2).sum(1)
+    h, eps = q11_simulate(11)
+    assert len(h) == runs
+    per_run = (f0 + eps * g0 - h) ** 2
+    standard_error = np.std(per_run - conditional) / math.sqrt(runs)
+    assert 2.5 * standard_error < 0.01  # tighter than a unit of the printed second decimal
+    assert abs(q11_estimates()["truth"] - conditional.mean()) < 2.5 * standard_error
+    assert abs(q11_estimates()["truth"] - per_run.mean()) < 1e-12  # the printed setup is the one simulated
+
+
+def test_q14_without_bias_gap_by_lstsq():
+    x, y, x_test = q13_problem()
+    m = x.mean(0)
+    centred = (x_test - m) @ np.linalg.lstsq(x - m, y, rcond=None)[0]
+    plain = x_test @ np.linalg.lstsq(x, y, rcond=None)[0]
+    assert abs(q14_gaps()["without_bias"] - np.abs(centred - plain).max()) < 1e-8
+
+
+def test_q15_errors_by_a_legendre_basis():
+    from numpy.polynomial import legendre
+    x, y, x_test, y_test = q15_problem()
+    for degree, e in q15_errors().items():
+        coefficients = legendre.legfit(x, y, degree)
+        train = np.mean((legendre.legval(x, coefficients) - y) ** 2)
+        test = np.mean((legendre.legval(x_test, coefficients) - y_test) ** 2)
+        assert abs(e["train"] - train) < 1e-8 and abs(e["test"] - test) < 1e-6 * test, degree
+
+
+def test_q16_condition_numbers_and_ridge_by_svd_and_coordinate_descent():
+    x, y = q16_problem()
+    f = q16_facts()
+    singular = np.linalg.svd(x, compute_uv=False)
+    assert abs(f["cond_plain"] / (singular[0] / singular[-1]) ** 2 - 1) < 1e-6
+    ridge = np.linalg.lstsq(np.vstack([x, np.eye(6)]), np.concatenate([y, np.zeros(6)]), rcond=None)[0]
+    assert abs(f["ridge_smallest"] / np.abs(ridge).min() - 1) < 1e-6
+    # the lasso with the printed penalty by cyclic coordinate descent: the same exact zeros
+    lam, w = f["lasso_lambda"], np.zeros(6)
+    for _ in range(3000):
+        for j in range(6):
+            rho = x[:, j] @ (y - x @ w + x[:, j] * w[j])
+            w[j] = np.sign(rho) * max(abs(rho) - lam / 2, 0) / (x[:, j] @ x[:, j])
+    assert int(np.sum(w == 0)) == f["lasso_zeros"]
+
+
+def test_q17_losses_by_closed_form_and_batched_sgd():
+    x, y = q17_problem()
+    budget = q17_budget()
+    n = budget["n"]
+    losses = q17_losses()
+    assert abs(losses["initial"] - y @ y / (2 * n)) < 1e-12
+    # k steps of gradient descent with step 1/L from 0: w_k = (I - (I - H / L)^k) H^-1 b
+    hessian, b = x.T @ x / n, x.T @ y / n
+    eig, vec = np.linalg.eigh(hessian)
+    factor = 1 - (1 - eig / eig.max()) ** budget["epochs"]
+    w = vec @ (factor / eig * (vec.T @ b))
+    assert abs(losses["gd"] - np.mean((x @ w - y) ** 2) / 2) < 1e-12
+    rng = np.random.default_rng(170)
+    w = np.zeros(10)
+    for _ in range(budget["epochs"]):
+        for idx in rng.permutation(n).reshape(-1, budget["batch"]):  # n / batch mini-batches per pass
+            w -= 0.5 * np.mean((x[idx] @ w - y[idx])[:, None] * x[idx], axis=0)
+    assert abs(losses["sgd"] - np.mean((x @ w - y) ** 2) / 2) < 1e-12
+
+
+def test_q21_gram_eigenvalue_and_truncation_in_high_precision():
+    import mpmath
+    with mpmath.workdps(30):
+        points = [mpmath.mpf(v) for v in q21_points()]
+        gram = mpmath.matrix([[mpmath.exp(-(a - b) ** 2 / 2) for b in points] for a in points])
+        smallest = min(mpmath.eigsy(gram)[0])
+        assert abs(q21_gram_min_eigenvalue() - float(smallest)) < 1e-10
+        x, xp = mpmath.mpf(1), mpmath.mpf("1.5")
+        for k, error in q21_truncation_errors().items():
+            # the tail of exp(x x') = sum_j (x x')^j / j!, times exp(-(x^2 + x'^2) / 2)
+            tail = mpmath.exp(-(x * x + xp * xp) / 2) * mpmath.nsum(lambda j: (x * xp) ** j / mpmath.factorial(j),
+                                                                  [k + 1, mpmath.inf])
+            assert abs(error / float(tail) - 1) < 1e-6, k
+
+
+def em_1d_by_log_responsibilities(x, means, variances, pis, iterations):
+    """Textbook one-dimensional EM with log-space responsibilities (independent of gmm_em_step)."""
+    means, variances, pis = (np.array(v, float) for v in (means, variances, pis))
+    for _ in range(iterations):
+        log_joint = np.log(pis) + stats.norm.logpdf(x[:, None], means, np.sqrt(variances))
+        resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+        mass = resp.sum(0)
+        means = (resp * x[:, None]).sum(0) / mass
+        variances = (resp * (x[:, None] - means) ** 2).sum(0) / mass
+        pis = mass / len(x)
+    loglik = logsumexp(np.log(pis) + stats.norm.logpdf(x[:, None], means, np.sqrt(variances)), axis=1).sum()
+    return means, loglik
+
+
+def test_q24_runs_and_degenerate_likelihood_independently():
+    x = q24_sample()
+    runs = q24_runs()
+    starts = {"good": ([-10, 0, 10], [1, 1, 1], [1 / 3] * 3), "bad": ([-10.5, -9.5, 5], [0.5, 0.5, 25], [0.25, 0.25, 0.5])}
+    for name, (m, v, p) in starts.items():
+        means, loglik = em_1d_by_log_responsibilities(x, m, v, p, 300)
+        assert np.allclose(runs[name]["means"], means, atol=1e-6) and abs(runs[name]["loglik"] - loglik) < 1e-6
+    for k, printed in q24_degenerate().items():
+        sds = np.array([10.0 ** -k, 1.0, 10.0])
+        loglik = logsumexp(np.log(1 / 3) + stats.norm.logpdf(x[:, None], [x[0], 0.0, 0.0], sds), axis=1).sum()
+        assert abs(printed - loglik) < 1e-6, k
+
+
+def test_q25_values_exactly():
+    m = q25_mixture()
+    x = sp.Integer(m["x"])
+    joint = [sp.Rational(p) / (sp.Rational(s) * sp.sqrt(2 * sp.pi)) * sp.exp(-(x - mu) ** 2 / (2 * sp.Rational(s) ** 2))
+             for p, mu, s in zip(m["pi"], m["mu"], m["sigma"])]
+    v = q25_values()
+    total = sum(joint)
+    assert all(abs(a - float(b)) < 1e-12 for a, b in zip(v["joint"], joint))
+    assert abs(v["total"] - float(total)) < 1e-12
+    assert all(abs(a - float(b / total)) < 1e-12 for a, b in zip(v["posterior"], joint))
+
+
+def test_q28_results_by_a_continuous_optimiser():
+    m = q28_model()
+    p, d, eta, eps = float(m["p"]), m["d"], float(m["eta"]), float(m["eps"])
+
+    def phi(z):
+        return 0.5 * math.erfc(-z / math.sqrt(2))
+
+    def accuracy(t, robust):
+        a, b = math.cos(t), math.sin(t)
+        shift = eps * (a + d * b) if robust else 0.0
+        sd = b * math.sqrt(d)
+        return p * phi((a + b * d * eta - shift) / sd) + (1 - p) * phi((-a + b * d * eta - shift) / sd)
+
+    best = minimize_scalar(lambda t: -accuracy(t, False), bounds=(1e-6, math.pi / 2), method="bounded",
+                           options={"xatol": 1e-10})
+    r = q28_results()["standard_fit"]
+    # the grid of 2001 angles is within 4e-4 rad of the optimum: the accuracies agree to well below 0.03 %
+    assert abs(r["standard"] - accuracy(best.x, False)) < 1e-6
+    assert abs(r["robust"] - accuracy(best.x, True)) < 1e-4
+
+
+def test_q29_counterexample_by_sympy():
+    w, z = sp.symbols("W Z", real=True)
+    objective = 1 * w * z * 1  # y W Z^T x with y = 1, x = e_1 and f the identity
+    c = q29_counterexample()
+    assert (c["first"], c["second"], c["midpoint"]) == (objective.subs({w: 1, z: -1}), objective.subs({w: -1, z: 1}),
+                                                        objective.subs({w: 0, z: 0}))
+
+
+def q30_hoeffding_radius(n, delta, hypotheses=1):
+    """The t with 2 K exp(-2 n t^2) = delta, found by root finding (not by the closed form)."""
+    from scipy.optimize import brentq
+    return brentq(lambda t: 2 * hypotheses * math.exp(-2 * n * t * t) - float(delta), 0, 1, xtol=1e-15)
+
+
+def q30_nn_errors_by_kd_tree(seed):
+    """Per training set of the simulation: the true error of 1-NN, the validation errors of 1-NN and of the
+    constant 0, and const_true. The true error is integrated exactly: the 1-NN prediction can change only at a
+    midpoint of two consecutive training points, so it is constant on each interval between those candidate
+    breakpoints; a k-d tree predicts at the centre of each interval, weighted by its length."""
+    s = q30_setup()
+    rng = np.random.default_rng(seed)
+    p = float(s["p_one"])
+    rows = []
+    for _ in range(s["repeats"]):  # the same draws, in the same order, as the simulation
+        x = rng.uniform(size=s["n"])
+        labels = (rng.uniform(size=s["n"]) < p).astype(int)
+        x_val = rng.uniform(size=s["n"])
+        labels_val = (rng.uniform(size=s["n"]) < p).astype(int)
+        tree = cKDTree(x[:, None])
+        xs = np.sort(x)
+        cuts = np.concatenate([[0.0], (xs[1:] + xs[:-1]) / 2, [1.0]])
+        predicted = labels[tree.query(((cuts[1:] + cuts[:-1]) / 2)[:, None])[1]]
+        rows.append({"nn_true": float(np.sum(np.diff(cuts) * np.where(predicted == 1, 1 - p, p))),
+                     "nn_val": float(np.mean(labels[tree.query(x_val[:, None])[1]] != labels_val)),
+                     "const_val": float(labels_val.mean()), "const_train": float(labels.mean())})
+    return rows
+
+
+def test_q30_threshold_and_results_independently():
+    s = q30_setup()
+    assert abs(q30_threshold() - q30_hoeffding_radius(s["n"], s["delta"])) < 1e-12
+    rows = q30_nn_errors_by_kd_tree(30)
+    assert len(rows) == s["repeats"]
+    assert abs(q30_results()["mean_gap"] - np.mean([r["nn_true"] for r in rows])) < 1e-9
+    assert q30_results()["violation_rate"] == np.mean([r["nn_true"] >= q30_threshold() for r in rows])
+
+
+def test_q31_threshold_and_results_independently():
+    s = q30_setup()
+    # union bound over K = 2 values of k, and the factor 2 of comparing two estimates
+    assert abs(q31_threshold() - 2 * q30_hoeffding_radius(s["n"], s["delta"], hypotheses=2)) < 1e-12
+    rows = q30_nn_errors_by_kd_tree(31)
+    p = float(s["p_one"])
+    r = q31_results()
+    by_train = [row["nn_true"] if 0.0 < row["const_train"] else p for row in rows]
+    assert abs(r["mean_selected_true_error"] - np.mean(by_train)) < 1e-9
+    by_val = [row["nn_true"] if row["nn_val"] < row["const_val"] else p for row in rows]
+    best = [min(row["nn_true"], p) for row in rows]
+    assert r["val_rate"] == np.mean([a >= b + q31_threshold() for a, b in zip(by_val, best)])
+
+
+def test_q32_wrong_predictions_prefix_by_prefix():
+    params, tokens = q32_params()
+    r = q32_results()
+    assert r["length"] == len(tokens) == params[1].shape[0]  # the sequence fills the position table
+    wrong = sum(int(causal_lm_logits(tokens[:t + 1], params)[t].argmax() != tokens[t + 1]) for t in range(len(tokens) - 1))
+    assert r["wrong_predictions"] == wrong
+
+
+def test_q33_printed_numbers_by_closed_forms():
+    p = q33_instance(33)
+    a = p["v"] / p["beta"]
+    centred = a - a.mean()  # f = sum_j (a_j - mean(a)) w_j.x once gamma is the mean pre-activation
+    s = q33_hessian_spectrum()
+    assert abs(s["centred"]["max"] / (2 * (centred @ centred) * (p["x"] @ p["x"])) - 1) < 1e-5
+    slope_change = np.abs(p["W"].T @ centred - p["W"].T @ a).max()  # = |mean(a)| max_k |sum_i W_ik|
+    assert abs(q33_affine_check()["slope_change"] - slope_change) < 1e-9
+    u = a @ p["W"] @ p["x"] - a @ p["gamma"]  # f(x) = a.Wx - b with b = a.gamma
+    # the published (u + y)^2 and the true (u - y)^2 differ by |4 u y|
+    f = q33_network(p, p["x"])
+    assert abs(f - u) < 1e-12
+    gap = abs((a @ p["W"] @ p["x"] - (a @ p["gamma"] - p["y"])) ** 2 - (f - p["y"]) ** 2)
+    assert abs(q33_published_bias_gap()["published"] - 4 * abs(f * p["y"])) < 1e-9 and abs(gap - 4 * abs(f * p["y"])) < 1e-9
+
+
+def test_q34_curve_in_high_precision():
+    import mpmath
+    curve = q34_curve()
+    assert curve.shape == (81, 2)
+    with mpmath.workdps(30):
+        c = mpmath.mpf("1.702")
+        for i, (z, derivative) in enumerate(curve):
+            assert abs(z - (i / 10 - 4)) < 1e-12
+            exact = mpmath.diff(lambda t: t / (1 + mpmath.exp(-c * t)), mpmath.mpf(i) / 10 - 4)
+            assert abs(derivative - float(exact)) < 1e-9
+
+
+def test_q38_weighted_step_by_the_closed_forms():
+    e = q38_example()
+    x, w = np.array(e["x"], float), np.array(e["w"], float)
+    pis, mus, var = np.array([float(v) for v in e["pi"]]), np.array(e["mu"], float), np.array(e["var"], float)
+    joint = pis * stats.norm.pdf(x[:, None], mus, np.sqrt(var))
+    q = joint / joint.sum(1, keepdims=True)
+    mass = (w[:, None] * q).sum(0)
+    mu_new = (w[:, None] * q * x[:, None]).sum(0) / mass  # the updates of Q35-Q37
+    var_new = (w[:, None] * q * (x[:, None] - mu_new) ** 2).sum(0) / mass
+    step = q38_one_step()
+    for key, expected in (("pi", mass / w.sum()), ("mu", mu_new), ("var", var_new)):
+        assert np.allclose(step["weighted"][key], expected, atol=1e-12), key
+    assert step["n_duplicated"] == sum(e["w"])
+
+
+def test_q39_simulation_by_the_unrolled_chain():
+    sim = q39_simulation()
+    alpha, steps, n = float(sim["alpha"]), sim["steps"], sim["n"]
+    rng = np.random.default_rng(39)
+    x0 = np.where(rng.uniform(size=n) < 0.3, 3.0, -2.0)
+    noise = np.array([rng.normal(size=n) for _ in range(steps)])  # the draws of the chain, in order
+    # X_T = alpha^T X_0 + sqrt(1 - alpha^2) sum_s alpha^(T - 1 - s) eps_s
+    x = alpha ** steps * x0 + math.sqrt(1 - alpha ** 2) * (alpha ** np.arange(steps - 1, -1, -1)) @ noise
+    assert abs(sim["mean"] - math.fsum(x) / n) < 1e-9
+    assert abs(sim["var"] - math.fsum((x - x.mean()) ** 2) / n) < 1e-9
+    # Kolmogorov-Smirnov statistic by hand, and its p-value from the distribution of the statistic
+    xs = np.sort(x)
+    cdf = stats.norm.cdf(xs)
+    statistic = max((np.arange(1, n + 1) / n - cdf).max(), (cdf - np.arange(n) / n).max())
+    assert abs(sim["ks_pvalue"] - stats.kstwo.sf(statistic, n)) < 1e-6
+
+
+def test_q41_objectives_by_exact_moments_and_mpmath():
+    import mpmath
+    setup = q41_setup()
+    a = Fraction(setup["alpha_t"])
+    s2 = 1 - a * a  # 9/25: s = 3/5
+    s = Fraction(3, 5)
+    assert s * s == s2
+    mean = sum(w * m for w, m in zip(setup["weights"], setup["means"]))
+    second = sum(w * (m * m + sd * sd) for w, m, sd in zip(setup["weights"], setup["means"], setup["sds"]))
+    rows = q41_objectives()
+    for (t1, t2), row in zip(q41_thetas(), rows):
+        # (1/2) E (t1 (a X0 + s xi) + t2 + xi / s)^2, with X0 and xi independent, in exact arithmetic
+        c = t1 * s + 1 / s
+        exact = ((t1 * a) ** 2 * second + t2 * t2 + 2 * t1 * a * t2 * mean + c * c) / 2
+        assert abs(row["denoising"] - float(exact)) < 1e-9
+    def mp(q):
+        q = Fraction(q)
+        return mpmath.mpf(q.numerator) / q.denominator
+
+    with mpmath.workdps(20):
+        def marginal(x):
+            dens, slope = 0, 0
+            for w, m, sd in zip(setup["weights"], setup["means"], setup["sds"]):
+                var = mp(a * a * sd * sd + s2)
+                comp = mp(w) * mpmath.npdf(x, mp(a * m), mpmath.sqrt(var))
+                dens, slope = dens + comp, slope - comp * (x - mp(a * m)) / var
+            return dens, slope / dens
+        for (t1, t2), row in zip(q41_thetas(), rows):
+            explicit = mpmath.quad(lambda x, t1=t1, t2=t2: marginal(x)[0] * (marginal(x)[1] - mp(t1) * x - mp(t2)) ** 2 / 2,
+                                   [-mpmath.inf, -1.6, 1.2, mpmath.inf])
+            assert abs(row["explicit"] - float(explicit)) < 1e-8
+
+
+def test_q41_learned_score_error_by_binned_statistics():
+    from scipy.stats import binned_statistic
+    xi, xt, s = _q41_noised_samples(seed=410, n=1_000_000)
+    edges = np.linspace(-2.5, 2.0, 46)
+    means = binned_statistic(xt, -xi / s, statistic="mean", bins=edges).statistic
+    centres = (edges[1:] + edges[:-1]) / 2
+    assert abs(q41_learned_score_error() - np.abs(means - q41_marginal(centres)[1]).max()) < 1e-9
+    # the bin means estimate (p(b) - p(a)) / P(a < X_t < b), the exact mean of the score over a bin: within
+    # five standard errors in every bin
+    counts = np.histogram(xt, edges)[0]
+    spread = binned_statistic(xt, -xi / s, statistic="std", bins=edges).statistic
+    for lo, hi, estimate, count, sd in zip(edges[:-1], edges[1:], means, counts, spread):
+        mass = integrate.quad(lambda x: q41_marginal(x)[0], lo, hi, epsabs=1e-13)[0]
+        exact = (q41_marginal(hi)[0] - q41_marginal(lo)[0]) / mass
+        assert abs(estimate - exact) < 5 * sd / math.sqrt(count)

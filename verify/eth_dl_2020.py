@@ -12,7 +12,7 @@ import sympy as sp
 from scipy import integrate, optimize, stats
 
 from finite_differences import derivative, gradient as numeric_gradient
-from solman import tex, value
+from solman import checks, tex, value
 
 X_SYM = sp.Symbol("x", real=True)
 ALPHA = sp.Symbol("alpha", positive=True)
@@ -205,6 +205,7 @@ def test_every_point_of_the_subdifferential_and_no_other_is_a_subgradient():
     assert not (relu >= -0.01 * ys).all() and not (relu >= 1.01 * ys).all()
 
 
+@checks("1.1a")
 def test_elu_with_alpha_above_one_has_no_subgradient_at_zero():
     ys = np.linspace(-2, 2, 401)
     elu = np.where(ys > 0, ys, 2.0 * (np.exp(ys) - 1))  # alpha = 2: left slope 2 > right slope 1
@@ -382,6 +383,71 @@ def test_the_ring_classifier_is_right_on_every_point_of_data_set_d():
     minus_r = np.hypot(*np.asarray(data["minus"]).T)
     assert minus_r.max() <= radii["inner"] and radii["outer_low"] <= plus_r.min() <= plus_r.max() <= radii["outer_high"]
     assert radii["inner"] ** 2 < ring_bias() < radii["outer_low"] ** 2
+    # the printed b is the maximum-margin threshold on r^2 between the two radius bounds, found by an optimiser
+    best = optimize.minimize_scalar(lambda t: -min(t - radii["inner"] ** 2, radii["outer_low"] ** 2 - t),
+                                    bounds=(radii["inner"] ** 2, radii["outer_low"] ** 2), method="bounded",
+                                    options={"xatol": 1e-10})
+    assert abs(best.x - float(ring_bias())) < 1e-6
+
+
+def _uniform_from_raw(bit_generator, low, high, count):
+    """Uniform draws rebuilt from the raw 64-bit output: the top 53 bits scaled to [0, 1), then to [low, high)."""
+    raw = bit_generator.random_raw(count)
+    return low + (high - low) * ((raw >> np.uint64(11)).astype(float) * 2.0 ** -53)
+
+
+def test_the_plotted_stand_ins_are_the_seeded_draws_the_text_describes():
+    # The stand-in data sets are givens of our own, defined by a seed and a recipe (the docstring of
+    # toy_datasets). Rebuild every point from the seed without Generator.uniform / Generator.normal: normals
+    # as loc + scale * standard_normal, uniforms from the raw bit stream, the band filter as a loop; then check
+    # each plotted point (tolerance 1e-12, far below the 0.005 of coords(2)) and the geometry the caption states.
+    data = toy_datasets()
+    rng = np.random.default_rng(12)
+    bits = rng.bit_generator
+    plus_a = np.array([1.2, 1.0]) + 0.45 * rng.standard_normal((18, 2))
+    minus_a = np.array([-1.0, -1.1]) + 0.45 * rng.standard_normal((18, 2))
+    clouds = [1.3 * np.array(c) + _uniform_from_raw(bits, -0.55, 0.55, 18).reshape(9, 2)
+              for c in ((1, 1), (-1, -1), (1, -1), (-1, 1))]
+    candidates = _uniform_from_raw(bits, -2.4, 2.4, 800).reshape(400, 2)
+    band = [p for p in candidates if abs(p[0] - p[1]) < 0.8][:18]
+    outside = [p for p in candidates if abs(p[0] - p[1]) > 1.4][:18]
+    r_in = np.sqrt(_uniform_from_raw(bits, 0, 1, 16))
+    r_out = _uniform_from_raw(bits, 2.0, 2.6, 20)
+    t_in, t_out = _uniform_from_raw(bits, 0, 2 * np.pi, 16), _uniform_from_raw(bits, 0, 2 * np.pi, 20)
+    expected = {"a": (plus_a, minus_a), "b": (np.vstack(clouds[:2]), np.vstack(clouds[2:])), "c": (band, outside),
+                "d": ([(r * math.cos(t), r * math.sin(t)) for r, t in zip(r_out, t_out)],
+                      [(r * math.cos(t), r * math.sin(t)) for r, t in zip(r_in, t_in)])}
+    for name, (plus, minus) in expected.items():
+        for printed, rebuilt in ((data[name]["plus"], plus), (data[name]["minus"], minus)):
+            assert np.asarray(printed).shape == np.asarray(rebuilt).shape
+            assert np.allclose(np.asarray(printed, dtype=float), np.asarray(rebuilt), rtol=0, atol=1e-12), name
+    # the caption's geometry: XOR clouds in the quadrants of their sign, the band, the disc inside the ring
+    for point in data["b"]["plus"] + data["b"]["minus"]:
+        assert abs(abs(point[0]) - 1.3) <= 0.55 and abs(abs(point[1]) - 1.3) <= 0.55
+    assert all(abs(x1 - x2) < 0.8 for x1, x2 in data["c"]["plus"])
+    assert all(abs(x1 - x2) > 1.4 for x1, x2 in data["c"]["minus"])
+
+
+def test_each_printed_feature_map_is_the_feature_the_linear_programme_used():
+    # the printed formula is the LaTeX of a sympy expression (braces and \left/\right normalised away) that,
+    # evaluated on the points, equals the third column the separability LP was given
+    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    expressions = {"b": x1 * x2, "c": (x1 - x2) ** 2, "d": x1 ** 2 + x2 ** 2}
+    maps, data = toy_feature_maps(), toy_datasets()
+    points = np.asarray(data["d"]["plus"] + data["b"]["minus"], dtype=float)
+
+    def plain(latex):
+        return latex.replace(r"\left(", "(").replace(r"\right)", ")").replace("_{1}", "_1").replace(
+            "_{2}", "_2").replace("^{2}", "^2")
+
+    for name, expression in expressions.items():
+        assert str(maps[name]) == rf"$\phi(\mathbf{{x}}) = {plain(sp.latex(expression))}$"
+        column = sp.lambdify((x1, x2), expression, "numpy")(points[:, 0], points[:, 1])
+        assert np.allclose(column, _features(name, points)[:, 2], rtol=1e-14, atol=0)
+    # "none needed" exactly where the data set is separable as given (and the feature map is the identity)
+    for name in "abcd":
+        assert (str(maps[name]) == "none needed") == data[name]["linear"]
+    assert np.array_equal(_features("a", points), points)
 
 
 # --- 1.3 forward versus reverse mode ---------------------------------------------------------
@@ -426,6 +492,7 @@ def mlp_example_param_count():
     return sum(n_out * n_in + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
 
 
+@checks("1.3a")
 def test_forward_mode_dl_dh1_matches_finite_differences():
     for seed in range(5):
         net = _standin_network(seed)
@@ -474,6 +541,7 @@ def _mlp_forward_mode_directional(params, x, y, tangents):
     return (h - y) @ dh
 
 
+@checks("1.3b")
 def test_forward_mode_needs_one_pass_per_parameter_and_agrees_with_reverse_mode():
     rng = np.random.default_rng(1)
     widths = [5, 4, 3]
@@ -547,6 +615,7 @@ def test_mae_partial_and_sigmoid_derivative_are_right():
         assert math.isclose(float(sigmoid_derivative_in_h().subs(H_I, h)), numeric, rel_tol=1e-6)
 
 
+@checks("1.4a", "1.4b", "1.4c")
 def test_backpropagation_formulas_of_1_4_match_finite_differences():
     for seed in range(6):
         w1, w2, x, y = _mae_network(seed)
@@ -584,6 +653,7 @@ def _residual_loss_gradient(y):
     return _sigmoid(y) + y
 
 
+@checks("1.5a")
 def test_input_gradient_of_one_residual_block():
     rng = np.random.default_rng(5)
     for d in (1, 3, 6):
@@ -596,6 +666,7 @@ def test_input_gradient_of_one_residual_block():
         assert formula.shape == (d,) and np.allclose(formula, numeric, atol=1e-7)
 
 
+@checks("1.5b")
 def test_weight_gradients_through_a_stack_of_residual_blocks():
     rng = np.random.default_rng(6)
     d, n = 3, 5
@@ -796,6 +867,25 @@ def test_every_fixed_point_of_the_filter_is_in_the_four_dimensional_family():
         constraints[row, i] -= 1
     assert n - np.linalg.matrix_rank(constraints) == 4
     assert sum(ma_characteristic_roots().values()) == 4 and ma_characteristic_roots()[1] == 2
+
+
+def test_the_printed_family_has_unit_coefficients_on_the_basis_signals_from_numpy_roots():
+    # f[i] = a + b i + c r1^i + e r2^i: the derivative in each free coefficient is one basis signal
+    # (1, i, r1^i, r2^i) with coefficient one, and nothing else is left over; r1 > r2 are the two roots
+    # of z^4 + z^3 - 4 z^2 + z + 1 other than 1, found here by numpy (tolerance 1e-9, relative)
+    general = ma_fixed_point_general()
+    symbols = sorted(general.free_symbols - {I_SYM}, key=str)
+    assert [str(s) for s in symbols] == ["a", "b", "c", "e"]
+    roots = np.sort(np.roots([1, 1, -4, 1, 1]).real)
+    simple = [roots[1], roots[0]]  # the double root 1 is the largest pair; keep the others, larger first
+    assert np.allclose(roots[2:], 1, atol=1e-6)
+    basis = [lambda i: 1.0, lambda i: float(i), lambda i: simple[0] ** i, lambda i: simple[1] ** i]
+    for symbol, signal in zip(symbols, basis):
+        derivative_in_symbol = sp.lambdify(I_SYM, sp.diff(general, symbol), "mpmath")
+        for i in range(-4, 5):
+            assert abs(float(derivative_in_symbol(i)) - signal(i)) <= 1e-9 * (1 + abs(signal(i)))
+    remainder = general.subs({s: 0 for s in symbols})
+    assert remainder == 0
 
 
 def test_characteristic_polynomial_and_roots_match_numpy():
@@ -1024,6 +1114,7 @@ def _tied_rnn_loss(ws, u, xs):
     return 0.5 * np.sum(h ** 2)
 
 
+@checks("2.3c")
 def test_the_gradient_of_a_tied_weight_is_the_sum_of_the_per_step_gradients():
     rng = np.random.default_rng(43)
     k, d, t = 3, 2, 6
@@ -1188,6 +1279,7 @@ def paths_final_by_method():
     return {"gd": distances[answer["i"]], "momentum": distances[answer["ii"]], "adagrad": distances[answer["iii"]]}
 
 
+@checks("3.1a")
 def test_the_classifier_recognises_each_method_on_random_ill_conditioned_problems():
     rng = np.random.default_rng(51)
     for _ in range(40):
@@ -1229,6 +1321,41 @@ def test_the_rebuilt_panels_are_mapped_correctly():
         direction = np.linalg.eigh(h)[1][:, 0]
         point = ellipse["a"] * direction
         assert math.isclose(0.5 * point @ h @ point, c)
+        point = ellipse["b"] * np.linalg.eigh(h)[1][:, 1]   # the short semi-axis, along the steep direction
+        assert math.isclose(0.5 * point @ h @ point, c, rel_tol=1e-9)
+
+
+def test_every_plotted_path_matches_an_independent_closed_form_or_rerun():
+    # the panels against computations that share no code with _run_method, each with the printed rate and
+    # beta and the printed start, over the printed number of steps (tolerance 1e-9, the plot prints 1e-3):
+    # gradient descent w_t = (I - eta H)^t w0 by eigen-decomposition; momentum (w_t, w_{t-1}) by powers of
+    # its 4x4 companion matrix; Adagrad rerun coordinate by coordinate in mpmath at 30 digits
+    import mpmath
+
+    problem, panels, answer = paths_problem(), paths_panels(), paths_answer()
+    eta, beta, steps = float(problem["rate"]), float(problem["beta"]), problem["steps"]
+    w0 = np.array(problem["start"], dtype=float)
+    lam = [float(e) for e in problem["eigenvalues"]]
+    angle = math.radians(problem["angle"])
+    u = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    h = u @ np.diag(lam) @ u.T
+    gd = np.array([u @ np.diag([(1 - eta * x) ** t for x in lam]) @ u.T @ w0 for t in range(steps + 1)])
+    companion = np.block([[(1 + beta) * np.eye(2) - eta * h, -beta * np.eye(2)], [np.eye(2), np.zeros((2, 2))]])
+    momentum = np.array([(np.linalg.matrix_power(companion, t) @ np.concatenate([w0, w0]))[:2]
+                         for t in range(steps + 1)])
+    mpmath.mp.dps = 30
+    hm = mpmath.matrix(h.tolist())
+    w, accumulated, adagrad = mpmath.matrix(w0.tolist()), [mpmath.mpf(0)] * 2, [w0.copy()]
+    for _ in range(steps):
+        g = hm * w
+        for j in range(2):
+            accumulated[j] += g[j] ** 2
+        w = mpmath.matrix([w[j] - eta * g[j] / mpmath.sqrt(accumulated[j]) for j in range(2)])
+        adagrad.append(np.array([float(w[0]), float(w[1])]))
+    for method, letter, expected in (("gd", answer["i"], gd), ("momentum", answer["ii"], momentum),
+                                     ("adagrad", answer["iii"], np.array(adagrad))):
+        assert panels[letter].shape == (steps + 1, 2), method
+        assert np.allclose(panels[letter], expected, rtol=0, atol=1e-9), method
 
 
 # --- 3.2 true or false -----------------------------------------------------------------------
@@ -1411,6 +1538,9 @@ def test_noise_lets_gradient_descent_leave_the_saddle():
     # exact: on the line y = 0 the gradient has no y component, so GD can never leave it
     assert _saddle_gradient(np.array([0.3, 0.0]))[1] == 0
     assert result["gd_distance_to_saddle"] < 1e-6 and result["escaped"] == result["runs"] == 200
+    # closed form: from (1, 0) the y coordinate stays 0 and x is multiplied by 1 - 0.1 = 0.9 at each of the 300
+    # steps, so the distance is 0.9^300 (exact rational, tolerance 1e-9 relative for 300 rounded products)
+    assert math.isclose(result["gd_distance_to_saddle"], float(Fraction(9, 10) ** 300), rel_tol=1e-9)
     assert tf_saddle() is True
 
 
@@ -1489,10 +1619,11 @@ def ls_hessian_tex():
 def ls_instance():
     """A random instance for the checks: X is 20 x 3 with full column rank, y = X w* exactly."""
     rng = np.random.default_rng(71)
-    x = rng.normal(size=(20, 3)) * np.array([1.0, 0.6, 0.25])
-    w_star = rng.normal(size=3)
+    n, d = 20, 3
+    x = rng.normal(size=(n, d)) * np.array([1.0, 0.6, 0.25])
+    w_star = rng.normal(size=d)
     lam = np.linalg.eigvalsh(x.T @ x)
-    return {"X": x, "w_star": w_star, "y": x @ w_star, "lambda_min": float(lam.min()), "lambda_max": float(lam.max()),
+    return {"n": n, "d": d, "X": x, "w_star": w_star, "y": x @ w_star, "lambda_min": float(lam.min()), "lambda_max": float(lam.max()),
             "critical": float(2 / lam.max()), "optimal": float(2 / (lam.min() + lam.max())),
             "optimal_rate": float((lam.max() - lam.min()) / (lam.max() + lam.min()))}
 
@@ -1535,6 +1666,7 @@ def ls_inconsistent_instance():
             "worst_ratio": float(np.max(errors / bound)), "alpha": alpha}
 
 
+@checks("3.3a", "3.3b")
 def test_gradient_and_hessian_match_finite_differences():
     rng = np.random.default_rng(73)
     for n, d in ((5, 2), (8, 3), (4, 4)):
@@ -1572,6 +1704,30 @@ def test_convexity_along_random_segments():
         a, b, t = rng.normal(size=3), rng.normal(size=3), rng.uniform()
         assert f(t * a + (1 - t) * b) <= t * f(a) + (1 - t) * f(b) + 1e-9
     assert inst["lambda_min"] > 0  # full column rank: the minimiser is unique, f strongly convex
+    # the printed size n x d is that of the matrix every check uses, and its rank is d
+    assert inst["X"].shape == (inst["n"], inst["d"]) and np.linalg.matrix_rank(inst["X"]) == inst["d"]
+
+
+def test_critical_step_and_both_runs_match_the_singular_values_and_the_closed_form():
+    # lambda_max(X^T X) is the squared largest singular value (an SVD, not eigvalsh): 2 / sigma_max^2 is the
+    # critical step (tolerance 1e-10 relative; the text prints 1e-4)
+    inst, runs = ls_instance(), ls_convergence_runs()
+    sigma = np.linalg.svd(inst["X"], compute_uv=False)
+    assert math.isclose(inst["critical"], 2 / sigma[0] ** 2, rel_tol=1e-10)
+    # the error curves in closed form: w_t - w* = (I - alpha X^T X)^t (w_0 - w*) with w_0 = 0, in the right
+    # singular basis, with alpha the printed fraction of the critical step (tolerance 1e-9 relative)
+    _, sigma, vt = np.linalg.svd(inst["X"], full_matrices=False)
+    start = vt @ (-inst["w_star"])
+    for name in ("below", "above"):
+        run = runs[name]
+        alpha = float(run["factor"]) * 2 / sigma[0] ** 2
+        assert math.isclose(run["alpha"], alpha, rel_tol=1e-10)
+        errors = np.array([np.linalg.norm((1 - alpha * sigma ** 2) ** t * start) for t in range(61)])
+        assert np.allclose(run["curve"][:, 0], np.arange(0, 61, 2))
+        assert np.allclose(run["curve"][:, 1], errors[::2], rtol=1e-9, atol=1e-12), name
+        assert math.isclose(run["final"], errors[-1], rel_tol=1e-9)
+        assert math.isclose(run["initial"], errors[0], rel_tol=1e-12)
+    assert runs["below"]["factor"] < 1 < runs["above"]["factor"]
 
 
 def test_the_contraction_bound_holds_and_is_attained():
@@ -1618,6 +1774,7 @@ def test_published_hint_1_y_equals_x_w_star_fails():
     assert math.isclose(result["residual"], np.linalg.norm(x @ w_star - y)) and result["residual"] > 1.0
     assert np.allclose(x.T @ y, x.T @ x @ w_star)         # what the proof needs: the normal equations
     assert result["worst_ratio"] <= 1 + 1e-9 and result["factor"] < 1
+    assert (result["n"], result["d"]) == x.shape   # the printed size is that of the system whose residual is printed
 
 
 # --- 3.4 generalisation: model averaging and PAC-Bayes ---------------------------------------
@@ -1783,12 +1940,91 @@ def test_averaged_risk_matches_monte_carlo_for_gaussian_and_uniform_averaging():
     assert terms["trace"] > 0 and terms["averaged"] > terms["point"]
 
 
+def test_trace_term_and_monte_carlo_means_by_the_quadratic_form_of_part_a():
+    # tr(S_n S) as the average of x_i^T S x_i over the data (no matrix product S_n S); tolerance 1e-10 relative
+    inst, terms, mc = avg_instance(), avg_risk_terms(), avg_monte_carlo()
+    x, y, v, s, n = inst["x"], inst["y"], inst["v"], inst["S"], inst["n"]
+    assert math.isclose(terms["trace"], sum(row @ s @ row for row in x) / n, rel_tol=1e-10)
+    # The Monte Carlo estimates are defined by their seeded draws (count of them printed): redraw them and
+    # evaluate each weight's risk by the quadratic form c_n^2/n - 2 w.mu + w^T S_n w of part (a), not by the
+    # residuals; the means and the standard error must agree to 1e-9 relative (printed to 1e-3)
+    rng = np.random.default_rng(82)
+    gaussian = rng.multivariate_normal(v, s, size=mc["count"])
+    uniform = v + rng.uniform(-math.sqrt(3), math.sqrt(3), size=(mc["count"], 3)) @ np.linalg.cholesky(s).T
+    c2_over_n, mu, s_n = np.sum(y ** 2) / n, x.T @ y / n, x.T @ x / n
+    risks = [c2_over_n - 2 * ws @ mu + np.einsum("ki,ij,kj->k", ws, s_n, ws) for ws in (gaussian, uniform)]
+    assert math.isclose(mc["gaussian"], risks[0].mean(), rel_tol=1e-9)
+    assert math.isclose(mc["uniform"], risks[1].mean(), rel_tol=1e-9)
+    assert math.isclose(mc["se"], max(r.std() for r in risks) / math.sqrt(mc["count"]), rel_tol=1e-9)
+
+
+def test_kl_values_by_exact_cubature_of_the_log_density_ratio():
+    # Gauss-Hermite (3 nodes per axis, exact for the quadratic log-ratio) over Q_N = N(v, S) and the tensor
+    # Gauss-Legendre rule (2 nodes per axis, exact for quadratics) over the box of Q_U, with scipy's densities;
+    # tolerance 1e-9 relative (printed to 1e-3)
+    import itertools
+
+    inst, kl = avg_instance(), avg_kl_values()
+    v, s, gamma = inst["v"], inst["S"], prior_variance()
+    a = np.linalg.cholesky(s)
+    prior = stats.multivariate_normal(np.zeros(3), gamma * np.eye(3))
+    nodes, weights = np.polynomial.hermite_e.hermegauss(3)
+    weights = weights / weights.sum()
+    grid = np.array(list(itertools.product(nodes, repeat=3)))
+    w = v + grid @ a.T
+    cube_weights = np.prod(np.array(list(itertools.product(weights, repeat=3))), axis=1)
+    kl_gauss = np.sum(cube_weights * (stats.multivariate_normal(v, s).logpdf(w) - prior.logpdf(w)))
+    assert math.isclose(kl["gaussian"], kl_gauss, rel_tol=1e-9)
+    nodes, weights = np.polynomial.legendre.leggauss(2)
+    grid = math.sqrt(3) * np.array(list(itertools.product(nodes, repeat=3)))
+    w = v + grid @ a.T
+    cube_weights = np.prod(np.array(list(itertools.product(weights / 2, repeat=3))), axis=1)
+    log_q_uniform = -math.log(abs(np.linalg.det(a)) * (2 * math.sqrt(3)) ** 3)   # one over the box volume
+    kl_uniform = np.sum(cube_weights * (log_q_uniform - prior.logpdf(w)))
+    assert math.isclose(kl["uniform"], kl_uniform, rel_tol=1e-9)
+
+
+def test_prior_mass_outside_the_uniform_box_by_the_gaussian_box_probability():
+    # under the prior w ~ N(0, gamma I), u = A^{-1} (w - v) is N(-A^{-1} v, gamma A^{-1} A^{-T}); the mass
+    # outside the box |u_j| <= sqrt 3 is one minus scipy's multivariate normal box probability (Genz's
+    # algorithm). The printed estimate uses 100 000 draws: standard error below 1e-3, tolerance 4.5e-3.
+    inst = avg_instance()
+    a_inv = np.linalg.inv(np.linalg.cholesky(inst["S"]))
+    law = stats.multivariate_normal(-a_inv @ inst["v"], prior_variance() * a_inv @ a_inv.T, seed=1)
+    inside = law.cdf(np.full(3, math.sqrt(3)), lower_limit=np.full(3, -math.sqrt(3)))
+    mass = prior_mass_outside_uniform_support()
+    assert math.sqrt(mass * (1 - mass) / 100_000) < 1e-3
+    assert abs(mass - (1 - inside)) < 4.5e-3
+
+
+def test_pac_bayes_rows_and_the_comparison_by_independent_formulas():
+    # each row against the two complexity terms typed from the source (McAllester's form and the printed
+    # form) in mpmath, at the row's own n, KL = 1, delta = 1/20; tolerance 1e-12 relative
+    import mpmath
+
+    mpmath.mp.dps = 30
+    for row in pac_bayes_terms_versus_n():
+        n = mpmath.mpf(row["n"])
+        assert math.isclose(row["correct"], float(mpmath.sqrt((1 + mpmath.log(20) + 2.5 * mpmath.log(n) + 8)
+                                                              / (2 * n - 1))), rel_tol=1e-12)
+        assert math.isclose(row["printed"], float(mpmath.sqrt(1 + mpmath.log(20) + 2.5 * mpmath.log(n)
+                                                              + 8 / mpmath.sqrt(2 * n - 1))), rel_tol=1e-12)
+    # the empirical risk of the least-squares fit by a QR projection (|y|^2 - |Q^T y|^2) / n, and tr S_n as
+    # the squared Frobenius norm of X over n; tolerance 1e-9 relative (printed to 1e-3)
+    inst, comparison = avg_instance(), pac_bayes_comparison()
+    q, _ = np.linalg.qr(inst["x"])
+    assert math.isclose(comparison["empirical_point"], (inst["y"] @ inst["y"] - np.sum((q.T @ inst["y"]) ** 2))
+                        / inst["n"], rel_tol=1e-9)
+    assert math.isclose(comparison["trace"], np.sum(inst["x"] ** 2) / inst["n"], rel_tol=1e-12)
+
+
 def test_published_eq_9_with_c_n_squared_is_wrong():
     terms, mc = avg_risk_terms(), avg_monte_carlo()
     assert abs(terms["as_printed"] - mc["gaussian"]) > 100 * mc["se"]  # off by (1 - 1/n) c_n^2
     assert math.isclose(terms["as_printed"] - terms["averaged"], terms["c2"] - terms["c2_over_n"])
 
 
+@checks("3.4c")
 def test_averaging_never_lowers_the_empirical_risk():
     rng = np.random.default_rng(85)
     for _ in range(300):
@@ -2012,6 +2248,15 @@ def test_layout_places_distinct_nodes_one_per_label():
     assert len(points) == 4 and sorted(n["label"] for n in graph_layout()) == [1, 2, 3, 4]
 
 
+def test_layout_is_the_square_inscribed_in_the_circle_of_radius_1_6():
+    # node k sits at 1.6 i^k (complex powers of i, no trigonometry): (0, 1.6), (-1.6, 0), (0, -1.6), (1.6, 0);
+    # tolerance 1e-12 (printed to 1e-3)
+    for k, node in enumerate(graph_layout()):
+        z = 1.6 * 1j ** (k + 1)
+        assert node["label"] == k + 1
+        assert abs(node["x"] - z.real) < 1e-12 and abs(node["y"] - z.imag) < 1e-12
+
+
 def test_propagation_with_q_mixes_exactly_the_neighbourhoods():
     rng = np.random.default_rng(91)
     q = np.array(gcn_q().evalf(), dtype=float)
@@ -2110,6 +2355,16 @@ def test_the_reparameterised_estimator_is_unbiased():
     # the printed estimate lies within 4 standard errors of the truth
     assert abs(example["estimate_mu"] - exact_mu) < 4 * example["se_mu"]
     assert abs(example["estimate_s"] - exact_s) < 4 * example["se_s"]
+    # The printed estimates are defined by their L seeded draws: redraw L of them and average the gradients
+    # written with the addition theorem, sin(mu + s eps) = sin mu cos(s eps) + cos mu sin(s eps); the
+    # standard errors from the sums of squares. Tolerance 1e-9 (printed to 1e-4).
+    eps = np.random.default_rng(92).normal(size=example["L"])
+    sine = math.sin(mu) * np.cos(s * eps) + math.cos(mu) * np.sin(s * eps)
+    for key, g in (("mu", -sine), ("s", -eps * sine)):
+        count = g.size
+        assert abs(example["estimate_" + key] - g.sum() / count) < 1e-9
+        variance = (np.sum(g ** 2) - g.sum() ** 2 / count) / (count - 1)
+        assert abs(example["se_" + key] - math.sqrt(variance / count)) < 1e-9
     # unbiasedness: many independent estimates from only L = 2 samples average to the exact gradient
     rng = np.random.default_rng(95)
     eps = rng.normal(size=(200_000, 2))
@@ -2276,6 +2531,9 @@ def test_every_f_divergence_is_nonnegative_and_zero_for_equal_laws():
     assert math.isclose(table["reverse KL"]["different"], reverse, rel_tol=1e-8)
     bc = math.sqrt(2 * 1.5 / (1 + 1.5 ** 2)) * math.exp(-1 / (4 * (1 + 1.5 ** 2)))
     assert math.isclose(table["hellinger"]["different"], 2 * (1 - bc), rel_tol=1e-8)
+    # chi^2(P || Q) = int p^2 / q - 1 = s_q / (s_p^2 sqrt(2 / s_p^2 - 1 / s_q^2)) exp((m_p - m_q)^2 / (2 s_q^2 - s_p^2)) - 1
+    chi2 = 1.5 / math.sqrt(2 - 1 / 1.5 ** 2) * math.exp(1 / (2 * 1.5 ** 2 - 1)) - 1
+    assert math.isclose(table["chi2"]["different"], chi2, rel_tol=1e-8)
     tv = 0.5 * integrate.quad(lambda t: abs(stats.norm.pdf(t) - stats.norm.pdf(t, 1, 1.5)), -20, 20, points=[-3, 0.6, 2],
                               limit=200)[0]
     assert math.isclose(table["tv"]["different"], tv, rel_tol=1e-6)
@@ -2292,6 +2550,7 @@ def test_published_zero_only_if_equal_claim_for_every_convex_f_fails():
         assert abs(d) < 1e-8
 
 
+@checks("4.3(i)")
 def test_jensen_gap_shows_nonnegativity_on_random_pairs():
     rng = np.random.default_rng(97)
     for _ in range(10):
@@ -2313,6 +2572,13 @@ def test_kl_minimisation_is_maximum_likelihood():
     for row in rows:
         assert math.isclose(row["kl"] + row["loglik"], constant, abs_tol=1e-9)
         assert math.isclose(row["total"], constant, abs_tol=1e-9)
+    # E_p log N(x; w, 1) = -log(2 pi) / 2 - (E_p x^2 - 2 w E_p x + w^2) / 2 with E_p x = 0 and E_p x^2 = m^2 + s^2
+    # for the mixture: each row against its own printed w (tolerance 1e-9; the table prints 1e-4)
+    mix = kl_fit_mixture()
+    second_moment = float(mix["mean"]) ** 2 + float(mix["sd"]) ** 2
+    for row in rows:
+        assert math.isclose(row["loglik"], -0.5 * math.log(2 * math.pi) - (second_moment + row["w"] ** 2) / 2,
+                            rel_tol=1e-9)
     # -H(p) by independent quadrature
     neg_entropy = integrate.quad(lambda t: _mixture_pdf(t) * math.log(_mixture_pdf(t)), -12, 12, points=[-2, 2],
                                  limit=200)[0]
@@ -2356,6 +2622,52 @@ def test_forward_fit_is_moment_matching_and_reverse_fit_is_one_mode():
 
     (sd_left, mean_left), (sd_right, mean_right) = spread(left), spread(right)
     assert sd_left > 2 * sd_right and abs(mean_left) < 1e-9 and mean_right > 1.5
+
+
+def _mixture_pdf_explicit(x):
+    """The mixture density written out with math.exp, without scipy."""
+    mix = kl_fit_mixture()
+    m, s = float(mix["mean"]), float(mix["sd"])
+    return sum(0.5 * math.exp(-(x - c) ** 2 / (2 * s * s)) / (s * math.sqrt(2 * math.pi)) for c in (-m, m))
+
+
+def _kl_by_quad(density_a, log_a, log_b):
+    """KL(a || b) = int a (log a - log b) by adaptive quadrature, split at the modes."""
+    return integrate.quad(lambda t: density_a(t) * (log_a(t) - log_b(t)), -20, 20, points=[-2, 0, 2], limit=400,
+                          epsabs=1e-13, epsrel=1e-12)[0]
+
+
+def test_divergences_of_the_fits_and_the_plotted_curves_by_independent_formulas_and_quadrature():
+    # the four divergences and the symmetric stationary point by scipy's adaptive quadrature (not the
+    # trapezoid grid) with the densities written out; tolerance 1e-6 (printed to 1e-3)
+    fwd, rev, div = kl_forward_fit(), kl_reverse_fit(), kl_fit_divergences()
+
+    def gauss(m, s):
+        return (lambda t: math.exp(-(t - m) ** 2 / (2 * s * s)) / (s * math.sqrt(2 * math.pi)),
+                lambda t: -(t - m) ** 2 / (2 * s * s) - math.log(s * math.sqrt(2 * math.pi)))
+
+    log_p = lambda t: math.log(_mixture_pdf_explicit(t))
+    for name, (m, s) in (("forward", (float(fwd["mean"]), float(fwd["sd"]))), ("reverse", (rev["mean"], rev["sd"]))):
+        q, log_q = gauss(m, s)
+        assert abs(div[name]["p_q"] - _kl_by_quad(_mixture_pdf_explicit, log_p, log_q)) < 1e-6, name
+        assert abs(div[name]["q_p"] - _kl_by_quad(q, log_q, log_p)) < 1e-6, name
+
+    def centred(sd):
+        q, log_q = gauss(0.0, sd)
+        return _kl_by_quad(q, log_q, log_p)
+
+    best = optimize.minimize_scalar(centred, bracket=(0.5, 1.5, 3.0), method="golden", options={"xtol": 1e-8})
+    assert abs(div["centre"]["sd"] - best.x) < 1e-4 and abs(div["centre"]["q_p"] - best.fun) < 1e-6
+    # the plotted curves against the densities written out: the mixture, N(0, m^2 + s^2), the reverse fit;
+    # entrywise, tolerance 1e-12 (the plot prints 1e-3)
+    curves = kl_fit_curves()
+    mix = kl_fit_mixture()
+    moment_sd = math.sqrt(float(mix["mean"]) ** 2 + float(mix["sd"]) ** 2)
+    for name, density in (("p", _mixture_pdf_explicit), ("forward", gauss(0.0, moment_sd)[0]),
+                          ("reverse", gauss(rev["mean"], rev["sd"])[0])):
+        xs = curves[name][:, 0]
+        assert np.allclose(xs, np.linspace(-5, 5, 81), rtol=0, atol=1e-12)
+        assert np.allclose(curves[name][:, 1], [density(t) for t in xs], rtol=0, atol=1e-12), name
 
 
 # --- 4.4 GANs ---------------------------------------------------------------------------------
@@ -2443,7 +2755,10 @@ def test_gan_identity_i_holds_by_independent_quadrature():
     assert math.isclose(result["left"], result["right"], rel_tol=1e-8)
     # closed-form Gaussian KLs
     (m, s), (m0, s0) = [[float(a) for a in gan_family()[k]] for k in ("theta", "theta0")]
-    assert math.isclose(result["left"], math.log(1 / s) + (s ** 2 + m ** 2) / 2 - 0.5, rel_tol=1e-9)
+    # KL(N(m, s^2) || N(m_r, s_r^2)) with the printed P_r = N(m_r, s_r^2)
+    m_r, s_r = (float(a) for a in gan_family()["real"])
+    assert math.isclose(result["left"], math.log(s_r / s) + (s ** 2 + (m - m_r) ** 2) / (2 * s_r ** 2) - 0.5,
+                        rel_tol=1e-9)
     assert math.isclose(result["kl_g_g0"], math.log(s0 / s) + (s ** 2 + (m - m0) ** 2) / (2 * s0 ** 2) - 0.5,
                         rel_tol=1e-9)
     # and on random Theta by Monte Carlo over z

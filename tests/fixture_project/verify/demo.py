@@ -66,10 +66,13 @@ def test_half_is_half():
 
 def test_pi_estimate_is_close_to_pi():
     assert abs(pi_estimate() - np.pi) < 0.05
+    points = np.random.default_rng(0).random((20000, 2))  # the same points, counted one by one
+    assert abs(pi_estimate() - 4 * sum(1 for x, y in points if x * x + y * y <= 1) / len(points)) < 1e-12
 
 
 def test_course_name_has_special_characters():
     assert "&" in course() and "%" in course()
+    assert course() == "Deep Learning & Friends: 100% verified"
 
 
 def test_curve_is_parabola():
