@@ -249,11 +249,15 @@ def bench(c, quick=False, record=None):
 
 @task(help={"k": "only run tests whose names match this pytest -k expression"})
 def test(c, k=None):
-    """Run the whole test suite: the engine's tests and every verify module's tests."""
-    command = [sys.executable, "-m", "pytest", "-q"]
+    """Run the whole test suite: the engine's tests and every verify module's tests, one process per core."""
+    import shlex
+
+    # pytest-xdist: the TeX tests spend most of their time in single-threaded LaTeX runs; work stealing
+    # keeps both cores busy to the end (the flagship test alone takes minutes)
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "worksteal"]
     if k:
         command += ["-k", k]
-    result = c.run(" ".join(command), warn=True, pty=False)
+    result = c.run(shlex.join(command), warn=True, pty=False)
     if result.exited != 0:
         raise Exit(code=result.exited)
 
