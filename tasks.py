@@ -1,228 +1,21 @@
-"""solman's commands. Each task calls one engine function; run `invoke --list` to see them."""
+"""The flagship manual's commands: solman's tasks, as every project has them, and two for solman's developers.
+
+`test` runs solman's own test suite (tests/) with the flagship's verify modules, and `bench`
+measures the engine on this repository's manual and records its table in README.md; a course
+built with solman has neither.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import sys
 from pathlib import Path
 
 from invoke import Collection, Exit, task
 
-# The project the tasks work on: this folder, or the one named by SOLMAN_PROJECT.
-ROOT = Path(os.environ.get("SOLMAN_PROJECT") or Path(__file__).resolve().parent).resolve()
+from solman.tasks import configure_logging, ns as solman_tasks, reported
 
-
-class _Format(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        return f"warning: {message}" if record.levelno >= logging.WARNING else message
-
-
-def _configure_logging(quiet: bool = False, verbose: bool = False) -> None:
-    """Progress on stderr: coloured on a terminal (rich), plain lines otherwise (CI, pipes)."""
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.logging import RichHandler
-
-        handler = RichHandler(console=Console(stderr=True), show_time=False, show_path=False, markup=False,
-                              rich_tracebacks=False)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Format())
-    logger = logging.getLogger("solman")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
-    logger.propagate = False
-
-
-@contextlib.contextmanager
-def _reported():
-    """Turn a solman error into its message and exit code; other exceptions keep their traceback."""
-    from solman.errors import SolmanError
-
-    try:
-        yield
-    except SolmanError as error:
-        print(error.render(), file=sys.stderr)
-        raise Exit(code=error.exit_code) from None
-    except OSError as exc:  # writing build/ failed outside a build (verify, keys): the disk, not a bug
-        from solman.errors import writes_under, writing_failure
-
-        if not writes_under(exc, ROOT / "build"):
-            raise
-        error = writing_failure(exc, exc.filename, ROOT)
-        print(error.render(), file=sys.stderr)
-        raise Exit(code=error.exit_code) from None
-    except KeyboardInterrupt:
-        print(_interrupted(), file=sys.stderr)
-        raise Exit(code=130) from None
-
-
-def _interrupted() -> str:
-    """What an interruption left in build/, as far as this process knows (see solman.outputs.publish)."""
-    outputs = sys.modules.get("solman.outputs")  # not imported: nothing was published
-    state = outputs.publishing if outputs is not None else "not started"
-    if state in ("not started", "staging"):
-        return "interrupted; the previous PDFs in build/ are unchanged"
-    if state == "done":
-        return "interrupted after the new PDFs were published in build/"
-    return ("interrupted while publishing: the new PDFs are committed, and the next solman command "
-            "(any of them) finishes putting them in place in build/")
-
-
-def _project():
-    from solman.project import load_project
-
-    return load_project(ROOT)
-
-
-@task
-def setup(c):
-    """Install TeX Live, latexmk, poppler and bubblewrap from Debian's packages if any are missing."""
-    _configure_logging()
-    with _reported():
-        from solman.toolchain import install_tex
-
-        installed = install_tex()
-        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk, poppler and bubblewrap are ready")
-
-
-SELECTION = {
-    "chapter": "only this chapter's PDFs (build/chapters/<id>-<edition>.pdf)",
-    "edition": "only this edition: solutions or problems",
-    "manual": "only the combined manual (build/manual.pdf, build/problems.pdf), no chapter PDFs",
-    "jobs": "how many LaTeX runs at once (default: one per core)",
-    "quiet": "print only warnings and errors",
-    "verbose": "also print the commands solman runs (latexmk, pytest) and what it takes from its caches",
-    "draft": "build even when a test fails or a printed value is untested: every page then says DRAFT, "
-             "and `invoke verify` rejects it",
-}
-
-
-def _selection(chapter, edition, manual):
-    from solman.errors import ConfigError
-    from solman.project import EDITIONS
-
-    if edition not in (None, *EDITIONS):
-        raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
-    if chapter and manual:
-        raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
-
-
-def _jobs(jobs) -> int | None:
-    """``--jobs`` as a number of LaTeX runs: a whole number of at least 1 (absent: one per core)."""
-    from solman.errors import ConfigError
-
-    if jobs is None:
-        return None
-    text = str(jobs).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigError(f"--jobs needs a whole number of at least 1, not {jobs!r}",
-                          hint="for example --jobs 2; leave it out for one LaTeX run per core")
-    return int(text)
-
-
-def _print_outputs(built) -> None:
-    for target in built.targets:
-        pages = built.pages(target)
-        print(f"build/{target.output} ({pages} page{'' if pages == 1 else 's'})")
-
-
-@task(help=SELECTION)
-def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=False):
-    """Render and compile the manual: build/manual.pdf, build/problems.pdf and one PDF per chapter."""
-    _configure_logging(quiet, verbose)
-    with _reported():
-        from solman.build import build
-
-        _selection(chapter, edition, manual)
-        built = build(_project(), chapter=chapter, edition=edition, manual=manual, jobs=_jobs(jobs), draft=draft)
-        if not quiet:
-            _print_outputs(built)
-
-
-@task(help={**SELECTION, "draft": "build even when checks fail, marking every page DRAFT (the default; "
-                                   "--no-draft keeps the last good PDFs instead)"})
-def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True):
-    """Rebuild on every save of a chapter, verify module, template or pyproject.toml; Ctrl-C stops."""
-    _configure_logging(quiet, verbose)
-    with _reported():
-        from solman.build import build
-        from solman.watch import watch as watch_sources
-
-        _selection(chapter, edition, manual)
-        jobs = _jobs(jobs)
-
-        def rebuild(project):
-            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=jobs, draft=draft)
-            if built.compiled:
-                print(f"rebuilt {', '.join('build/' + t.output for t in built.targets if t.name in built.compiled)}",
-                      flush=True)
-
-        def report(error):
-            print(error.render(), file=sys.stderr, flush=True)
-            print("the previous PDFs in build/ are unchanged; watching on", file=sys.stderr, flush=True)
-
-        watch_sources(ROOT, rebuild, report)
-
-
-@task(help={"chapter_id": "the new chapter's id: lower-case letters, digits and underscores",
-            "title": "the chapter's title, as it should appear in the manual"}, positional=["chapter_id"])
-def new(c, chapter_id, title=""):
-    """Start a chapter: chapters/<id>.tex.j2 and verify/<id>.py, registered in pyproject.toml."""
-    _configure_logging()
-    with _reported():
-        from solman.scaffold import new_chapter
-
-        for path in new_chapter(ROOT, chapter_id, title):
-            print(f"wrote {path.relative_to(ROOT).as_posix()}")
-        print(f"next: invoke pdf --chapter {chapter_id} to see it, then invoke verify --chapter {chapter_id} "
-              "to check it")
-
-
-@task(help={"chapter": "export this chapter only (default: the whole manual)",
-            "edition": "solutions (default) or problems"})
-def export(c, chapter=None, edition="solutions"):
-    """Write a plain LaTeX project (zip) that compiles without solman, for Overleaf or a colleague."""
-    _configure_logging()
-    with _reported():
-        from solman.export import export as export_project
-
-        project = _project()
-        print(project.relative(export_project(project, chapter, edition)))
-
-
-@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
-            "chapter": "check only this chapter: its tests, values and PDFs (build/chapters/<id>-*.pdf)",
-            "fresh": "run every test and check afresh, reusing no cached result",
-            "quiet": "print only the problems and the summary",
-            "verbose": "also print the commands solman runs"})
-def verify(c, pdf=None, chapter=None, fresh=False, quiet=False, verbose=False):
-    """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
-    _configure_logging(quiet, verbose)
-    with _reported():
-        from solman.verification import verify_folder
-
-        report = verify_folder(ROOT, Path(pdf).resolve() if pdf else None, chapter=chapter, fresh=fresh)
-        for failure in report.failures:
-            print(failure.render(), file=sys.stderr)
-        print("\n".join(report.summary()))
-        if not report.ok:
-            raise Exit(code=report.failures[0].exit_code)
-
-
-@task
-def keys(c):
-    """Write machine-readable answer keys, build/keys/<chapter>.json, for autograders."""
-    _configure_logging()
-    with _reported():
-        from solman.keys import write_keys
-
-        project = _project()
-        for path in write_keys(project):
-            print(project.relative(path))
+REPOSITORY = Path(__file__).resolve().parent
 
 
 @task(help={
@@ -231,17 +24,17 @@ def keys(c):
 })
 def bench(c, quick=False, record=None):
     """Measure builds: cold, no-op, one value changed, verify, 100 chapters, against PythonTeX and the TeX floor."""
-    _configure_logging()
-    with _reported():
+    configure_logging()
+    with reported():
         import platform
 
-        from solman.bench import bench as run_bench, record_in_readme
+        from dev.bench import bench as run_bench, record_in_readme
 
-        report = run_bench(ROOT, ROOT / "build" / "bench", quick=quick)
+        report = run_bench(REPOSITORY, REPOSITORY / "build" / "bench", quick=quick)
         print(report.table())
         if record if record is not None else not quick:
             machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
-            record_in_readme(ROOT / "README.md", report, machine)
+            record_in_readme(REPOSITORY / "README.md", report, machine)
             print("recorded in README.md")
         if not all(goal.met is not False for goal in report.goals):
             print("some targets are not met", file=sys.stderr)
@@ -262,15 +55,4 @@ def test(c, k=None):
         raise Exit(code=result.exited)
 
 
-@task
-def clean(c):
-    """Remove everything generated in build/ (waits for a running build to finish)."""
-    _configure_logging()
-    with _reported():
-        from solman.outputs import clean as remove_build
-
-        print("emptied build/ (its lock file, build/.lock, stays)" if remove_build(ROOT / "build")
-              else "nothing to clean")
-
-
-ns = Collection(setup, new, pdf, watch, verify, keys, export, test, bench, clean)
+ns = Collection(*solman_tasks.tasks.values(), test, bench)

@@ -2,10 +2,19 @@
 
 Verify modules need only ``value`` (to declare what a chapter may print), ``tex`` (to
 return trusted LaTeX) and ``checks`` (for a test that calls no printed value, the question it
-checks); the rest of the engine is driven by the invoke tasks in tasks.py.
+checks); the rest of the engine is driven by the tasks in ``solman.tasks`` (the `solman` command,
+or `invoke` with a project's tasks.py).
+
+The package follows the pipeline: ``project`` (settings, chapters, new projects), ``values`` (what
+a chapter prints, its filters and caches), ``rendering`` (templates to LaTeX, the built-in
+templates), ``tex`` (latexmk in its sandbox, logs), ``build`` (the pipeline, stamps, publishing),
+``checking`` (tests, coverage, sensitivity, display, lint, leaks, drift), ``exports`` (answer keys,
+Overleaf); ``errors`` is the one error vocabulary, ``tasks`` and ``cli`` the commands.
 """
 
-from .declarations import checks
-from .values import tex, value
+__version__ = "0.2.0"
+
+from solman.values.declarations import checks
+from solman.values.evaluation import tex, value
 
 __all__ = ["checks", "tex", "value"]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from solman.project import load_project
-from solman.toolchain import missing_packages
+from solman.project.settings import load_project
+from solman.latex.toolchain import missing_packages
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixture_project"
+sys.path.insert(0, str(REPO))  # the developers' modules (dev/, tasks.py) are the repository's, not solman's
 
 _missing = missing_packages()
 
@@ -31,10 +33,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
-    """A copy of the fixture project with the repository's document shells."""
+    """A copy of the fixture project (it uses solman's built-in templates)."""
     target = tmp_path / "project"
     shutil.copytree(FIXTURE, target)
-    shutil.copytree(REPO / "templates", target / "templates")
     return target
 
 
@@ -49,11 +50,10 @@ OUTPUTS = ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapter
 @pytest.fixture(scope="session")
 def built_once(tmp_path_factory) -> Path:
     """The fixture project, built once per test session; tests get copies of it (see ``built``)."""
-    from solman.build import build
+    from solman.build.pipeline import build
 
     root = tmp_path_factory.mktemp("built") / "project"
     shutil.copytree(FIXTURE, root)
-    shutil.copytree(REPO / "templates", root / "templates")
     build(load_project(root))
     return root
 
@@ -76,3 +76,14 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def override(root: Path, name: str) -> Path:
+    """The project's own copy of solman's template ``name`` (templates/<name>), to edit."""
+    from solman.project.settings import BUILTIN_TEMPLATES
+
+    target = root / "templates" / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BUILTIN_TEMPLATES / name, target)
+    return target

@@ -9,7 +9,7 @@ matrices aside), expressions holding floating-point numbers (the project refuses
 those exactly), functions marked XFAIL, and pairs whose assertion does not hold with the
 installed sympy.
 
-``measure()`` runs each pair through ``solman.display.compare`` and counts what it reads back
+``measure()`` runs each pair through ``solman.checking.display.compare`` and counts what it reads back
 correctly, what it declines as unreadable and what it reads wrongly (read, but not equal).
 Run ``python tests/display_corpus.py`` to see the figures and every misread pair.
 """
@@ -100,7 +100,7 @@ def quietly(action, *arguments):
 
 
 def measure() -> Figures:
-    from solman.display import Unreadable, compare
+    from solman.checking.display import Unreadable, compare
 
     figures = Figures()
     for source, expr, latex in pairs():

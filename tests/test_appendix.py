@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from solman import checks
-from solman.appendix import (
+from solman.rendering.appendix import (
     FAILING,
     REASONING,
     UNTESTED,
@@ -15,10 +15,10 @@ from solman.appendix import (
     status_file,
     value_status,
 )
-from solman.project import load_project
-from solman.rendering import render_chapter
-from solman.sources import load_values
-from solman.testrun import TestResults, run_tests
+from solman.project.settings import load_project
+from solman.rendering.render import render_chapter
+from solman.rendering.sources import load_values
+from solman.checking.testrun import TestResults, run_tests
 
 
 def test_value_status():
@@ -78,9 +78,9 @@ def test_a_solution_that_prints_no_value_gets_the_reasoning_mark_not_the_tick(pr
     assert entries["1b"]["status"] == VERIFIED
     status = status_file(list(entries.values())).decode()
     assert "\\solmansetstatus{q:demo:3}{reasoning}" in status
-    style = (project.templates / "solman.sty").read_text()
+    style = (project.template("solman.sty")).read_text()
     assert "\\def\\solman@reasoning{reasoning}" in style  # its own symbol, explained in the appendix's opening
-    assert "\\solmansymbol{reasoning}" in (project.templates / "verification-intro.tex").read_text()
+    assert "\\solmansymbol{reasoning}" in (project.template("verification-intro.tex")).read_text()
 
 
 def test_a_test_declared_with_checks_is_listed_under_its_question(project_dir: Path):

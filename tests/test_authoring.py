@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import REPO, edit
 
-from solman.build import build
+from solman.build.pipeline import build
 from solman.errors import ConfigError
-from solman.pdfs import pdf_text
-from solman.project import load_project
-from solman.scaffold import new_chapter, registered
-from solman.verification import verify
+from solman.latex.pdfs import pdf_text
+from solman.project.settings import load_project
+from solman.project.scaffold import new_chapter, registered
+from solman.checking.verification import verify
 
 
 @pytest.mark.parametrize("before, after", [

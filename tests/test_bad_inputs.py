@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE, REPO, edit, snapshot
+from conftest import FIXTURE, REPO, edit, override, snapshot
 
-from solman.build import build
+from solman.build.pipeline import build
 from solman.errors import SolmanError
-from solman.pdfs import pdf_text
-from solman.project import load_project
+from solman.latex.pdfs import pdf_text
+from solman.project.settings import load_project
 
 pytestmark = pytest.mark.tex
 
@@ -144,6 +144,8 @@ CASES = [
 
 def apply(root: Path, edits: list[tuple[str, str, str]]) -> None:
     for file, old, new in edits:
+        if file.startswith("templates/"):
+            override(root, file.removeprefix("templates/"))
         if old:
             edit(root / file, old, new)
         else:
@@ -266,9 +268,9 @@ def whole_new_set(root: Path, before: dict[str, bytes]) -> bool:
     """The new PDFs of the problems edition, the others as before, and a manifest describing every one."""
     import json
 
-    from solman.manifest import records_by_output
-    from solman.pdfs import read_digest
-    from solman.sources import sha256
+    from solman.build.manifest import records_by_output
+    from solman.latex.pdfs import read_digest
+    from solman.rendering.sources import sha256
 
     manifest = json.loads((root / "build" / "manifest.json").read_bytes())
     records = records_by_output(manifest)
@@ -506,6 +508,8 @@ BYTES = [  # (file, text to replace, its Latin-1 replacement), category, locatio
 
 
 def latin1(root: Path, file: str, old: str, new: str) -> None:
+    if file.startswith("templates/"):
+        override(root, file.removeprefix("templates/"))
     path = root / file
     text = path.read_text(encoding="utf-8")
     assert old in text
@@ -634,7 +638,7 @@ def test_replace_atomically_names_the_file_on_a_full_disk_and_keeps_the_old_one(
     # Simulated at the lowest level (os.fsync of the temporary), as a disk that fills up while writing would.
     import errno
 
-    from solman import outputs
+    from solman.build import outputs
 
     target = tmp_path / "build" / "manifest.json"
     target.parent.mkdir()

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from solman.bench import BenchReport, Goal, Measure, record_in_readme, tree_rss_mib, write_pythontex, write_synthetic
-from solman.lint import lint_project
-from solman.project import load_project
-from solman.testrun import run_tests
+from dev.bench import BenchReport, Goal, Measure, record_in_readme, tree_rss_mib, write_pythontex, write_synthetic
+from solman.checking.lint import lint_project
+from solman.project.settings import load_project
+from solman.checking.testrun import run_tests
 
 
 def test_a_generated_project_is_a_valid_solman_project_whose_tests_pass(tmp_path: Path):

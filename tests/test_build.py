@@ -7,13 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import OUTPUTS, edit, snapshot
+from conftest import OUTPUTS, edit, override, snapshot
 
-from solman.build import build
+from solman.build.pipeline import build
 from solman.errors import Errors, LatexError, TemplateError, VerificationFailure
-from solman.pdfs import pdf_text, read_digest, read_provenance
-from solman.project import load_project
-from solman.verification import verify
+from solman.latex.pdfs import pdf_text, read_digest, read_provenance
+from solman.project.settings import load_project
+from solman.checking.verification import verify
 
 pytestmark = pytest.mark.tex
 
@@ -40,7 +40,7 @@ def test_page_counts_are_recorded_at_compile_time_and_match_the_pdfs(built: Path
     def reread(pdf):
         raise AssertionError(f"{pdf} was opened to count its pages")
 
-    monkeypatch.setattr("solman.pdfs.page_count", reread)
+    monkeypatch.setattr("solman.latex.pdfs.page_count", reread)
     for target in done.targets:  # pdftotext ends every page with a form feed
         assert done.pages(target) == pdf_text(built / "build" / target.output).count("\f") > 0
 
@@ -286,7 +286,8 @@ def test_a_failing_test_fails_the_build_naming_the_test_and_its_assertion(built:
 def test_a_wrong_rounding_filter_breaks_the_display_contract(built: Path, monkeypatch):
     from decimal import ROUND_UP, Decimal
 
-    from solman import filters, rendering
+    from solman.values import filters
+    from solman.rendering import render as rendering
 
     def rounding_away_from_zero(obj, digits):  # 3.1472 becomes 3.148
         return str(Decimal(obj).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_UP))
@@ -312,7 +313,7 @@ def test_a_number_typed_into_a_solution_is_flagged(built: Path):
 
 
 def test_a_shell_that_leaks_solutions_is_caught_in_the_pdf(built: Path):
-    edit(built / "templates" / "manual.tex.j2", r"\input{\VAR{ chapter.input }}",
+    edit(override(built, "manual.tex.j2"), r"\input{\VAR{ chapter.input }}",
          r"\input{chapters/\VAR{ chapter.id }-solutions}")
     build(load_project(built))
     report = verify(load_project(built))
@@ -408,7 +409,7 @@ def counted(monkeypatch, module, name: str) -> list:
 
 def test_verify_after_pdf_runs_no_test_and_still_catches_drift_a_changed_data_file_and_a_failing_test(
         built: Path, monkeypatch, caplog):
-    import solman.testrun
+    import solman.checking.testrun
 
     data = built / "verify" / "graph.json"
     data.write_text('{"edges": [[0, 1], [1, 2]]}')
@@ -417,7 +418,7 @@ def test_verify_after_pdf_runs_no_test_and_still_catches_drift_a_changed_data_fi
                     "    edges = json.loads((Path(__file__).parent / 'graph.json').read_text())['edges']\n"
                     "    assert half() * len(edges) == 1\n")
     build(load_project(built))
-    runs = counted(monkeypatch, solman.testrun, "run_tests")
+    runs = counted(monkeypatch, solman.checking.testrun, "run_tests")
     with caplog.at_level("INFO", logger="solman"):
         report = verify(load_project(built))
     assert report.ok, "\n".join(f.render() for f in report.failures)
@@ -437,14 +438,14 @@ def test_verify_after_pdf_runs_no_test_and_still_catches_drift_a_changed_data_fi
 
 
 def test_verify_fresh_runs_every_test_and_measures_again(built: Path, monkeypatch):
-    import solman.sensitivity
-    import solman.testrun
+    import solman.checking.sensitivity
+    import solman.checking.testrun
 
     build(load_project(built))
-    runs = counted(monkeypatch, solman.testrun, "run_tests")
+    runs = counted(monkeypatch, solman.checking.testrun, "run_tests")
     perturbed = []
-    real = solman.sensitivity.run_perturbations
-    monkeypatch.setattr(solman.sensitivity, "run_perturbations",
+    real = solman.checking.sensitivity.run_perturbations
+    monkeypatch.setattr(solman.checking.sensitivity, "run_perturbations",
                         lambda project, ids, jobs: perturbed.append(len(jobs)) or real(project, ids, jobs))
     assert verify(load_project(built)).ok and runs == [] and perturbed == []
     report = verify(load_project(built), fresh=True)

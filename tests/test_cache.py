@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import edit
 
-from solman import testrun
-from solman.cache import ChapterCache, ChapterValues
-from solman.project import load_project
-from solman.sources import render_chapters
-from solman.targets import plan_targets
+from solman.checking import testrun
+from solman.values.cache import ChapterCache, ChapterValues
+from solman.project.settings import load_project
+from solman.rendering.sources import render_chapters
+from solman.project.targets import plan_targets
 
 HELPER = "SCALE = 2\n\n\ndef scaled(x):\n    return SCALE * x\n"
 
@@ -83,7 +83,7 @@ def test_a_corrupt_cache_entry_is_ignored(project_dir: Path):
 
 @pytest.mark.tex
 def test_a_no_op_build_imports_neither_sympy_nor_numpy(project_dir: Path):
-    program = ("import sys; from solman.project import load_project; from solman.build import build; "
+    program = ("import sys; from solman.project.settings import load_project; from solman.build.pipeline import build; "
                f"built = build(load_project({str(project_dir)!r})); "
                "print(len(built.compiled), 'sympy' in sys.modules, 'numpy' in sys.modules, 'jinja2' in sys.modules)")
     first = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
@@ -202,7 +202,7 @@ def test_a_build_from_the_caches_is_byte_identical_to_a_clean_build(project_dir:
 
     from conftest import OUTPUTS, snapshot
 
-    from solman.build import build
+    from solman.build.pipeline import build
 
     root = with_every_type(project_dir)
     build(load_project(root))  # fills the caches

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from solman import filters
-from solman.display import Unreadable, compare, parse_expression, parse_number, points
+from solman.values import filters
+from solman.checking.display import Unreadable, compare, parse_expression, parse_number, points
 
 x = sp.Symbol("x")
 r = sp.Symbol("r", real=True)

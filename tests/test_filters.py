@@ -9,8 +9,8 @@ import sympy as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from solman.filters import FILTERS, FilterError, coords, fixed, latex, percent, sci, sig, text
-from solman.values import tex
+from solman.values.filters import FILTERS, FilterError, coords, fixed, latex, percent, sci, sig, text
+from solman.values.evaluation import tex
 
 
 @pytest.mark.parametrize("obj, expected", [
@@ -269,7 +269,7 @@ def _corpus(size: int, seed: int = 0) -> str:
 
 
 def test_escaping_matches_pylatexenc_character_for_character():
-    from solman.filters import _encoder
+    from solman.values.filters import _encoder
 
     for seed in range(5):
         corpus = _corpus(4000, seed)
@@ -287,7 +287,7 @@ def test_escaping_matches_pylatexenc_character_for_character():
 def test_escaping_is_linear_pylatexenc_is_asked_once_per_new_character(monkeypatch):
     """pylatexenc's encoder is quadratic (0.3 MB: seconds, 3 MB: minutes); solman's table asks it once per
     distinct character, then str.translate does the work: counting those calls tests the complexity."""
-    from solman import filters
+    from solman.values import filters
 
     calls = []
     real = filters._encode

@@ -4,11 +4,11 @@ same from its caches."""
 import pytest
 from conftest import REPO
 
-from solman.build import build
-from solman.project import load_project
-from solman.sources import render_chapters
-from solman.targets import plan_targets
-from solman.verification import verify
+from solman.build.pipeline import build
+from solman.project.settings import load_project
+from solman.rendering.sources import render_chapters
+from solman.project.targets import plan_targets
+from solman.checking.verification import verify
 
 pytestmark = pytest.mark.tex
 

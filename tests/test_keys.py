@@ -5,10 +5,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from solman.keys import chapter_key, schema, write_keys
-from solman.project import load_project
-from solman.rendering import render_chapter
-from solman.sources import load_values
+from solman.exports.keys import chapter_key, schema, write_keys
+from solman.project.settings import load_project
+from solman.rendering.render import render_chapter
+from solman.rendering.sources import load_values
 
 VERIFY = '''
 from fractions import Fraction

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from solman.lint import lint_template, lint_text, problem_numbers
+from solman.checking.lint import lint_template, lint_text, problem_numbers
 
 
 @pytest.mark.parametrize("text, flagged", [

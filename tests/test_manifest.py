@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from solman.errors import DriftError
-from solman.manifest import FORMAT, empty_manifest, load_manifest, merge, output_record
+from solman.build.manifest import FORMAT, empty_manifest, load_manifest, merge, output_record
 
 
 def output(name: str, digest: str, render: str) -> dict:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from solman import outputs
-from solman.outputs import replace_atomically, write_if_changed
+from solman.build import outputs
+from solman.build.outputs import replace_atomically, write_if_changed
 
 
 def test_two_threads_replacing_one_file_both_succeed(tmp_path: Path):
@@ -148,7 +148,7 @@ def test_ctrl_c_during_the_renames_waits_for_them_and_says_so(tmp_path: Path, mo
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import tasks
+    from solman import tasks
 
     build, pdfs, manifest, _, new = old_and_new(tmp_path)
     real_replace = os.replace
@@ -179,7 +179,7 @@ def test_ctrl_c_while_staging_leaves_the_old_set_and_says_so(tmp_path: Path, mon
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import tasks
+    from solman import tasks
 
     build, pdfs, manifest, old, _ = old_and_new(tmp_path)
     real_write = outputs.write_synced

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from solman.errors import ConfigError, Errors
-from solman.project import load_project
+from solman.project.settings import load_project
 
 
 def write_project(root: Path, settings: str, chapters=("one",)) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from solman.reads import Reads, project_file
+from solman.values.reads import Reads, project_file
 
 
 @pytest.fixture

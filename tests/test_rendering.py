@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from solman.errors import TemplateError, ValueFailure
-from solman.project import load_project
-from solman.rendering import question_label, render_chapter
-from solman.sources import load_values
-from solman.values import _UNSET
+from solman.project.settings import load_project
+from solman.rendering.render import question_label, render_chapter
+from solman.rendering.sources import load_values
+from solman.values.evaluation import _UNSET
 
 VERIFY = '''
 from fractions import Fraction
@@ -323,7 +323,7 @@ def test_a_value_that_never_returns_is_stopped_at_its_line(project_dir: Path):
 def test_a_time_limit_leaves_no_alarm_behind():
     import signal
 
-    from solman.values import time_limit
+    from solman.values.evaluation import time_limit
 
     handler = signal.getsignal(signal.SIGALRM)
     outer = signal.getitimer(signal.ITIMER_REAL)[0]

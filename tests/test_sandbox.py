@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, edit, snapshot
 
-from solman import sandbox
-from solman.build import build
+from solman.latex import sandbox
+from solman.build.pipeline import build
 from solman.errors import ConfigError, MissingTool, SolmanError
-from solman.pdfs import pdf_text
-from solman.project import load_project
+from solman.latex.pdfs import pdf_text
+from solman.project.settings import load_project
 
 SECRET = Path("/etc/passwd")  # readable by the tests, never by LaTeX
 LINE = "chapters/demo.tex.j2:16"  # "What is half of one?"

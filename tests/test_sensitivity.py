@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 from conftest import edit
 
-from solman.appendix import chapter_entries, status_file
-from solman.sensitivity import (
+from solman.rendering.appendix import chapter_entries, status_file
+from solman.checking.sensitivity import (
     Sensitivity,
     measure,
     parse_path,
@@ -19,11 +19,11 @@ from solman.sensitivity import (
     replaced,
     spread,
 )
-from solman.sources import assemble, render_chapters
-from solman.targets import plan_targets
-from solman.testrun import remember, run_tests
-from solman.values import tex
-from solman.verification import Report, verify
+from solman.rendering.sources import assemble, render_chapters
+from solman.project.targets import plan_targets
+from solman.checking.testrun import remember, run_tests
+from solman.values.evaluation import tex
+from solman.checking.verification import Report, verify
 
 x = sp.Symbol("x")
 NOT_PINNED = "no test fails when it is wrong beyond its printed precision"

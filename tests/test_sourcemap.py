@@ -1,6 +1,6 @@
 """Source maps: each line of generated LaTeX knows its template line."""
 
-from solman.sourcemap import LINE_MARK, USE_MARK, remove_marks, strip_marks
+from solman.rendering.sourcemap import LINE_MARK, USE_MARK, remove_marks, strip_marks
 
 
 def mark(line: int) -> str:

@@ -5,8 +5,9 @@ import sys
 
 from conftest import REPO
 
-sys.path.insert(0, str(REPO))
-import tasks  # noqa: E402
+from solman import tasks as solman_tasks
+
+import tasks  # the repository's tasks.py: solman's tasks and the developers'
 
 
 def run_invoke(*args: str) -> subprocess.CompletedProcess:
@@ -38,13 +39,13 @@ def test_a_bad_option_is_a_message_and_an_exit_code():
 
 
 def test_an_interruption_claims_unchanged_outputs_only_before_publishing(monkeypatch):
-    from solman import outputs
+    from solman.build import outputs
 
     for state in ("not started", "staging"):
         monkeypatch.setattr(outputs, "publishing", state)
-        assert tasks._interrupted() == "interrupted; the previous PDFs in build/ are unchanged"
+        assert solman_tasks._interrupted() == "interrupted; the previous PDFs in build/ are unchanged"
     monkeypatch.setattr(outputs, "publishing", "committed")
-    message = tasks._interrupted()
+    message = solman_tasks._interrupted()
     assert "unchanged" not in message and "committed" in message and "next solman command" in message
     monkeypatch.setattr(outputs, "publishing", "done")
-    assert "unchanged" not in tasks._interrupted()
+    assert "unchanged" not in solman_tasks._interrupted()

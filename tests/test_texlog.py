@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from solman.texlog import parse_log
+from solman.latex.texlog import parse_log
 
 LOG = r"""This is pdfTeX, Version 3.141592653-2.6-1.40.24 (TeX Live 2022/Debian) (preloaded format=pdflatex)
 (./manual.tex

@@ -2,7 +2,7 @@
 
 import pytest
 
-from solman import toolchain
+from solman.latex import toolchain
 from solman.errors import MissingTool
 
 

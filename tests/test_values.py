@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from solman import values
+from solman.values import evaluation as values
 from solman.errors import ValueFailure
-from solman.values import fingerprint, load_module, tex, value, values_of
+from solman.values.evaluation import fingerprint, load_module, tex, value, values_of
 
 
 def test_a_value_is_computed_once():
@@ -150,7 +150,7 @@ def test_a_keyboard_interrupt_while_imported_stays_an_interruption(tmp_path: Pat
 
 
 def test_a_value_that_contains_itself_has_a_fingerprint_and_round_trips():
-    from solman.cache import round_trips
+    from solman.values.cache import round_trips
 
     loop: list = [1]
     loop.append(loop)

@@ -6,10 +6,10 @@ import pytest
 from conftest import edit
 
 from solman.errors import TemplateError, VerificationFailure
-from solman.sources import assemble, render_chapters
-from solman.targets import plan_targets
-from solman.testrun import TestResults, run_tests
-from solman.verification import (
+from solman.rendering.sources import assemble, render_chapters
+from solman.project.targets import plan_targets
+from solman.checking.testrun import TestResults, run_tests
+from solman.checking.verification import (
     ChapterSummary,
     Report,
     changed_values,
@@ -191,7 +191,7 @@ def test_verify_reports_tests_that_cannot_run_and_still_checks_the_rest(project,
 
 
 def test_a_project_that_does_not_load_is_a_failure_of_the_report(project_dir: Path):
-    from solman.verification import verify_folder
+    from solman.checking.verification import verify_folder
 
     edit(project_dir / "pyproject.toml", "year = 2026", 'year = 2026\ntitel = "typo"')
     report = verify_folder(project_dir)
@@ -206,7 +206,7 @@ def test_each_target_has_the_selection_that_builds_it_alone(project):
 
 
 def test_a_modified_copy_names_the_commit_and_tools_that_also_change_the_bytes(project):
-    from solman.verification import modified
+    from solman.checking.verification import modified
 
     provenance = {"commit": "abc", "tools": {"pdflatex": "pdfTeX 1", "sympy": "1.12"}}
     record = {"output": "manual.pdf", "commit": "def", "tools": {"pdflatex": "pdfTeX 2", "sympy": "1.12"}}

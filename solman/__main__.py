@@ -1,0 +1,5 @@
+"""``python -m solman``: the `solman` command."""
+
+from solman.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Build and publish: the pipeline, stamps, the manifest, atomic publishing, watching."""

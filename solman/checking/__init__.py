@@ -1,0 +1,1 @@
+"""Checks: tests run, coverage, sensitivity, the display contract, lint, leaks, drift."""

@@ -1,0 +1,1 @@
+"""Exports: answer keys and the Overleaf project."""

@@ -1,0 +1,1 @@
+"""TeX: latexmk in a sandbox, its logs read back, the tools it needs."""

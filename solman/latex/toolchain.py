@@ -1,0 +1,92 @@
+"""The programs solman needs beyond Python: TeX Live, latexmk, poppler and bubblewrap, from Debian's packages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+
+from solman.errors import MissingTool
+
+log = logging.getLogger("solman")
+
+# Debian package -> what we look for to know it is installed (programs, or files kpsewhich finds).
+DEBIAN_PACKAGES = {
+    "texlive-latex-base": ["pdflatex", "kpsewhich", "hyperref.sty", "geometry.sty", "mathpazo.sty"],
+    "texlive-latex-recommended": ["microtype.sty", "xcolor.sty", "booktabs.sty", "mathtools.sty"],
+    "texlive-latex-extra": ["tcolorbox.sty", "titlesec.sty", "enumitem.sty", "fancyhdr.sty", "mylatexformat.ltx"],
+    "texlive-fonts-recommended": ["pplr8t.tfm", "zplmr7t.tfm"],
+    "texlive-pictures": ["pgfplots.sty", "tikz.sty"],
+    "lmodern": ["lmodern.sty"],
+    "latexmk": ["latexmk"],
+    "poppler-utils": ["pdfinfo", "pdftotext", "pdftoppm"],
+    "bubblewrap": ["bwrap"],  # the sandbox LaTeX runs in (solman.latex.sandbox)
+}
+SANDBOX_PACKAGE = "bubblewrap"  # required by solman.latex.sandbox, with its own message, unless sandbox = false
+
+
+def missing_packages() -> list[str]:
+    """The Debian packages whose programs or TeX files cannot be found."""
+    missing = []
+    kpsewhich = shutil.which("kpsewhich")
+    files = [f for needs in DEBIAN_PACKAGES.values() for f in needs if "." in f]
+    found = set()
+    if kpsewhich:
+        result = subprocess.run([kpsewhich, *files], capture_output=True, text=True, check=False)
+        found = {os.path.basename(line) for line in result.stdout.splitlines()}
+    for package, needs in DEBIAN_PACKAGES.items():
+        for need in needs:
+            present = need in found if "." in need else shutil.which(need) is not None
+            if not present:
+                missing.append(package)
+                break
+    return missing
+
+
+def install_command(packages: list[str]) -> list[str]:
+    """The apt-get command that installs ``packages`` (with sudo when not root)."""
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    return command if os.geteuid() == 0 else ["sudo", *command]
+
+
+def require_tex(only: tuple[str, ...] | None = None) -> None:
+    """Stop with instructions, not a traceback, when TeX Live, latexmk or poppler is missing.
+
+    ``only`` limits the check to some packages (``("poppler-utils",)`` to read PDFs back). bubblewrap is
+    checked by ``solman.latex.sandbox.require_sandbox`` instead: a project may do without it.
+    """
+    missing = [p for p in missing_packages() if (p in only if only is not None else p != SANDBOX_PACKAGE)]
+    if missing:
+        raise MissingTool(
+            f"TeX Live is incomplete: missing Debian packages {' '.join(missing)}",
+            hint=f"run `invoke setup`, or install them yourself: {' '.join(install_command(missing))}",
+        )
+
+
+def install_tex() -> list[str]:
+    """Install the missing packages with apt-get; return what was installed (nothing if complete)."""
+    missing = missing_packages()
+    if not missing:
+        log.info("TeX Live, latexmk, poppler and bubblewrap are installed: nothing to do")
+        return []
+    if not shutil.which("apt-get"):
+        raise MissingTool(
+            f"this system has no apt-get; install these Debian packages or their equivalents: {' '.join(missing)}",
+            hint="on other systems, TeX Live's scheme-medium plus latexmk, tcolorbox, titlesec, enumitem, "
+            "pgfplots and poppler's utilities give the same",
+        )
+    if os.geteuid() != 0 and not shutil.which("sudo"):
+        raise MissingTool(f"installing {' '.join(missing)} needs root",
+                          hint=f"as root, run: {' '.join(install_command(missing)).removeprefix('sudo ')}")
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log.info("installing %s with apt-get (a few minutes)", " ".join(missing))
+    for command in ([*prefix, "apt-get", "update", "-q"], install_command(missing)):
+        log.info("$ %s", " ".join(command))
+        if subprocess.run(command, env=environment, check=False).returncode != 0:
+            raise MissingTool(f"`{' '.join(command)}` failed", hint="read apt-get's messages above")
+    still = missing_packages()
+    if still:
+        raise MissingTool(f"after installing, still missing: {' '.join(still)}")
+    return missing

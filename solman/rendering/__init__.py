@@ -1,0 +1,1 @@
+"""Rendering: chapter templates and the built-in shells become LaTeX sources."""

@@ -1,0 +1,268 @@
+"""solman's commands, for the `solman` program and for a project's tasks.py (`from solman.tasks import ns`).
+
+Each task calls one engine function. The project a task works on is the folder named by ``-C DIR``
+(the `solman` program) or ``SOLMAN_PROJECT``, else the nearest folder, from the current one
+upwards, whose pyproject.toml has a ``[tool.solman]`` table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+from invoke import Collection, Exit, task
+
+
+def _root() -> Path:
+    """The project's folder (see the module's docstring)."""
+    from solman.project.settings import find_project
+
+    return find_project(os.environ.get("SOLMAN_PROJECT"), Path.cwd())
+
+
+class _Format(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        return f"warning: {message}" if record.levelno >= logging.WARNING else message
+
+
+def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
+    """Progress on stderr: coloured on a terminal (rich), plain lines otherwise (CI, pipes)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=Console(stderr=True), show_time=False, show_path=False, markup=False,
+                              rich_tracebacks=False, show_level=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Format())
+    logger = logging.getLogger("solman")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def reported():
+    """Turn a solman error into its message and exit code; other exceptions keep their traceback."""
+    from solman.errors import SolmanError
+
+    try:
+        yield
+    except SolmanError as error:
+        print(error.render(), file=sys.stderr)
+        raise Exit(code=error.exit_code) from None
+    except OSError as exc:  # writing build/ failed outside a build (verify, keys): the disk, not a bug
+        from solman.errors import writes_under, writing_failure
+
+        root = _root()
+        if not writes_under(exc, root / "build"):
+            raise
+        error = writing_failure(exc, exc.filename, root)
+        print(error.render(), file=sys.stderr)
+        raise Exit(code=error.exit_code) from None
+    except KeyboardInterrupt:
+        print(_interrupted(), file=sys.stderr)
+        raise Exit(code=130) from None
+
+
+def _interrupted() -> str:
+    """What an interruption left in build/, as far as this process knows (see solman.build.outputs.publish)."""
+    outputs = sys.modules.get("solman.build.outputs")  # not imported: nothing was published
+    state = outputs.publishing if outputs is not None else "not started"
+    if state in ("not started", "staging"):
+        return "interrupted; the previous PDFs in build/ are unchanged"
+    if state == "done":
+        return "interrupted after the new PDFs were published in build/"
+    return ("interrupted while publishing: the new PDFs are committed, and the next solman command "
+            "(any of them) finishes putting them in place in build/")
+
+
+def _project():
+    from solman.project.settings import load_project
+
+    return load_project(_root())
+
+
+@task(help={"folder": "the new project's folder (it must be new or empty)",
+            "title": "the manual's title, printed on its title page and in its running heads",
+            "author": "the author (or the course's teachers), printed on the title page",
+            "language": "the language of every word solman prints: en (English), fr (French) or de (German)"},
+      positional=["folder"])
+def init(c, folder, title="", author="", language="en"):
+    """Start a course: pyproject.toml, tasks.py, README, CI workflow and an example chapter in FOLDER."""
+    configure_logging()
+    with reported():
+        from solman.project.scaffold import EXAMPLE, init_project
+
+        root = Path(folder).expanduser().resolve()
+        for path in init_project(root, title, author, language):
+            print(f"wrote {path.relative_to(root.parent).as_posix()}")
+        print(f"next: cd {folder} && invoke pdf (or solman pdf) to build it, then invoke verify to check it; "
+              f"edit chapters/{EXAMPLE}.tex.j2 and verify/{EXAMPLE}.py, or start another chapter with invoke new")
+
+
+@task
+def setup(c):
+    """Install TeX Live, latexmk, poppler and bubblewrap from Debian's packages if any are missing."""
+    configure_logging()
+    with reported():
+        from solman.latex.toolchain import install_tex
+
+        installed = install_tex()
+        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk, poppler and bubblewrap are ready")
+
+
+SELECTION = {
+    "chapter": "only this chapter's PDFs (build/chapters/<id>-<edition>.pdf)",
+    "edition": "only this edition: solutions or problems",
+    "manual": "only the combined manual (build/manual.pdf, build/problems.pdf), no chapter PDFs",
+    "jobs": "how many LaTeX runs at once (default: one per core)",
+    "quiet": "print only warnings and errors",
+    "verbose": "also print the commands solman runs (latexmk, pytest) and what it takes from its caches",
+    "draft": "build even when a test fails or a printed value is untested: every page then says DRAFT, "
+             "and `invoke verify` rejects it",
+}
+
+
+def _selection(chapter, edition, manual):
+    from solman.errors import ConfigError
+    from solman.project.settings import EDITIONS
+
+    if edition not in (None, *EDITIONS):
+        raise ConfigError(f"unknown edition '{edition}'", hint=f"use one of: {', '.join(EDITIONS)}")
+    if chapter and manual:
+        raise ConfigError("--chapter and --manual exclude each other", hint="pick one of them")
+
+
+def _jobs(jobs) -> int | None:
+    """``--jobs`` as a number of LaTeX runs: a whole number of at least 1 (absent: one per core)."""
+    from solman.errors import ConfigError
+
+    if jobs is None:
+        return None
+    text = str(jobs).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"--jobs needs a whole number of at least 1, not {jobs!r}",
+                          hint="for example --jobs 2; leave it out for one LaTeX run per core")
+    return int(text)
+
+
+def _print_outputs(built) -> None:
+    for target in built.targets:
+        pages = built.pages(target)
+        print(f"build/{target.output} ({pages} page{'' if pages == 1 else 's'})")
+
+
+@task(help=SELECTION)
+def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=False):
+    """Render and compile the manual: build/manual.pdf, build/problems.pdf and one PDF per chapter."""
+    configure_logging(quiet, verbose)
+    with reported():
+        from solman.build.pipeline import build
+
+        _selection(chapter, edition, manual)
+        built = build(_project(), chapter=chapter, edition=edition, manual=manual, jobs=_jobs(jobs), draft=draft)
+        if not quiet:
+            _print_outputs(built)
+
+
+@task(help={**SELECTION, "draft": "build even when checks fail, marking every page DRAFT (the default; "
+                                   "--no-draft keeps the last good PDFs instead)"})
+def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True):
+    """Rebuild on every save of a chapter, verify module, template or pyproject.toml; Ctrl-C stops."""
+    configure_logging(quiet, verbose)
+    with reported():
+        from solman.build.pipeline import build
+        from solman.build.watch import watch as watch_sources
+
+        _selection(chapter, edition, manual)
+        jobs = _jobs(jobs)
+
+        def rebuild(project):
+            built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=jobs, draft=draft)
+            if built.compiled:
+                print(f"rebuilt {', '.join('build/' + t.output for t in built.targets if t.name in built.compiled)}",
+                      flush=True)
+
+        def report(error):
+            print(error.render(), file=sys.stderr, flush=True)
+            print("the previous PDFs in build/ are unchanged; watching on", file=sys.stderr, flush=True)
+
+        watch_sources(_root(), rebuild, report)
+
+
+@task(help={"chapter_id": "the new chapter's id: lower-case letters, digits and underscores",
+            "title": "the chapter's title, as it should appear in the manual"}, positional=["chapter_id"])
+def new(c, chapter_id, title=""):
+    """Start a chapter: chapters/<id>.tex.j2 and verify/<id>.py, registered in pyproject.toml."""
+    configure_logging()
+    with reported():
+        from solman.project.scaffold import new_chapter
+
+        root = _root()
+        for path in new_chapter(root, chapter_id, title):
+            print(f"wrote {path.relative_to(root).as_posix()}")
+        print(f"next: invoke pdf --chapter {chapter_id} to see it, then invoke verify --chapter {chapter_id} "
+              "to check it")
+
+
+@task(help={"chapter": "export this chapter only (default: the whole manual)",
+            "edition": "solutions (default) or problems"})
+def export(c, chapter=None, edition="solutions"):
+    """Write a plain LaTeX project (zip) that compiles without solman, for Overleaf or a colleague."""
+    configure_logging()
+    with reported():
+        from solman.exports.overleaf import export as export_project
+
+        project = _project()
+        print(project.relative(export_project(project, chapter, edition)))
+
+
+@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
+            "chapter": "check only this chapter: its tests, values and PDFs (build/chapters/<id>-*.pdf)",
+            "fresh": "run every test and check afresh, reusing no cached result",
+            "quiet": "print only the problems and the summary",
+            "verbose": "also print the commands solman runs"})
+def verify(c, pdf=None, chapter=None, fresh=False, quiet=False, verbose=False):
+    """Prove the manual: tests pass, every printed value is tested, the PDFs are current."""
+    configure_logging(quiet, verbose)
+    with reported():
+        from solman.checking.verification import verify_folder
+
+        report = verify_folder(_root(), Path(pdf).resolve() if pdf else None, chapter=chapter, fresh=fresh)
+        for failure in report.failures:
+            print(failure.render(), file=sys.stderr)
+        print("\n".join(report.summary()))
+        if not report.ok:
+            raise Exit(code=report.failures[0].exit_code)
+
+
+@task
+def keys(c):
+    """Write machine-readable answer keys, build/keys/<chapter>.json, for autograders."""
+    configure_logging()
+    with reported():
+        from solman.exports.keys import write_keys
+
+        project = _project()
+        for path in write_keys(project):
+            print(project.relative(path))
+
+
+@task
+def clean(c):
+    """Remove everything generated in build/ (waits for a running build to finish)."""
+    configure_logging()
+    with reported():
+        from solman.build.outputs import clean as remove_build
+
+        print("emptied build/ (its lock file, build/.lock, stays)" if remove_build(_root() / "build")
+              else "nothing to clean")
+
+
+ns = Collection(init, setup, new, pdf, watch, verify, keys, export, clean)

@@ -1,0 +1,1 @@
+"""Values: what a chapter may print, computed once, cached by content, formatted by filters."""
