@@ -2501,19 +2501,17 @@ def q33_affine_check():
 @value
 def q33_published_bias_gap():
     """The published (b) rewrites the loss as (x'^T w' - b')^2 with b' = b - y; the gap to the true loss
-    on a random instance (ours, with b' = b + y, has gap 0)."""
+    on a random instance, in exact rational arithmetic on the instance's numbers (so ours, with
+    b' = b + y, has gap exactly 0, and no rounding error can make it anything else)."""
     p = q33_instance(33)
-    a = p["v"] / p["beta"]
-    b = float(a @ p["gamma"])
-    xw = float(a @ p["W"] @ p["x"])
-    true = (q33_network(p, p["x"]) - p["y"]) ** 2
-    return {"published": abs((xw - (b - p["y"])) ** 2 - true), "ours": abs((xw - (b + p["y"])) ** 2 - true)}
-
-
-@value
-def q33_ours_gap_exponent():
-    """The printed bound 10^-k on the gap of our rewriting of the loss (a rounding error)."""
-    return rounding_exponent(q33_published_bias_gap()["ours"])
+    W, v, gamma, beta, x = ([[Fraction(float(e)) for e in row] for row in p["W"]],
+                            *([Fraction(float(e)) for e in p[k]] for k in ("v", "gamma", "beta", "x")))
+    y = Fraction(float(p["y"]))
+    pre = [sum(w * xk for w, xk in zip(row, x)) for row in W]
+    a = [vi / bi for vi, bi in zip(v, beta)]
+    xw, b = sum(ai * wx for ai, wx in zip(a, pre)), sum(ai * gi for ai, gi in zip(a, gamma))
+    true = (sum(vi * (wx - gi) / bi for vi, wx, gi, bi in zip(v, pre, gamma, beta)) - y) ** 2
+    return {"published": float(abs((xw - (b - y)) ** 2 - true)), "ours": abs((xw - (b + y)) ** 2 - true)}
 
 
 @checks("q33")
@@ -2560,7 +2558,12 @@ def test_published_q33c_justification_gamma_only_in_the_bias_is_wrong():
 
 def test_published_q33b_sign_of_y_is_wrong():
     g = q33_published_bias_gap()
-    assert g["ours"] < 1e-12 and g["published"] > 1e-2
+    assert g["ours"] == 0 and g["published"] > 1e-2
+    # the same in floating point: ours is within rounding of the true loss, the published one is not
+    p = q33_instance(33)
+    a = p["v"] / p["beta"]
+    ours = (a @ p["W"] @ p["x"] - (a @ p["gamma"] + p["y"])) ** 2 - (q33_network(p, p["x"]) - p["y"]) ** 2
+    assert abs(ours) < 1e-12
 
 
 # --- Q34: GeLU -------------------------------------------------------------------------------
@@ -3347,8 +3350,7 @@ def test_rounding_exponents_are_true_bounds():
                         (q14_gaps()["with_bias"], q14_with_bias_gap_exponent()),
                         (q32_results()["max_gap"], q32_max_gap_exponent()),
                         (q33_hessian_spectrum()["fixed"]["min"], q33_hessian_min_exponents()["fixed"]),
-                        (q33_hessian_spectrum()["centred"]["min"], q33_hessian_min_exponents()["centred"]),
-                        (q33_published_bias_gap()["ours"], q33_ours_gap_exponent())):
+                        (q33_hessian_spectrum()["centred"]["min"], q33_hessian_min_exponents()["centred"])):
         assert Fraction(abs(measured)) < Fraction(1, 10 ** k)
         assert k >= 6  # rounding (or finite-difference rounding) level, as the text says
     assert rounding_exponent(0.05) == 1 and rounding_exponent(0.1) == 0 and rounding_exponent(-3e-7) == 6
