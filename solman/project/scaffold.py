@@ -13,7 +13,7 @@ from pathlib import Path
 
 from solman.errors import ConfigError, Location
 from solman.values.filters import text
-from solman.project.settings import CHAPTER_ID, line_of, load_project
+from solman.project.settings import CHAPTER_ID, LANGUAGES, line_of, load_project
 
 TEMPLATE = r"""\chapter{{{title}}}
 \source{{Where these problems come from: the institution, the course, its teachers and the date.
