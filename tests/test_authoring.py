@@ -17,7 +17,7 @@ from solman.build.pipeline import build
 from solman.errors import ConfigError
 from solman.latex.pdfs import pdf_text
 from solman.project.settings import load_project
-from solman.project.scaffold import new_chapter, registered
+from solman.project.scaffold import init_project, new_chapter, registered
 from solman.checking.verification import verify
 
 
@@ -50,9 +50,11 @@ def test_new_refuses_bad_ids_duplicates_and_overwriting(project_dir: Path):
 
 
 @pytest.mark.tex
-def test_the_tutorial_from_a_new_chapter_to_an_export(project_dir: Path, tmp_path: Path):
+def test_the_tutorial_from_a_new_chapter_to_an_export(tmp_path: Path):
     """docs/authors-guide.md, followed step by step."""
-    # 1. a new chapter builds and verifies at once
+    # 0. a course of one's own; 1. a new chapter builds and verifies at once
+    project_dir = tmp_path / "my-course"
+    init_project(project_dir, "Machine Learning, exams 2025", "A. Teacher")
     new_chapter(project_dir, "ml_final", "Machine Learning & Friends, final exam")
     project = load_project(project_dir)
     build(project, chapter="ml_final")

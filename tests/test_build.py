@@ -312,6 +312,19 @@ def test_a_number_typed_into_a_solution_is_flagged(built: Path):
     assert "\\lit{...}" in lint[0].hint
 
 
+@pytest.mark.tex
+def test_a_project_overrides_a_built_in_shell_and_adds_files_in_subfolders(built: Path):
+    edit(override(built, "manual.tex.j2"), r"\tableofcontents", r"\input{extra/notice}\tableofcontents")
+    (built / "templates" / "extra").mkdir()
+    (built / "templates" / "extra" / "notice.tex").write_text("Printed for the spring term only.\n")
+    build(load_project(built))
+    assert "Printed for the spring term only." in pdf_text(built / "build" / "manual.pdf")
+    assert "Printed for the spring term only." not in pdf_text(built / "build" / "chapters" / "demo-solutions.pdf")
+    (built / "templates" / "manual.tex.j2").unlink()  # back to solman's shell: rebuilt without the notice
+    build(load_project(built))
+    assert "Printed for the spring term only." not in pdf_text(built / "build" / "manual.pdf")
+
+
 def test_a_shell_that_leaks_solutions_is_caught_in_the_pdf(built: Path):
     edit(override(built, "manual.tex.j2"), r"\input{\VAR{ chapter.input }}",
          r"\input{chapters/\VAR{ chapter.id }-solutions}")

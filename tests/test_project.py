@@ -131,3 +131,29 @@ def test_sources_that_are_not_utf8_or_hold_control_characters_are_found_before_r
     assert caught.value.category == category and message in caught.value.message
     assert (caught.value.location.path, caught.value.location.line) == (file, line)
     assert caught.value.hint
+
+
+def test_a_template_in_the_project_overrides_solmans_and_its_other_files_are_added(tmp_path: Path):
+    from solman.project.settings import BUILTIN_TEMPLATES
+
+    root = write_project(tmp_path, 'chapters = ["one"]\n')
+    project = load_project(root)
+    assert project.template("solman.sty") == BUILTIN_TEMPLATES / "solman.sty"
+    (root / "templates" / "solman.sty").write_text("% mine\n")
+    (root / "templates" / "figures").mkdir()
+    (root / "templates" / "figures" / "logo.tex").write_text("logo\n")
+    (root / "templates" / ".gitkeep").write_text("")
+    files = project.template_files()
+    assert project.template("solman.sty") == root / "templates" / "solman.sty" == files["solman.sty"]
+    assert files["figures/logo.tex"] == root / "templates" / "figures" / "logo.tex"
+    assert files["manual.tex.j2"] == BUILTIN_TEMPLATES / "manual.tex.j2" and ".gitkeep" not in files
+
+
+def test_a_project_needs_no_templates_folder_unless_it_names_one(tmp_path: Path):
+    root = write_project(tmp_path, 'chapters = ["one"]\n')
+    (root / "templates").rmdir()
+    assert load_project(root).template_folders[-1].name == "templates"
+    (root / "pyproject.toml").write_text('[tool.solman]\nchapters = ["one"]\ntemplates = "shells"\n')
+    with pytest.raises(ConfigError, match="the templates folder .*shells does not exist") as caught:
+        load_project(root)
+    assert str(caught.value.location) == "pyproject.toml:3"

@@ -75,7 +75,7 @@ class Project:
         files: dict[str, Path] = {}
         for folder in reversed(self.template_folders):
             files.update({p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*"))
-                          if p.is_file() and "__pycache__" not in p.parts})
+                          if p.is_file() and not any(part.startswith((".", "__pycache__")) for part in p.parts[-1:])})
         return dict(sorted(files.items()))
 
     def relative(self, path: Path) -> str:
