@@ -24,10 +24,10 @@ from functools import cache
 from pathlib import Path
 
 from solman.project.settings import Chapter, Project
+from solman.values.reads import ENGINE
 
 log = logging.getLogger("solman")
 
-ENGINE = Path(__file__).resolve().parent.parent  # the solman package
 
 
 @cache

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 
 from solman.errors import Location, ValueFailure
+from solman.values.reads import ENGINE
 
 
 class Tex(str):
@@ -346,11 +347,12 @@ _limits: list[float] = []  # the active limit (at most one: they do not nest)
 
 def is_author_file(file: Path, root: Path) -> bool:
     """Whether ``file`` belongs to the author's project rather than to Python or solman."""
+    file = file.resolve()
     try:
-        relative = file.resolve().relative_to(root.resolve())
+        relative = file.relative_to(root.resolve())
     except ValueError:
         return False
-    return relative.parts[0] != "solman" and not {".venv", "site-packages"} & set(relative.parts)
+    return not file.is_relative_to(ENGINE) and not {".venv", "site-packages"} & set(relative.parts)
 
 
 def canonical(obj: object, _path: tuple[int, ...] = ()) -> object:

@@ -58,6 +58,9 @@ class Reads:
         return sorted({relative for path in found if (relative := project_file(path, self.root))})
 
 
+ENGINE = Path(__file__).resolve().parent.parent  # the solman package, wherever it is installed
+
+
 def project_file(path: str, root: Path) -> str | None:
     """``path`` relative to ``root`` if it is one of the author's files, else None."""
     try:
@@ -65,7 +68,8 @@ def project_file(path: str, root: Path) -> str | None:
     except ValueError:
         return None
     parts = relative.parts
-    if not parts or parts[0] in ("build", "solman", ".git") or {".venv", "site-packages", "__pycache__"} & set(parts):
+    if (not parts or parts[0] in ("build", ".git") or {".venv", "site-packages", "__pycache__"} & set(parts)
+            or Path(os.path.realpath(path)).is_relative_to(ENGINE)):  # solman's own files are in its version
         return None
     return relative.as_posix()
 
