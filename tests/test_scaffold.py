@@ -157,3 +157,19 @@ def test_a_french_course_from_init_to_verify_with_the_installed_commands(install
                           capture_output=True, text=True, check=True).stdout
     assert "Algèbre linéaire" in text and "Semaine 1" in text and "Semaine 2" in text
     assert "Chapitre" in text and "Solution" in text and "Chapter" not in text
+
+
+def test_invoke_in_a_new_project_and_the_solman_command_have_the_same_tasks_and_help(tmp_path: Path):
+    init_project(tmp_path / "course", "Course")
+    env = {k: v for k, v in os.environ.items() if k != "SOLMAN_PROJECT"}
+
+    def output(program: str, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", program, *args], cwd=tmp_path / "course", env=env,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.replace("Usage: inv[oke] ", "Usage: solman ").replace("Available tasks:", "Subcommands:")
+
+    assert output("invoke", "--list") == output("solman", "--list")
+    for name in ("init", "setup", "new", "pdf", "watch", "verify", "keys", "export", "clean"):
+        assert output("invoke", name, "--help") == output("solman", name, "--help"), name
+    assert "test" not in output("solman", "--list").split() and "bench" not in output("solman", "--list").split()
