@@ -7,9 +7,11 @@ or `invoke` with a project's tasks.py).
 
 The package follows the pipeline: ``project`` (settings, chapters, new projects), ``values`` (what
 a chapter prints, its filters and caches), ``rendering`` (templates to LaTeX, the built-in
-templates), ``tex`` (latexmk in its sandbox, logs), ``build`` (the pipeline, stamps, publishing),
+templates), ``latex`` (latexmk in its sandbox, its logs), ``build`` (the pipeline, stamps, publishing),
 ``checking`` (tests, coverage, sensitivity, display, lint, leaks, drift), ``exports`` (answer keys,
-Overleaf); ``errors`` is the one error vocabulary, ``tasks`` and ``cli`` the commands.
+Overleaf; other formats such as LMS question banks and an HTML edition belong here, each in its own
+module); per-student variants are a stage of their own (``variants``) that drives the others.
+``errors`` is the one error vocabulary, ``tasks`` and ``cli`` the commands.
 """
 
 __version__ = "0.2.0"
