@@ -82,6 +82,41 @@ def _interrupted() -> str:
             "(any of them) finishes putting them in place in build/")
 
 
+def _word(task_name: str, value: str, what: str) -> str:
+    """A task's positional ``value``, which must not look like an option.
+
+    Invoke fills a task's missing positional argument with whatever word comes next, even
+    ``--help``: ``invoke new --help`` would otherwise start a chapter called ``--help``.
+    """
+    from solman.errors import ConfigError
+
+    if value in ("-h", "--help"):
+        _print_help(task_name)
+        raise Exit(code=0)
+    if value.startswith("-"):
+        binary = _binary()
+        raise ConfigError(f"{value!r} is not a {what}: it starts with '-', as an option does",
+                          hint=f"give the {what} first, for example `{binary} {task_name} {EXAMPLES[task_name]}`; "
+                          f"`{binary} {task_name} --help` lists the options")
+    return value
+
+
+EXAMPLES = {"new": 'ml_final_2025 --title "Machine Learning, final exam 2025"', "init": 'my-course --title "Statistics"'}
+
+
+def _binary() -> str:
+    """The command running the tasks, as its help names it: ``solman`` (solman.cli) or invoke's own."""
+    return "solman" if "solman.cli" in sys.modules else "invoke"
+
+
+def _print_help(task_name: str) -> None:
+    """Print ``task_name``'s help as ``invoke --help TASK`` (or ``solman --help TASK``) does."""
+    from invoke import Program
+
+    binary = "solman" if _binary() == "solman" else "inv[oke]"
+    Program(namespace=ns, binary=binary).run([binary, "--help", task_name], exit=False)
+
+
 def _project():
     from solman.project.settings import load_project
 
@@ -99,7 +134,7 @@ def init(c, folder, title="", author="", language="en"):
     with reported():
         from solman.project.scaffold import EXAMPLE, init_project
 
-        root = Path(folder).expanduser().resolve()
+        root = Path(_word("init", folder, "folder")).expanduser().resolve()
         for path in init_project(root, title, author, language):
             print(f"wrote {path.relative_to(root.parent).as_posix()}")
         print(f"next: cd {folder} && invoke pdf (or solman pdf) to build it, then invoke verify to check it; "
@@ -204,6 +239,7 @@ def new(c, chapter_id, title=""):
     with reported():
         from solman.project.scaffold import new_chapter
 
+        chapter_id = _word("new", chapter_id, "chapter id")
         root = _root()
         for path in new_chapter(root, chapter_id, title):
             print(f"wrote {path.relative_to(root).as_posix()}")

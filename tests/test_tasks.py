@@ -1,8 +1,11 @@
 """The invoke tasks: instant listing, help for everything, failures as messages with exit codes."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 from solman import tasks as solman_tasks
@@ -49,3 +52,38 @@ def test_an_interruption_claims_unchanged_outputs_only_before_publishing(monkeyp
     assert "unchanged" not in message and "committed" in message and "next solman command" in message
     monkeypatch.setattr(outputs, "publishing", "done")
     assert "unchanged" not in solman_tasks._interrupted()
+
+
+def run_both(project: Path, *args: str) -> dict[str, subprocess.CompletedProcess]:
+    """``invoke ARGS`` (the repository's tasks.py) and ``solman -C PROJECT ARGS``, both on ``project``."""
+    environment = {**os.environ, "SOLMAN_PROJECT": str(project)}
+    commands = {"invoke": [sys.executable, "-m", "invoke", "-r", str(REPO), *args],
+                "solman": [sys.executable, "-m", "solman", "-C", str(project), *args]}
+    return {name: subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
+            for name, command in commands.items()}
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_after_a_task_that_takes_a_word_is_that_tasks_help(project_dir: Path, flag: str):
+    before = sorted(p.relative_to(project_dir) for p in project_dir.rglob("*"))
+    pyproject = (project_dir / "pyproject.toml").read_text()
+    for task, docstring in (("new", "Start a chapter"), ("init", "Start a course")):
+        for binary, result in run_both(project_dir, task, flag).items():
+            assert result.returncode == 0, (binary, result.stderr)
+            usage = "solman" if binary == "solman" else "inv[oke]"
+            assert result.stdout.startswith(f"Usage: {usage} [--core-opts] {task} [--options]"), result.stdout
+            assert docstring in result.stdout and "--title=STRING" in result.stdout
+            assert result.stderr == ""
+    assert sorted(p.relative_to(project_dir) for p in project_dir.rglob("*")) == before  # no chapter, no folder
+    assert (project_dir / "pyproject.toml").read_text() == pyproject
+
+
+def test_a_word_that_looks_like_an_option_is_refused(project_dir: Path):
+    pyproject = (project_dir / "pyproject.toml").read_text()
+    for binary, result in run_both(project_dir, "new", "--tilte").items():
+        assert result.returncode == 2, (binary, result.stderr)
+        assert result.stderr.startswith("configuration: '--tilte' is not a chapter id: it starts with '-'")
+        assert f"`{binary} new --help` lists the options" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert (project_dir / "pyproject.toml").read_text() == pyproject
+    assert not list(project_dir.glob("chapters/-*"))
