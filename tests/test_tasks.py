@@ -1,5 +1,6 @@
 """The invoke tasks: instant listing, help for everything, failures as messages with exit codes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,22 @@ def test_a_word_that_looks_like_an_option_is_refused(project_dir: Path):
         assert "Traceback" not in result.stderr
     assert (project_dir / "pyproject.toml").read_text() == pyproject
     assert not list(project_dir.glob("chapters/-*"))
+
+
+def test_invoke_test_hands_pytest_the_whole_k_expression(tmp_path: Path):
+    # a stand-in for pytest, first on the path, records the arguments it was given
+    fake = tmp_path / "fake" / "pytest"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text("import json, os, sys\n"
+                                      "open(os.environ['RECORD'], 'w').write(json.dumps(sys.argv[1:]))\n")
+    record = tmp_path / "argv.json"
+    path = os.pathsep.join(filter(None, [str(fake.parent), os.environ.get("PYTHONPATH")]))
+    expression = "not tex and (build or 'keys')"
+    result = subprocess.run([sys.executable, "-m", "invoke", "test", "-k", expression], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": path, "RECORD": str(record)},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    arguments = json.loads(record.read_text())
+    assert arguments[arguments.index("-k") + 1] == expression
+    assert arguments.count("-k") == 1
