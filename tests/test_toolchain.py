@@ -31,3 +31,31 @@ def test_setup_is_idempotent(monkeypatch):
     monkeypatch.setattr(toolchain, "missing_packages", lambda: [])
     monkeypatch.setattr(toolchain.subprocess, "run", lambda *a, **k: pytest.fail("nothing should run"))
     assert toolchain.install_tex() == []
+
+
+def without_root_or_sudo(monkeypatch, missing: list[str]) -> None:
+    monkeypatch.setattr(toolchain, "missing_packages", lambda: missing)
+    monkeypatch.setattr(toolchain.os, "geteuid", lambda: 1000)
+    real_which = toolchain.shutil.which
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: None if name == "sudo" else real_which(name) or name)
+    monkeypatch.setattr(toolchain.subprocess, "run", lambda *a, **k: pytest.fail("nothing should run"))
+
+
+def test_without_root_or_sudo_setup_names_the_command_to_run_as_root(monkeypatch):
+    without_root_or_sudo(monkeypatch, ["latexmk", "lmodern"])
+    with pytest.raises(MissingTool) as caught:
+        toolchain.install_tex()
+    assert caught.value.message == "installing latexmk lmodern needs root, and this system has no sudo"
+    assert caught.value.hint == ("as root, run: apt-get update && apt-get install -y --no-install-recommends "
+                                 "latexmk lmodern; then run `invoke setup` again")
+    with pytest.raises(MissingTool) as caught:
+        toolchain.require_tex()
+    assert "sudo" not in caught.value.hint and caught.value.hint.startswith("as root, run: apt-get update && ")
+
+
+def test_with_sudo_the_commands_go_through_it(monkeypatch):
+    monkeypatch.setattr(toolchain.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert toolchain.install_command(["latexmk"])[:2] == ["sudo", "apt-get"]
+    monkeypatch.setattr(toolchain.os, "geteuid", lambda: 0)
+    assert toolchain.install_command(["latexmk"])[0] == "apt-get"

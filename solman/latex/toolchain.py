@@ -45,9 +45,14 @@ def missing_packages() -> list[str]:
 
 
 def install_command(packages: list[str]) -> list[str]:
-    """The apt-get command that installs ``packages`` (with sudo when not root)."""
+    """The apt-get command that installs ``packages`` (through sudo when not root and sudo is there)."""
     command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
-    return command if os.geteuid() == 0 else ["sudo", *command]
+    return ["sudo", *command] if os.geteuid() != 0 and shutil.which("sudo") else command
+
+
+def as_root_hint(packages: list[str]) -> str:
+    """What to run as root to install ``packages`` when this user can be neither root nor sudo."""
+    return f"as root, run: apt-get update && {' '.join(install_command(packages))}; then run `invoke setup` again"
 
 
 def require_tex(only: tuple[str, ...] | None = None) -> None:
@@ -58,10 +63,13 @@ def require_tex(only: tuple[str, ...] | None = None) -> None:
     """
     missing = [p for p in missing_packages() if (p in only if only is not None else p != SANDBOX_PACKAGE)]
     if missing:
-        raise MissingTool(
-            f"TeX Live is incomplete: missing Debian packages {' '.join(missing)}",
-            hint=f"run `invoke setup`, or install them yourself: {' '.join(install_command(missing))}",
-        )
+        hint = (f"run `invoke setup`, or install them yourself: {' '.join(install_command(missing))}"
+                if _can_be_root() else as_root_hint(missing))
+        raise MissingTool(f"TeX Live is incomplete: missing Debian packages {' '.join(missing)}", hint=hint)
+
+
+def _can_be_root() -> bool:
+    return os.geteuid() == 0 or shutil.which("sudo") is not None
 
 
 def install_tex() -> list[str]:
@@ -76,9 +84,9 @@ def install_tex() -> list[str]:
             hint="on other systems, TeX Live's scheme-medium plus latexmk, tcolorbox, titlesec, enumitem, "
             "pgfplots and poppler's utilities give the same",
         )
-    if os.geteuid() != 0 and not shutil.which("sudo"):
-        raise MissingTool(f"installing {' '.join(missing)} needs root",
-                          hint=f"as root, run: {' '.join(install_command(missing)).removeprefix('sudo ')}")
+    if not _can_be_root():
+        raise MissingTool(f"installing {' '.join(missing)} needs root, and this system has no sudo",
+                          hint=as_root_hint(missing))
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     log.info("installing %s with apt-get (a few minutes)", " ".join(missing))
