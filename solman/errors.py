@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +84,31 @@ class SolmanError(Exception):
 
     def __str__(self) -> str:
         return self.render()
+
+
+LABEL = re.compile(r"\s*(?:\S+: )*")  # a line's indentation and labels: "  hint: ", "path:3: template: "
+
+
+def wrapped(text: str, width: int | None) -> str:
+    """``text`` (a rendered error) with each line longer than ``width`` wrapped at spaces, as for a terminal.
+
+    Words stay whole, paths and URLs too, even past ``width``; a continuation line starts under the text
+    it continues, after the line's labels ("hint: "), or 4 columns in when those take half the width.
+    ``width`` None leaves ``text`` as it is (not a terminal).
+    """
+    if width is None:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        leading = line[:len(line) - len(line.lstrip())]
+        under = LABEL.match(line).end()
+        indent = " " * (under if under <= width // 2 else len(leading) + 4)
+        lines.extend(textwrap.wrap(line.lstrip(), width, initial_indent=leading, subsequent_indent=indent,
+                                   break_long_words=False, break_on_hyphens=False))
+    return "\n".join(lines)
 
 
 class ConfigError(SolmanError):

@@ -39,7 +39,7 @@ def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
                               rich_tracebacks=False, show_level=False)
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Format())
+    handler.setFormatter(_Format())  # no level names, but "warning: " before a warning
     logger = logging.getLogger("solman")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
@@ -54,7 +54,7 @@ def reported():
     try:
         yield
     except SolmanError as error:
-        print(error.render(), file=sys.stderr)
+        _print_error(error.render())
         raise Exit(code=error.exit_code) from None
     except OSError as exc:  # writing build/ failed outside a build (verify, keys): the disk, not a bug
         from solman.errors import writes_under, writing_failure
@@ -63,11 +63,29 @@ def reported():
         if not writes_under(exc, root / "build"):
             raise
         error = writing_failure(exc, exc.filename, root)
-        print(error.render(), file=sys.stderr)
+        _print_error(error.render())
         raise Exit(code=error.exit_code) from None
     except KeyboardInterrupt:
         print(_interrupted(), file=sys.stderr)
         raise Exit(code=130) from None
+
+
+def _print_error(text: str) -> None:
+    """Print a rendered error on stderr, wrapped at spaces to the terminal's width if stderr is one."""
+    from solman.errors import wrapped
+
+    print(wrapped(text, _terminal_width(sys.stderr)), file=sys.stderr, flush=True)
+
+
+def _terminal_width(stream) -> int | None:
+    """The width of the terminal ``stream`` writes to (``COLUMNS`` if set), or None if it is not a terminal."""
+    try:
+        if not stream.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # closed, or not a real file (pytest's capture)
+        return None
 
 
 def _interrupted() -> str:
@@ -225,7 +243,7 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
                       flush=True)
 
         def report(error):
-            print(error.render(), file=sys.stderr, flush=True)
+            _print_error(error.render())
             print("the previous PDFs in build/ are unchanged; watching on", file=sys.stderr, flush=True)
 
         watch_sources(_root(), rebuild, report)
@@ -272,7 +290,7 @@ def verify(c, pdf=None, chapter=None, fresh=False, quiet=False, verbose=False):
 
         report = verify_folder(_root(), Path(pdf).resolve() if pdf else None, chapter=chapter, fresh=fresh)
         for failure in report.failures:
-            print(failure.render(), file=sys.stderr)
+            _print_error(failure.render())
         print("\n".join(report.summary()))
         if not report.ok:
             raise Exit(code=report.failures[0].exit_code)

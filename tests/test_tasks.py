@@ -1,13 +1,18 @@
 """The invoke tasks: instant listing, help for everything, failures as messages with exit codes."""
 
+import fcntl
 import json
 import os
+import pty
+import re
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, edit
 
 from solman import tasks as solman_tasks
 
@@ -107,3 +112,99 @@ def test_invoke_test_hands_pytest_the_whole_k_expression(tmp_path: Path):
     arguments = json.loads(record.read_text())
     assert arguments[arguments.index("-k") + 1] == expression
     assert arguments.count("-k") == 1
+
+
+ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # rich's colours
+
+
+def on_terminal(args: list[str], environment: dict[str, str], columns: int = 60) -> tuple[list[str], int]:
+    """Run ``args`` on a pseudo-terminal ``columns`` wide (stdout and stderr both on it); return its lines,
+    without colours or the spaces rich pads them with, and its exit code."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: its terminal's size first, as a window would set it
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+            os.execve(args[0], args, environment)
+        finally:
+            os._exit(127)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(terminal)
+    status = os.waitpid(pid, 0)[1]
+    text = ESCAPES.sub("", output.decode())
+    return [line.rstrip() for line in text.split("\r\n")], os.waitstatus_to_exitcode(status)
+
+
+def task_environment(project: Path) -> dict[str, str]:
+    environment = {**os.environ, "SOLMAN_PROJECT": str(project)}
+    environment.pop("COLUMNS", None)  # the terminal's own size, as set by on_terminal
+    return environment
+
+
+@pytest.mark.tex
+def test_progress_on_a_terminal_has_no_level_names_and_warnings_say_so(project_dir: Path):
+    edit(project_dir / "verify" / "demo.py", "assert half() + half() == 1", "assert half() + half() == 2")
+    lines, code = on_terminal([sys.executable, "-m", "invoke", "pdf", "--chapter", "demo", "--edition", "problems",
+                               "--draft"], task_environment(project_dir), columns=100)
+    assert code == 0, "\n".join(lines)
+    assert "running the tests of demo" in lines  # progress, as it is
+    assert not [line for line in lines if line.lstrip().startswith(("INFO", "WARNING", "DEBUG"))]
+    assert "warning: verify/demo.py:63: verification: test test_half_is_half failed" in lines
+    assert [line for line in lines if line.startswith("warning: this is a DRAFT")]
+    assert "build/chapters/demo-problems.pdf (1 page)" in lines
+
+
+HINT = "use lower-case letters, digits and underscores, starting with a letter, for example ml_final_2025"
+
+
+def test_errors_on_a_terminal_are_wrapped_at_spaces_to_its_width(project_dir: Path):
+    lines, code = on_terminal([sys.executable, "-m", "invoke", "new", "Week-1", "--title", "Week one"],
+                              task_environment(project_dir), columns=60)
+    assert code == 2
+    assert lines[:3] == ["configuration: chapter id 'Week-1' is not valid",
+                         "  hint: use lower-case letters, digits and underscores,",
+                         "        starting with a letter, for example ml_final_2025"]
+
+
+def test_errors_in_a_pipe_are_not_wrapped(project_dir: Path):
+    result = subprocess.run([sys.executable, "-m", "invoke", "new", "Week-1", "--title", "Week one"], cwd=REPO,
+                            env={**task_environment(project_dir), "COLUMNS": "60"}, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["configuration: chapter id 'Week-1' is not valid", f"  hint: {HINT}"]
+
+
+def test_verify_wraps_its_failures_on_a_terminal(project_dir: Path):
+    edit(project_dir / "verify" / "demo.py", "assert half() + half() == 1", "assert half() + half() == 2")
+    lines, code = on_terminal([sys.executable, "-m", "invoke", "verify", "--chapter", "demo"],
+                              task_environment(project_dir), columns=50)
+    assert code == 6
+    start = lines.index("  hint: add a test to verify/demo.py that calls")
+    assert lines[start:start + 3] == ["  hint: add a test to verify/demo.py that calls",
+                                      "        half() and checks it against an",
+                                      "        independent computation"]
+    assert max(map(len, lines[:lines.index("chapter  questions  values  covered  tests  status")])) <= 50
+
+
+def test_wrapping_keeps_paths_urls_and_hyphenated_words_whole():
+    from solman.errors import ConfigError, Location, wrapped
+
+    path = "build/tex/chapters/a-very-long-chapter-name-solutions.log"
+    error = ConfigError(f"cannot read {path} after the build", location=Location("chapters/week1.tex.j2", 3),
+                        hint="see https://example.org/guide/writing-questions#answers, then run pdf-again")
+    lines = wrapped(error.render(), 40).split("\n")
+    assert lines == ["chapters/week1.tex.j2:3: configuration:",
+                     "    cannot read",
+                     f"    {path}",
+                     "    after the build",
+                     "  hint: see",
+                     "        https://example.org/guide/writing-questions#answers,",
+                     "        then run pdf-again"]
+    assert wrapped(error.render(), None) == error.render()
+    assert wrapped("short\n  lines stay", 40) == "short\n  lines stay"
