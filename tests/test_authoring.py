@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from solman.build.pipeline import build
 from solman.errors import ConfigError
 from solman.latex.pdfs import pdf_text
 from solman.project.settings import load_project
+from solman.exports.keys import write_keys
 from solman.project.scaffold import init_project, new_chapter, registered
 from solman.checking.verification import verify
 
@@ -49,6 +51,13 @@ def test_new_refuses_bad_ids_duplicates_and_overwriting(project_dir: Path):
     assert not (project_dir / "chapters" / "taken.tex.j2").exists()
 
 
+def test_a_new_project_has_an_answer_key_with_no_question_left_open(tmp_path: Path):
+    init_project(tmp_path / "course", "Statistics")
+    [path] = write_keys(load_project(tmp_path / "course"))
+    [question] = json.loads(path.read_text())["questions"]
+    assert question["answer"] == {"kind": "number", "value": 55, "exact": "55", "tolerance": 0.0, "latex": "55"}
+
+
 @pytest.mark.tex
 def test_the_tutorial_from_a_new_chapter_to_an_export(tmp_path: Path):
     """docs/authors-guide.md, followed step by step."""
@@ -71,6 +80,13 @@ def test_the_tutorial_from_a_new_chapter_to_an_export(tmp_path: Path):
     assert report.ok, "\n".join(f.render() for f in report.failures)
     text = pdf_text(project_dir / "build" / "chapters" / "ml_final-solutions.pdf")
     assert "0.693" in text and "Erratum" in text and "Machine Learning & Friends" in text
+    # its answer key: the example question's answer and the guide's, as the guide shows it
+    [key] = [json.loads(path.read_text()) for path in write_keys(load_project(project_dir))
+             if path.name == "ml_final.json"]
+    answers = {question["id"]: question["answer"] for question in key["questions"]}
+    assert answers["1b"] == {"kind": "number", "value": 0.6931471805599453, "exact": None, "tolerance": 0.0005,
+                             "latex": "0.693"}
+    assert answers["1a"]["value"] == 55
 
     # 3. the export compiles on its own, with latexmk alone
     archive = subprocess.run([sys.executable, "-m", "invoke", "export", "--chapter", "ml_final"], cwd=REPO,
@@ -119,7 +135,7 @@ def test_the_curve_peaks_at_one_half_with_height_log_two():
 '''
 
 GUIDE_QUESTION = r"""
-\BLOCK{ call question("1b", points=1) }
+\BLOCK{ call question("1b", points=1, answer=log_two) }
 What is the largest entropy of a coin, in nats?
 \BLOCK{ call solution() }
 It is $\ln 2 = \VAR{ log_two | fixed(3) }$, for a fair coin:

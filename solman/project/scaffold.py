@@ -20,7 +20,7 @@ TEMPLATE = r"""\chapter{{{title}}}
 Say here what the chapter covers, and that the problems are restated in our own words.}}
 
 \VAR{{ problem("A first problem", 1) }}
-\BLOCK{{ call question("1a", points=1) }}
+\BLOCK{{ call question("1a", points=1, answer=triangle_number) }}
 Restate the problem in your own words, with its givens exact. For example: what is
 $1 + 2 + \dots + n$ for $n = 10$?
 \BLOCK{{ call solution() }}
