@@ -14,6 +14,7 @@ from pathlib import Path
 
 from solman.build.pipeline import build
 from solman.errors import ConfigError
+from solman.latex.latexmk import FORMAT_MARK
 from solman.build.outputs import lock, replace_atomically
 from solman.project.settings import EDITIONS, Project
 from solman.rendering.sources import SOURCE
@@ -56,10 +57,17 @@ def write_archive(project: Project, target, chapter: str | None, edition: str) -
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
 
-        add("main.tex", main.read_bytes())
+        add("main.tex", without_format_mark(main.read_text(encoding="utf-8")).encode())
         for name in sorted(files):
             add(name, files[name].read_bytes())
         add("latexmkrc", LATEXMKRC.encode())
         add("README.txt", README.format(project=project.title, what=f"{what}, {edition} edition").encode())
     replace_atomically(archive, content.getvalue())  # a Ctrl-C leaves the previous zip, not half of one
     return archive
+
+
+def without_format_mark(shell: str) -> str:
+    """The shell without the line that ends the preamble solman preloads as a format (solman.latex.latexmk):
+    a marker for solman's compiler, and noise in a project meant for people."""
+    lines = shell.splitlines(keepends=True)
+    return "".join(line for line in lines if line.strip() != FORMAT_MARK).replace(FORMAT_MARK, "")
