@@ -69,6 +69,7 @@ def require_tex(only: tuple[str, ...] | None = None) -> None:
 
 
 def _can_be_root() -> bool:
+    """Whether apt-get can run as root here: we are root, or sudo is installed."""
     return os.geteuid() == 0 or shutil.which("sudo") is not None
 
 
