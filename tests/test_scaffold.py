@@ -7,6 +7,7 @@ follows README's "Start a course" steps with the `solman` and `invoke` commands 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -106,8 +107,12 @@ def installed(tmp_path_factory) -> Path:
     """A virtual environment outside the repository with solman's wheel installed (its dependencies are
     this environment's, reached through a .pth file, so that the test needs no network)."""
     work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"  # a copy: setuptools writes build/ and *.egg-info next to the sources
+    shutil.copytree(REPO / "solman", source / "solman", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(work / "dist"), str(REPO)], capture_output=True, text=True)
+                            "-w", str(work / "dist"), str(source)], capture_output=True, text=True, cwd=work)
     assert built.returncode == 0, built.stderr
     wheel = next((work / "dist").glob("solman_tex-*.whl"))
     venv = work / "venv"
@@ -117,7 +122,7 @@ def installed(tmp_path_factory) -> Path:
                           capture_output=True, text=True, check=True).stdout.strip()
     (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
-                              str(wheel)], capture_output=True, text=True)
+                              str(wheel)], capture_output=True, text=True, cwd=work)
     assert install.returncode == 0, install.stderr
     return venv
 

@@ -460,7 +460,7 @@ def run_perturbations(project: Project, chapter_ids: list[str], jobs: dict[str, 
                     hint="a test must fail, not end its process, when a value it checks is wrong")
             raise VerificationFailure(f"the sensitivity of the printed values could not be measured "
                                       f"(exit code {process.returncode})", details=output,
-                                      hint="the output above is pytest's; run `invoke test` to see it whole")
+                                      hint="the output above is pytest's; run `python -m pytest verify` to see it whole")
         return json.loads(report.read_text(encoding="utf-8"))["values"]
 
 

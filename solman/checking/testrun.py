@@ -164,7 +164,8 @@ def died(project: Project, journal: Path, process: subprocess.CompletedProcess) 
         return VerificationFailure(
             f"test {name} ended the test process ({how}) before it finished", location=where, details=fatal,
             hint="a test must return or fail, not end its process (os._exit, a signal); a crash without a "
-            f"Python error is in compiled code the test calls: `invoke test -k {name.split('[')[0]}` shows it")
+            f"Python error is in compiled code the test calls: `python -m pytest {running['path']} -k "
+            f"{name.split('[')[0]}` shows it")
     if collecting is not None:
         where = crash if crash and crash.path == collecting["path"] else Location.of(
             project.root / collecting["path"], None, project.root)
@@ -173,7 +174,7 @@ def died(project: Project, journal: Path, process: subprocess.CompletedProcess) 
             location=where, details=fatal,
             hint="a verify module must not end the process when imported (os._exit, a signal)")
     return VerificationFailure(f"the tests could not be run ({how})", details=output,
-                               hint="the output above is pytest's; run `invoke test` to see it whole")
+                               hint="the output above is pytest's; run `python -m pytest verify` to see it whole")
 
 
 def crash_frame(project: Project, stderr: str) -> Location | None:
@@ -238,8 +239,9 @@ def failed_tests(project: Project, results: TestResults) -> list[SolmanError]:
                    "xfailed": f"test {name} is marked as expected to fail"}[test["outcome"]]
         hint = ("a test must finish: look for a loop that never ends, make the test faster, or raise timeout"
                 if "timeout" in test
-                else f"run `invoke test -k {name.split('[')[0]}` to see the whole failure" if test["outcome"] == "failed"
-                else "run `invoke test` to see the whole failure" if test["outcome"] == "error"
+                else f"run `python -m pytest {test['file']} -k {name.split('[')[0]}` to see the whole failure"
+                if test["outcome"] == "failed"
+                else f"run `python -m pytest {test['file']}` to see the whole failure" if test["outcome"] == "error"
                 else "a check that does not run proves nothing; make it run")
         details = [line for line in test.get("message", "").splitlines()[:6]]
         failures.append(VerificationFailure(message, location=location, details=details, hint=hint))

@@ -213,8 +213,8 @@ def failure_in_code(exc: BaseException, who: str, root: Path, fallback: Path) ->
                             hint="a value returns its result, or raises an exception that says what is wrong; "
                             "it cannot end the build (and a verify module cannot end it while it is imported)")
     return ValueFailure(f"{who} raised {type(exc).__name__}: {exc}", location=location,
-                        hint="the line shown is where the computation failed; run the chapter's tests "
-                        "(invoke test -k <name>) for the full traceback")
+                        hint="the line shown is where the computation failed; its tests, run with "
+                        "`python -m pytest verify/<chapter>.py`, show the full traceback")
 
 
 # --- os._exit while author code runs in this process --------------------------------------------
