@@ -113,8 +113,10 @@ def tool_versions(project: Project) -> dict[str, str]:
 def ask_versions() -> dict[str, str]:
     import platform
 
-    versions = {"python": platform.python_version()}
-    for package in ("solman", "jinja2", "sympy", "numpy", "scipy", "pylatexenc"):
+    from solman import __version__
+
+    versions = {"python": platform.python_version(), "solman": __version__}  # its code's own version, installed or not
+    for package in ("jinja2", "sympy", "numpy", "scipy", "pylatexenc"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
