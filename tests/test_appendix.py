@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from solman import checks
+from solman.project.language import LANGUAGES
 from solman.rendering.appendix import (
     FAILING,
     REASONING,
@@ -80,7 +81,8 @@ def test_a_solution_that_prints_no_value_gets_the_reasoning_mark_not_the_tick(pr
     assert "\\solmansetstatus{q:demo:3}{reasoning}" in status
     style = (project.template("solman.sty")).read_text()
     assert "\\def\\solman@reasoning{reasoning}" in style  # its own symbol, explained in the appendix's opening
-    assert "\\solmansymbol{reasoning}" in (project.template("verification-intro.tex")).read_text()
+    assert "\\solmanword{verification_intro}" in (project.template("verification-intro.tex")).read_text()
+    assert all("\\solmansymbol{reasoning}" in l.words["verification_intro"] for l in LANGUAGES.values())
 
 
 def test_a_test_declared_with_checks_is_listed_under_its_question(project_dir: Path):

@@ -81,6 +81,14 @@ def test_unknown_chapter_lists_the_known_ones(tmp_path: Path):
         project.chapter("two")
 
 
+def test_the_settings_an_author_leaves_out_take_their_defaults(tmp_path: Path):
+    """The defaults README's settings table states."""
+    project = load_project(write_project(tmp_path, 'chapters = ["one"]\n'))
+    assert (project.title, project.templates, project.language, project.sandbox, project.timeout) == (
+        "Solutions", tmp_path / "templates", "en", True, 300)
+    assert load_project(write_project(tmp_path, 'language = "de"\nchapters = ["one"]\n')).language == "de"
+
+
 def test_timeout_is_read_and_defaults_to_five_minutes(tmp_path: Path):
     assert load_project(write_project(tmp_path, 'chapters = ["one"]\n')).timeout == 300
     assert load_project(write_project(tmp_path, 'timeout = 2.5\nchapters = ["one"]\n')).timeout == 2.5

@@ -23,7 +23,8 @@ def target_stamps(project: Project, targets: list[Target]) -> dict[str, str]:
     """The stamp of each target (each chapter's render key is computed once, however many targets share it)."""
     files = project.template_files()
     templates = hashlib.sha256(json.dumps([[name, file_hash(path)] for name, path in files.items()]).encode()).hexdigest()
-    settings = [project.title, project.subtitle, project.author, project.year, [c.id for c in project.chapters]]
+    settings = [project.title, project.subtitle, project.author, project.year, [c.id for c in project.chapters],
+                project.language]
     keys: dict[tuple[str, str], str] = {}
     shared = shared_templates(project.root / "chapters")
     stamps = {}

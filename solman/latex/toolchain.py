@@ -13,11 +13,14 @@ log = logging.getLogger("solman")
 
 # Debian package -> what we look for to know it is installed (programs, or files kpsewhich finds).
 DEBIAN_PACKAGES = {
-    "texlive-latex-base": ["pdflatex", "kpsewhich", "hyperref.sty", "geometry.sty", "mathpazo.sty"],
+    "texlive-latex-base": ["pdflatex", "kpsewhich", "hyperref.sty", "geometry.sty", "mathpazo.sty",
+                           "babel.sty", "english.ldf"],
     "texlive-latex-recommended": ["microtype.sty", "xcolor.sty", "booktabs.sty", "mathtools.sty"],
     "texlive-latex-extra": ["tcolorbox.sty", "titlesec.sty", "enumitem.sty", "fancyhdr.sty", "mylatexformat.ltx"],
     "texlive-fonts-recommended": ["pplr8t.tfm", "zplmr7t.tfm"],
     "texlive-pictures": ["pgfplots.sty", "tikz.sty"],
+    "texlive-lang-french": ["french.ldf"],  # babel's French (language = "fr"), its hyphenation patterns
+    "texlive-lang-german": ["ngerman.ldf"],  # babel's German (language = "de"), its hyphenation patterns
     "lmodern": ["lmodern.sty"],
     "latexmk": ["latexmk"],
     "poppler-utils": ["pdfinfo", "pdftotext", "pdftoppm"],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solman.errors import ConfigError, Location, SolmanError, TemplateError, ValueFailure, raise_collected, read_utf8
+from solman.project.language import LANGUAGES as LANGUAGE_TABLE
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 SETTINGS = {
@@ -24,7 +25,7 @@ SETTINGS = {
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "rendering" / "templates"
 TIMEOUT = 300  # seconds: the flagship's slowest value or test takes a few
 EDITIONS = ("solutions", "problems")
-LANGUAGES = ("en", "fr", "de")  # English, French, German
+LANGUAGES = tuple(LANGUAGE_TABLE)  # "en", "fr", "de": English, French, German (solman/project/language.py)
 YEARS = (1, 9999)  # a date a PDF can carry (and Python's datetime can represent)
 
 
@@ -121,7 +122,8 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         if key == "timeout":
             continue
         if key in settings and not isinstance(settings[key], kind):
-            example = {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false"}[kind.__name__]
+            example = '"fr"' if key == "language" else \
+                {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false"}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
                                       hint=f"for example: {key} = {example}"))
     year = settings.get("year")
@@ -135,7 +137,8 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
     language = settings.get("language", "en")
     if isinstance(language, str) and language not in LANGUAGES:
         errors.append(ConfigError(f"unknown language '{language}'", location=at("language"),
-                                  hint=f"use one of: {', '.join(LANGUAGES)} (English, French, German)"))
+                                  hint=f"use one of: {', '.join(LANGUAGES)} "
+                                  f"({', '.join(l.name for l in LANGUAGE_TABLE.values())})"))
     raise_collected(errors)
 
     templates = root / settings.get("templates", "templates")

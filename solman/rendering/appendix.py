@@ -18,6 +18,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
+from solman.project.language import language
 from solman.project.settings import Project
 from solman.rendering.render import Rendered, render_shell
 from solman.checking.testrun import TestResults
@@ -36,14 +37,15 @@ def value_status(tests: list[tuple[str, str]]) -> str:
     return VERIFIED if "passed" in outcomes else UNTESTED
 
 
-def chapter_entries(rendered: Rendered, results: TestResults, sensitivity: Sensitivity | None = None) -> list[dict]:
-    """One entry per question (and one for values printed outside questions), with statuses and the
-    tests declared for it; with ``sensitivity``, each printed value says whether it is pinned (True,
-    False, or None: not measured)."""
+def chapter_entries(rendered: Rendered, results: TestResults, sensitivity: Sensitivity | None = None,
+                    code: str = "en") -> list[dict]:
+    """One entry per question (and one for values printed outside questions, labelled in the language
+    ``code``), with statuses and the tests declared for it; with ``sensitivity``, each printed value says
+    whether it is pinned (True, False, or None: not measured)."""
     entries = []
     groups = [(q.id, q.label, f"q:{rendered.chapter}:{q.id}") for q in rendered.questions]
     if any(u.question is None for u in rendered.uses):
-        groups.append((None, "Chapter text", f"q:{rendered.chapter}:"))
+        groups.append((None, language(code).words["chapter_text"], f"q:{rendered.chapter}:"))
     for question, label, anchor in groups:
         values = {}
         for use in rendered.uses:
@@ -79,7 +81,8 @@ def render_appendix(project: Project, rendered: Rendered, number: int, entries: 
     from solman.values.cache import ProjectCache, engine_hash, file_hash
 
     context = {"chapter": {"id": rendered.chapter, "number": number, "title": rendered.title,
-                           "entries": entries}}
+                           "entries": entries},
+               "language": project.language, "words": dict(language(project.language).words)}
     key = hashlib.sha256(json.dumps([file_hash(project.template("appendix.tex.j2")), engine_hash(),
                                      context]).encode()).hexdigest()
     store = ProjectCache(project, "appendix")

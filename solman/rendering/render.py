@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
+import inspect
 import re
 import sys
 import traceback
@@ -28,6 +30,7 @@ from jinja2.runtime import LoopContext, Macro
 
 from solman.values import filters
 from solman.errors import Location, SolmanError, TemplateError, ValueFailure
+from solman.project.language import ENGLISH, Language, language
 from solman.project.settings import EDITIONS, Chapter, Project
 from solman.rendering.sourcemap import LINE_MARK, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
 from solman.values.evaluation import ExitCalled, TimedOut, ValueFunction, failure_in_code, fingerprint, intercepted_exit, time_limit
@@ -219,12 +222,27 @@ class Edition:
         return repr(self._name)
 
 
-def wrap_filter(name: str, func: Callable[..., str]) -> Callable[..., Printed]:
-    """The template-side version of a pure filter: unwraps values and records provenance."""
+@cache
+def takes_language(func: Callable[..., str]) -> bool:
+    return "language" in inspect.signature(func).parameters
+
+
+def wrap_filter(name: str, func: Callable[..., str], code: str = "en") -> Callable[..., Printed]:
+    """The template-side version of a pure filter: unwraps values and records provenance.
+
+    A filter that writes numbers in a language's notation (it takes ``language``) is given the
+    project's language ``code``; the filter's spec, as recorded, is what the template wrote.
+    """
+    localised = takes_language(func)
 
     def apply(obj: object, *args: object, **kwargs: object) -> Printed:
         arguments = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
         spec = f"{name}({arguments})" if arguments else name
+        if localised:
+            if "language" in kwargs:
+                raise TemplateError(f"filter {name}: the language is the project's (language in [tool.solman])",
+                                    hint=f"write | {name}(...) without language=")
+            kwargs["language"] = code
         if isinstance(obj, jinja2.Undefined):
             str(obj)  # raises UndefinedError, reported with the names that exist
         obj = str(obj) if isinstance(obj, Edition) else obj
@@ -340,8 +358,9 @@ def describe(obj: object) -> str:
 
 
 @cache
-def environment(search_path: tuple[Path, ...]) -> jinja2.Environment:
-    """The one Jinja environment: LaTeX delimiters, strict names, solman's filters only, sandboxed."""
+def environment(search_path: tuple[Path, ...], code: str = "en") -> jinja2.Environment:
+    """The one Jinja environment (per project folder and language): LaTeX delimiters, strict names,
+    solman's filters only, sandboxed. Filters and printed values write numbers in the language ``code``."""
     env = Sandbox(
         block_start_string=r"\BLOCK{",
         block_end_string="}",
@@ -358,21 +377,21 @@ def environment(search_path: tuple[Path, ...]) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         extensions=[LineMarks],
-        finalize=finalize,
+        finalize=functools.partial(finalize, code=code),
         auto_reload=True,
         cache_size=-1,
     )
-    env.filters = {name: wrap_filter(name, func) for name, func in filters.FILTERS.items()}
+    env.filters = {name: wrap_filter(name, func, code) for name, func in filters.FILTERS.items()}
     env.globals.clear()  # a chapter sees its values and the build context, nothing else (no range, lipsum)
     return env
 
 
-def finalize(obj: object) -> str:
-    r"""Turn the result of every ``\VAR{...}`` into text, recording printed values."""
+def finalize(obj: object, code: str = "en") -> str:
+    r"""Turn the result of every ``\VAR{...}`` into text, recording printed values (numbers in the language ``code``)."""
     if isinstance(obj, Printed):
         return obj.ref._render.mark(obj) if obj.ref is not None else str(obj)
     if isinstance(obj, ValueRef):
-        return obj._render.mark(wrap_filter("latex", filters.latex)(obj))
+        return obj._render.mark(wrap_filter("latex", filters.latex, code)(obj))
     if isinstance(obj, (str, Edition)):
         return str(obj)
     if isinstance(obj, jinja2.Undefined):
@@ -383,7 +402,7 @@ def finalize(obj: object) -> str:
         raise TemplateError("this expression is None and prints nothing",
                             hint="a macro that returns nothing belongs in \\BLOCK{ ... }, not \\VAR{ ... }")
     try:
-        return filters.latex(obj)
+        return filters.latex(obj, language=code)
     except filters.FilterError as exc:
         raise ValueFailure(f"cannot print this expression: {exc}",
                            hint="print values from verify/ or plain text; compute anything else in a value") from None
@@ -395,6 +414,7 @@ class Render:
     def __init__(self, project: Project, edition: str, chapter: Chapter | None,
                  values: Mapping[str, ValueFunction]) -> None:
         self.project = project
+        self.language: Language = language(project.language)
         self.edition = edition
         self.chapter = chapter
         self.values = values
@@ -461,7 +481,7 @@ class Render:
             raise TemplateError(f"the answer of question '{id}' must be a value from verify/, "
                                 f"not the literal {answer!r}", hint="so that a test checks it")
         at = here()
-        question = Question(id, label or question_label(id), points, kind, self.problem,
+        question = Question(id, label or question_label(id, self.language), points, kind, self.problem,
                             answer._name if answer is not None else None,
                             self.project.relative(Path(at[0])) if at else None, at[1] if at else None)
         self.questions.append(question)
@@ -476,7 +496,7 @@ class Render:
         finally:
             self.question, self.role = None, "chapter"
         anchor = f"q:{self.chapter.id if self.chapter else ''}:{id}"
-        return (f"{mark(at)}\\begin{{question}}{{{question.label}}}{{{points_text(points)}}}{{{anchor}}}\n"
+        return (f"{mark(at)}\\begin{{question}}{{{question.label}}}{{{points_text(points, self.language)}}}{{{anchor}}}\n"
                 f"{body}\\end{{question}}\n")
 
     def open_solution(self, *, caller: Callable[[], str] | None = None) -> str:
@@ -504,12 +524,14 @@ class Render:
         return f"{mark(at)}\\begin{{solution}}{{{anchor}}}\n{body}\\end{{solution}}\n"
 
     def open_problem(self, title: str, number: str | int | None = None, points: float | None = None,
-                     heading: str = "Problem") -> str:
+                     heading: str | None = None) -> str:
         r"""``\VAR{ problem("Activation functions", 1, points=26) }``: a heading that groups questions.
 
         ``points`` is the problem's total as the source gives it; when its questions have points
-        too, they must add up to it. ``heading`` is the word before the number ("Part 2").
+        too, they must add up to it. ``heading`` is the word before the number ("Part 2"); by default
+        the language's word for a problem ("Problem", "Problème", "Aufgabe").
         """
+        heading = self.language.words["problem"] if heading is None else heading
         if self.question is not None:
             raise TemplateError("problem() cannot be inside a question",
                                 hint="open the problem before its questions: \\VAR{ problem(\"Title\", 1) }")
@@ -532,17 +554,20 @@ class Render:
         r"""``\VAR{ see("other_chapter", "2.1") }``: a reference to a question, linked where possible.
 
         Within a chapter it is always a link. Across chapters it links in the manual and is plain
-        text ("Chapter 3, question 2.1") in a chapter's own PDF, where the target is absent.
+        text ("Chapter 3, question 2.1") in a chapter's own PDF, where the target is absent. The words
+        are the project's language's.
         """
+        words = self.language.words
         numbers = {c.id: n for n, c in enumerate(self.project.chapters, start=1)}
         if chapter_id not in numbers:
             raise TemplateError(f"see(): no chapter '{chapter_id}' in this project",
                                 hint=f"chapters: {', '.join(numbers)}")
         anchor = f"q:{chapter_id}:{question_id}"
-        label = question_label(question_id)
+        label = question_label(question_id, self.language)
         if self.chapter is not None and chapter_id == self.chapter.id:
-            return f"\\hyperref[{anchor}]{{question~{label}}}"
-        return f"\\seequestion{{{anchor}}}{{Chapter~{numbers[chapter_id]}, question~{label}}}"
+            return f"\\hyperref[{anchor}]{{{words['question']}~{label}}}"
+        return (f"\\seequestion{{{anchor}}}{{{words['chapter']}~{numbers[chapter_id]}, "
+                f"{words['question']}~{label}}}")
 
     def points_table(self) -> str:
         r"""``\VAR{ points_table() }``: the points of every problem (filled in after rendering)."""
@@ -578,7 +603,7 @@ class Render:
     # --- running a template --------------------------------------------------------------
 
     def run(self, template_name: str, output_name: str, extra: Mapping[str, object] = ()) -> Rendered:
-        env = environment(search_path(self.project))
+        env = environment(search_path(self.project), self.project.language)
         template_path = next((folder / template_name for folder in search_path(self.project)
                               if (folder / template_name).is_file()), self.project.root / template_name)
         try:
@@ -665,9 +690,9 @@ class Render:
         if not groups:
             raise TemplateError("points_table() found no question with points", location=self.points_table_at,
                                 hint="give questions their points: question(\"1.1a\", points=2)")
-        rows = "".join(f"\\pointsrow{{{number}}}{{{title}}}{{{number_text(points)}}}\n"
+        rows = "".join(f"\\pointsrow{{{number}}}{{{title}}}{{{number_text(points, self.language)}}}\n"
                        for (number, title), points in groups.items())
-        total = number_text(sum(groups.values()))
+        total = number_text(sum(groups.values()), self.language)
         return f"\\begin{{pointstable}}\n{rows}\\pointstotal{{{total}}}\n\\end{{pointstable}}"
 
 
@@ -708,24 +733,26 @@ def search_path(project: Project) -> tuple[Path, ...]:
     return (project.root, *project.template_folders)
 
 
-def question_label(id: str) -> str:
-    r"""How an id is shown: ``4.1a`` as ``4.1\,(a)``, ``q10`` as ``Q10``, others as written."""
+def question_label(id: str, language: Language = ENGLISH) -> str:
+    r"""How an id is shown: ``4.1a`` as ``4.1\,(a)``, ``q10`` as ``Q10`` (``F10`` in German), others as written."""
     if match := re.fullmatch(r"(\d+(?:\.\d+)*)\s*\(?([a-z]|[ivx]+)\)?", id):
         return f"{match[1]}\\,({match[2]})"
     if match := re.fullmatch(r"q(\d+)", id, flags=re.IGNORECASE):
-        return f"Q{match[1]}"
+        return f"{language.words['question_short']}{match[1]}"
     return filters.text(id)
 
 
-def number_text(points: float) -> str:
-    """Points as the exam writes them: 2, 1.5, 2.5."""
-    return f"{points:g}"
+def number_text(points: float, language: Language = ENGLISH) -> str:
+    """Points as the exam writes them: 2, 1.5, 2.5 (1,5 where the comma marks decimals)."""
+    return language.text_number(f"{points:g}")
 
 
-def points_text(points: float | None) -> str:
+def points_text(points: float | None, language: Language = ENGLISH) -> str:
+    """``2~points``, ``1~point``; ``1,5~point`` in French, where the singular runs up to 2."""
     if points is None:
         return ""
-    return f"{number_text(points)}~{'point' if points == 1 else 'points'}"
+    word = language.words["point"] if language.singular(points) else language.words["points"]
+    return f"{number_text(points, language)}~{word}"
 
 
 def mark(origin: tuple[str, int] | None) -> str:

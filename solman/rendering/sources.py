@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import string
 import subprocess
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +22,7 @@ from solman.values.cache import ChapterCache, ChapterValues, ProjectCache, conte
 from solman.values.filters import text
 from solman.errors import Location, SolmanError, TemplateError, raise_collected
 from solman.build.manifest import FORMAT, render_record, tool_versions
+from solman.project.language import STYLE, language, language_style
 from solman.project.settings import EDITIONS, Chapter, Project
 from solman.rendering.render import Rendered, render_chapter, render_shell
 from solman.checking.sensitivity import Sensitivity
@@ -137,7 +139,7 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
     figures = {}  # chapter id -> (pinned, printed)
     for chapter_id in needs_tests(targets):
         rendered = chapters[chapter_id, "solutions"]
-        sources.entries[chapter_id] = entries = chapter_entries(rendered, results, sensitivity)
+        sources.entries[chapter_id] = entries = chapter_entries(rendered, results, sensitivity, project.language)
         if sensitivity is not None:
             figures[chapter_id] = sensitivity.figure({u.key for u in rendered.uses if u.latex is not None})
         sources.statuses[chapter_id] = status_file(entries, figures.get(chapter_id))
@@ -158,7 +160,7 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
                 inputs[SOURCE + project.relative(path)] = content_hash(path)
         placeholder = render_target_shell(project, target, numbers)
         if draft:
-            placeholder = marked_draft(placeholder)
+            placeholder = marked_draft(placeholder, project.language)
         inputs[placeholder.name] = sha256(placeholder.text.encode())
         digest = sha256(json.dumps(inputs, sort_keys=True).encode())
         sources.inputs[target.name] = inputs
@@ -188,8 +190,10 @@ def sensitivity_record(chapter_ids: list[str], figures: dict[str, tuple[int, int
 
 
 def static_files(project: Project) -> dict[str, bytes]:
-    """The template files that are copied, not rendered: the style and its companions, subfolders too."""
-    return {name: path.read_bytes() for name, path in project.template_files().items() if not name.endswith(".j2")}
+    """The template files that are copied, not rendered: the style and its companions, subfolders too;
+    and the style of the project's language (solman-language.sty), unless templates/ has its own."""
+    copied = {name: path.read_bytes() for name, path in project.template_files().items() if not name.endswith(".j2")}
+    return {STYLE: language_style(project.language), **copied}
 
 
 def render_target_shell(project: Project, target: Target, numbers: dict[str, int]) -> Rendered:
@@ -202,6 +206,8 @@ def render_target_shell(project: Project, target: Target, numbers: dict[str, int
         "chapters": [{"id": c, "number": numbers[c], "input": f"chapters/{c}-{target.edition}",
                       "status": f"status/{c}", "appendix": f"appendix/{c}"} for c in target.chapters],
         "provenance": provenance_file(target.name),
+        "language": project.language,
+        "words": dict(language(project.language).words),
         **PLACEHOLDERS,
     }
     shell = project.template(target.shell)
@@ -217,16 +223,19 @@ def render_target_shell(project: Project, target: Target, numbers: dict[str, int
 # Behind every page, a large grey DRAFT; above its head, a line that says why (and that text extraction finds).
 DRAFT_MARK = (r"\usepackage{graphicx,xcolor}\AddToHook{shipout/background}{\put(0.5\paperwidth,-0.5\paperheight)"
               r"{\makebox(0,0){\rotatebox[origin=c]{55}{\resizebox{0.8\paperwidth}{!}{\color[gray]{0.88}\sffamily"
-              r"\bfseries DRAFT}}}}\put(0.5\paperwidth,-8mm){\makebox[0pt]{\footnotesize\sffamily\color[gray]{0.35}"
-              r"DRAFT: built with failing or missing checks; not for publication}}}")
+              r"\bfseries $draft}}}}\put(0.5\paperwidth,-8mm){\makebox[0pt]{\footnotesize\sffamily\color[gray]{0.35}"
+              r"$draft_line}}}")  # $draft and $draft_line: the language's words (string.Template)
 
 
-def marked_draft(shell: Rendered) -> Rendered:
-    r"""The shell with DRAFT across every page, added on the ``\begin{document}`` line (its source map holds)."""
+def marked_draft(shell: Rendered, code: str = "en") -> Rendered:
+    r"""The shell with DRAFT (in the language ``code``) across every page, added on the ``\begin{document}``
+    line (its source map holds)."""
     if r"\begin{document}" not in shell.text:
         raise TemplateError(f"{shell.template} has no \\begin{{document}}: a draft cannot be marked",
                             location=Location(shell.template))
-    return replace(shell, text=shell.text.replace(r"\begin{document}", DRAFT_MARK + r"\begin{document}", 1))
+    words = language(code).words
+    mark = string.Template(DRAFT_MARK).substitute(draft=words["draft"], draft_line=words["draft_line"])
+    return replace(shell, text=shell.text.replace(r"\begin{document}", mark + r"\begin{document}", 1))
 
 
 def stamped(shell: Rendered, stamp: dict[str, str]) -> Rendered:

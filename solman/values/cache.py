@@ -193,7 +193,8 @@ class ChapterCache(ProjectCache):
 
     def render_key(self, edition: str, shared: str | None = None) -> str:
         """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
-        settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition]
+        settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition,
+                    self.project.language]
         shared = shared or shared_templates(self.chapter.template.parent)
         parts = (self.values_key(), file_hash(self.chapter.template), shared, json.dumps(settings))
         return hashlib.sha256("".join(parts).encode()).hexdigest()

@@ -5,6 +5,12 @@ floating-point number prints only through a filter that names its precision, bec
 float printed "as is" would show digits nobody checked. Numbers are formatted for math
 mode; strings are escaped for text mode. Every filter takes the plain Python object and
 returns a ``str``; bad input raises ``FilterError`` with a message for the author.
+
+The filters that write numbers take the project's ``language`` (templates never pass it: the
+engine does): in French and German the decimal marker is a comma, ``{,}`` in math so that TeX adds
+no space after it, and the items of a list are separated by semicolons; booleans, and the words
+sympy writes into a case distinction, are the language's words. ``coords`` writes TikZ input, which
+is not typeset, and keeps its full stops.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from numbers import Integral, Real
 
+from solman.project.language import LANGUAGES, Language
 from solman.values.evaluation import Tex, is_array, is_matrix, is_sympy, library_types, matrix_rows
 
 
@@ -35,7 +42,7 @@ MAX_DECIMALS = 50  # fixed(n), sig(n), sci(n): more digits than any measurement 
 MAX_DIGITS = 10_000  # an integer printed exactly: Python's own str() stops at 4300 digits, solman at this
 MAX_LATEX = 100_000  # characters of LaTeX one value may print: TeX Live reads lines of at most 200000
 MAX_MATRIX_COLUMNS = 10  # amsmath's default MaxMatrixCols; a wider matrix raises it for itself
-LIST_SEPARATOR = r",\allowbreak\ "  # inline math does not break after a comma unless told it may
+LIST_SEPARATOR = r"{separator}\allowbreak\ "  # inline math does not break after a comma unless told it may
 
 
 def _bounded(func):
@@ -58,7 +65,7 @@ def _bounded(func):
 # --- the filters --------------------------------------------------------------------------
 
 @_bounded
-def latex(obj: object, **settings: object) -> str:
+def latex(obj: object, *, language: str = "en", **settings: object) -> str:
     """The default: exact LaTeX for exact values; floats are refused (they need a precision).
 
     For sympy objects, ``settings`` are passed to ``sympy.latex``, among them ``order="none"``
@@ -68,17 +75,18 @@ def latex(obj: object, **settings: object) -> str:
     if unknown:
         raise FilterError(f"latex() does not know {', '.join(sorted(unknown))}; it takes "
                           f"{', '.join(sorted(SYMPY_OPTIONS))}")
+    notation = _language(language)
     if isinstance(obj, Tex):
         return _trusted(obj)
     if isinstance(obj, bool) or _is_numpy(obj, "bool_"):
-        return r"\text{true}" if obj else r"\text{false}"
+        return rf"\text{{{notation.words['true' if obj else 'false']}}}"
     if isinstance(obj, str):
         return text(obj)
     if isinstance(obj, (list, tuple)):
         with _inside(obj):
-            return LIST_SEPARATOR.join(latex(item, **settings) for item in obj)
+            return _separator(notation).join(latex(item, language=language, **settings) for item in obj)
     if is_sympy(obj):
-        return _sympy_latex(obj, settings)
+        return _sympy_latex(obj, settings, notation)
     if is_array(obj):
         if obj.dtype.kind not in "iu":
             raise FilterError(f"an array of {obj.dtype} needs a precision: use | fixed(n) or | sig(n)")
@@ -92,31 +100,31 @@ def latex(obj: object, **settings: object) -> str:
 
 
 @_bounded
-def fixed(obj: object, digits: int) -> str:
+def fixed(obj: object, digits: int, *, language: str = "en") -> str:
     """Numbers (and matrices, arrays, lists of them) with ``digits`` decimals."""
     _check_digits(digits, "fixed")
-    return _each_number(obj, lambda x: _fixed(x, digits))
+    return _each_number(obj, lambda x: _fixed(x, digits), _language(language))
 
 
 @_bounded
-def sig(obj: object, digits: int) -> str:
+def sig(obj: object, digits: int, *, language: str = "en") -> str:
     """Numbers with ``digits`` significant digits, in positional notation."""
     _check_digits(digits, "sig", minimum=1)
-    return _each_number(obj, lambda x: _sig(x, digits))
+    return _each_number(obj, lambda x: _sig(x, digits), _language(language))
 
 
 @_bounded
-def sci(obj: object, digits: int) -> str:
+def sci(obj: object, digits: int, *, language: str = "en") -> str:
     r"""Numbers in scientific notation with ``digits`` significant digits: ``1.23 \times 10^{-4}``."""
     _check_digits(digits, "sci", minimum=1)
-    return _each_number(obj, lambda x: _sci(x, digits))
+    return _each_number(obj, lambda x: _sci(x, digits), _language(language))
 
 
 @_bounded
-def percent(obj: object, digits: int) -> str:
-    r"""A fraction as a percentage with ``digits`` decimals: 0.1234 becomes ``12.3\,\%``."""
+def percent(obj: object, digits: int, *, language: str = "en") -> str:
+    r"""A fraction as a percentage with ``digits`` decimals: 0.1234 becomes ``12.3\,\%`` (``12{,}3\,\%`` in French)."""
     _check_digits(digits, "percent")
-    return _each_number(obj, lambda x: _fixed(x * 100, digits) + r"\,\%")
+    return _each_number(obj, lambda x: _fixed(x * 100, digits) + r"\,\%", _language(language))
 
 
 @_bounded
@@ -299,14 +307,26 @@ def _fraction(q: Fraction) -> str:
 
 # --- containers ---------------------------------------------------------------------------
 
-def _each_number(obj: object, show) -> str:
-    """Apply ``show`` to a number, or to every entry of a matrix, array or list."""
+def _each_number(obj: object, show, notation: Language) -> str:
+    """Apply ``show`` to a number, or to every entry of a matrix, array or list; in ``notation``'s
+    decimal marker and list separator (``show`` writes Python's full stop)."""
     if is_array(obj) or is_matrix(obj):
-        return _matrix([[show(x) for x in row] for row in _rows(obj)])
+        return _matrix([[notation.number(show(x)) for x in row] for row in _rows(obj)])
     if isinstance(obj, (list, tuple)):
         with _inside(obj):
-            return LIST_SEPARATOR.join(_each_number(item, show) for item in obj)
-    return show(obj)
+            return _separator(notation).join(_each_number(item, show, notation) for item in obj)
+    return notation.number(show(obj))
+
+
+def _separator(notation: Language) -> str:
+    return LIST_SEPARATOR.format(separator=notation.separator)
+
+
+def _language(code: str) -> Language:
+    try:
+        return LANGUAGES[code]
+    except (KeyError, TypeError):
+        raise FilterError(f"unknown language {code!r}; solman writes {', '.join(LANGUAGES)}") from None
 
 
 _path = threading.local()  # the containers being printed, outermost first
@@ -345,7 +365,10 @@ def _spaced(latex: str, columns: int = 0) -> str:
     return rf"\begingroup{prefix}{latex}\endgroup" if prefix else latex
 
 
-def _sympy_latex(obj: object, settings: dict | None = None) -> str:
+def _sympy_latex(obj: object, settings: dict | None = None, notation: Language | None = None) -> str:
+    """``sympy.latex`` with solman's settings; in a language other than English, sympy's separators for
+    a comma decimal (``decimal_separator="comma"``: tuples, lists and sets take semicolons, while
+    intervals and arguments keep their commas) and the language's words in cases and booleans."""
     import sympy
 
     if obj.atoms(sympy.Float):
@@ -354,7 +377,35 @@ def _sympy_latex(obj: object, settings: dict | None = None) -> str:
             "(sympy.Rational, sympy.nsimplify) or print numbers with | fixed(n)"
         )
     columns = max((m.cols for m in _sympy_matrices(obj)), default=0)
-    return _spaced(sympy.latex(obj, **{**SYMPY_SETTINGS, **(settings or {})}), columns)
+    settings = {**SYMPY_SETTINGS, **(settings or {})}
+    if notation is None or notation.code == "en":
+        return _spaced(sympy.latex(obj, **settings), columns)
+    if notation.decimal != ".":
+        settings["decimal_separator"] = "comma"
+    return _spaced(_printer()(notation, settings).doprint(obj), columns)
+
+
+@functools.cache
+def _printer():
+    """sympy's LaTeX printer, speaking a language (made on first use: sympy is imported late)."""
+    from sympy.printing.latex import LatexPrinter
+
+    class Printer(LatexPrinter):
+        def __init__(self, notation: Language, settings: dict) -> None:
+            super().__init__(settings)
+            self.words = notation.words
+
+        def _print_Piecewise(self, expr) -> str:
+            return (super()._print_Piecewise(expr).replace(r"\text{for}", rf"\text{{{self.words['cases_for']}}}")
+                    .replace(r"\text{otherwise}", rf"\text{{{self.words['cases_otherwise']}}}"))
+
+        def _print_BooleanTrue(self, expr) -> str:
+            return rf"\text{{{self.words['sympy_true']}}}"
+
+        def _print_BooleanFalse(self, expr) -> str:
+            return rf"\text{{{self.words['sympy_false']}}}"
+
+    return Printer
 
 
 def _sympy_matrices(obj: object) -> list:
