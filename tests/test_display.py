@@ -1,5 +1,6 @@
 """The display contract: printed LaTeX read back and compared with the value."""
 
+import contextlib
 from fractions import Fraction
 
 import numpy as np
@@ -8,6 +9,7 @@ import sympy as sp
 
 from solman.values import filters
 from solman.checking.display import Unreadable, compare, parse_expression, parse_number, points
+from solman.project.language import LANGUAGES
 
 x = sp.Symbol("x")
 r = sp.Symbol("r", real=True)
@@ -16,7 +18,7 @@ n = sp.Symbol("n", integer=True, positive=True)
 f = sp.Function("f")
 
 
-@pytest.mark.parametrize("obj, spec", [
+PRINTED = [
     (sp.Matrix([[1, sp.Rational(1, 2)], [sp.sqrt(3) / 6, 0]]), "latex"),
     (Fraction(-3, 4), "latex"), (12345, "latex"), (sp.sqrt(2) / 2, "latex"),
     (x ** 2 + 2 * x, "latex"), (sp.log(x) / (1 + sp.exp(-x)), "latex"), (sp.Function("f")(x), "latex"),
@@ -44,12 +46,51 @@ f = sp.Function("f")
     (sp.Eq(x, 2), "latex"), (sp.Lt(x, 1), "latex"), (sp.true, "latex"), (sp.Tuple(1, x), "latex"),
     (f(x) ** 2 + sp.Function("sigma")(x) + sp.Function("g_1")(x, 1), "latex"),
     (sp.Indexed(sp.IndexedBase("q"), i, n) * sp.Sum(sp.Indexed(sp.IndexedBase("w"), i), (i, 1, n)), "latex"),
-])
-def test_every_filter_output_reads_back_as_its_value(obj, spec):
+    (sp.FiniteSet(sp.Rational(1, 2), 3), "latex"), ((sp.Rational(1, 3), 2), "latex"),
+    (sp.Tuple(sp.Interval(0, 1), x), "latex"), (sp.Piecewise((sp.false, x < 0), (sp.true, True)), "latex"),
+    ((0.001234, 12345.6), "sci(2)"), ([False, True], "latex"),
+]
+
+
+def printed(obj: object, spec: str, code: str = "en") -> str:
+    """What the filter ``spec`` prints for ``obj`` in the language ``code`` (as the engine calls it)."""
     name, _, digits = spec.partition("(")
     function = filters.FILTERS[name]
-    latex = function(obj, int(digits[:-1])) if digits else function(obj)
-    assert compare(obj, latex, spec) is None
+    language = {"language": code} if name != "coords" else {}
+    return function(obj, int(digits[:-1]), **language) if digits else function(obj, **language)
+
+
+@pytest.mark.parametrize("obj, spec", PRINTED)
+def test_every_filter_output_reads_back_as_its_value(obj, spec):
+    assert compare(obj, printed(obj, spec), spec) is None
+
+
+@pytest.mark.parametrize("code", ["fr", "de"])
+@pytest.mark.parametrize("obj, spec", PRINTED)
+def test_every_filter_output_reads_back_in_french_and_german(obj, spec, code):
+    """The same values printed with a decimal comma, semicolons between items and the language's words
+    read back as themselves, in that language (and, where the notation differs, not in English's)."""
+    latex = printed(obj, spec, code)
+    assert compare(obj, latex, spec, LANGUAGES[code]) is None
+    if latex != printed(obj, spec):  # English's reader does not take it for the value
+        with contextlib.suppress(Unreadable):
+            assert compare(obj, latex, spec) is not None
+
+
+@pytest.mark.parametrize("code, obj, latex, spec, problem", [
+    ("fr", 0.1234, "0.12", "fixed(2)", "has the decimal marker '.'; in French it is '{,}'"),
+    ("en", 0.1234, "0{,}12", "fixed(2)", "has the decimal marker '{,}'; in English it is '.'"),
+    ("de", 0.5, r"50.0\,\%", "percent(1)", "decimal marker '.'"),
+    ("fr", [0.25, 1.5], r"0{,}25,\allowbreak\ 1{,}50", "fixed(2)", "shows 1 items, the value has 2"),
+    ("fr", [0.25, 1.5], r"0{,}25;\allowbreak\ 1{,}49", "fixed(2)", "item 1: shows 1.49"),
+    ("de", np.array([[0.5, 2.25]]), r"\begin{bmatrix}0{,}5 & 2.2\end{bmatrix}", "fixed(1)", "entry (1, 2)"),
+    ("de", True, r"\text{true}", "latex", "shows"),
+    ("fr", sp.Piecewise((x, x > 0), (0, True)), r"\begin{cases} x & \text{pour}\: x > 0 \\1 & \text{sinon} \end{cases}",
+     "latex", "shows"),
+])
+def test_a_display_in_the_wrong_notation_is_named(code, obj, latex, spec, problem):
+    found = compare(obj, latex, spec, LANGUAGES[code])
+    assert found is not None and problem in found, found
 
 
 @pytest.mark.parametrize("obj, latex, spec, problem", [
@@ -87,6 +128,11 @@ def test_unreadable_latex_is_reported_as_such():
 def test_parse_number():
     assert parse_number(r"-12\,345.5") == Fraction(-24691, 2)
     assert parse_number(r"1.5 \times 10^{-3}") == Fraction(3, 2000)
+    assert parse_number(r"-12\,345{,}5", LANGUAGES["fr"]) == Fraction(-24691, 2)
+    assert parse_number(r"1{,}5 \times 10^{-3}", LANGUAGES["de"]) == Fraction(3, 2000)
+    for wrong, language in ((r"1{,}5", LANGUAGES["en"]), ("1.5", LANGUAGES["fr"]), ("1,5", LANGUAGES["de"])):
+        with pytest.raises(Unreadable):  # {,} is a decimal marker only where the language says so
+            parse_number(wrong, language)
 
 
 EVASIONS = [

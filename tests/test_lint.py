@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from solman.checking.lint import lint_template, lint_text, problem_numbers
+from solman.project.language import LANGUAGES
 
 
 @pytest.mark.parametrize("text, flagged", [
@@ -24,6 +25,18 @@ from solman.checking.lint import lint_template, lint_text, problem_numbers
 ])
 def test_lint_text(text, flagged):
     assert [f.text for f in lint_text(Path("t"), text, 1)] == flagged
+
+
+@pytest.mark.parametrize("code, text, flagged", [
+    ("en", r"Typed the French way: $3{,}14$ and $12{,}5$; a list 1,5 is not a decimal.", ["3{,}14", "12{,}5"]),
+    ("fr", r"La valeur est 0,5, soit $0{,}50$ (ou 2.5), à l'exercice 12 du chapitre 3, $x_{1,2}$ et (1, 2).",
+     ["0,5", "0{,}50", "2.5"]),
+    ("de", r"Der Wert ist 3,147 (Aufgabe 4.1, Kapitel 2, Abbildung 3 und Gl.~(7)).", ["3,147"]),
+])
+def test_lint_reads_decimals_in_the_projects_language(code, text, flagged):
+    """A comma between digits is a decimal where the language says so; ``{,}`` is one in any language.
+    French and German numbering words are the source's numbering, as the English ones are."""
+    assert sorted(f.text for f in lint_text(Path("t"), text, 1, LANGUAGES[code])) == sorted(flagged)
 
 
 def test_only_solutions_are_linted_and_lines_are_exact(tmp_path: Path):

@@ -15,16 +15,23 @@ relations and logic, matrices, and the value's own symbols and functions by thei
 kind it never produces (``unknown_part``), is reported as not checkable (counted in the
 summary), never silently passed. Symbolic values are compared by ``same``: part by part for
 containers, at points of both signs, zero and complex numbers for expressions.
+
+The reader knows the project's language, and reads its notation only: in French and German the
+decimal marker is ``{,}`` (a full stop there, or ``{,}`` in English, is a finding), the items of a
+list are separated by ``;`` (sympy's tuples and sets too; its intervals and arguments keep ``,``),
+and booleans and case distinctions are in the language's words. ``{,}`` is never a list separator.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from solman.project.language import ENGLISH, Language
 from solman.rendering.render import Use
 from solman.values.evaluation import Tex, is_matrix, is_sympy, matrix_rows
 
@@ -41,14 +48,15 @@ class Finding:
 
 # --- comparing -------------------------------------------------------------------------------
 
-def check_display(uses: list[Use]) -> tuple[list[Finding], int, int]:
-    """Compare every printed value with its LaTeX; the findings, and how many were checked / not."""
+def check_display(uses: list[Use], language: Language = ENGLISH) -> tuple[list[Finding], int, int]:
+    """Compare every printed value with its LaTeX, written in ``language``; the findings, and how many
+    were checked / not."""
     findings, checked, unreadable = [], 0, 0
     for use in uses:
         if use.latex is None or isinstance(use.obj, Tex) or (isinstance(use.obj, str) and use.filter == "text"):
             continue
         try:
-            problem = compare(use.obj, use.latex, use.filter)
+            problem = compare(use.obj, use.latex, use.filter, language)
         except Unreadable:
             unreadable += 1
             continue
@@ -58,8 +66,8 @@ def check_display(uses: list[Use]) -> tuple[list[Finding], int, int]:
     return findings, checked, unreadable
 
 
-def compare(obj: object, latex: str, spec: str) -> str | None:
-    """Why ``latex`` does not show ``obj`` as ``spec`` promised, or None when it does."""
+def compare(obj: object, latex: str, spec: str, language: Language = ENGLISH) -> str | None:
+    """Why ``latex`` does not show ``obj`` as ``spec`` promised in ``language``, or None when it does."""
     name, digits = parse_spec(spec)
     latex = unwrap(latex).replace("\\allowbreak\\ ", " ").replace("\\allowbreak", "")
     if name == "coords":
@@ -69,34 +77,40 @@ def compare(obj: object, latex: str, spec: str) -> str | None:
     if isinstance(obj, str):
         return None if unescape(latex) == obj else f"shows {unescape(latex)!r}, the value is {obj!r}"
     if is_bool(obj):
-        shown = {r"\text{true}": True, r"\text{false}": False}.get(latex.strip())
+        words = language.words
+        shown = {rf"\text{{{words['true']}}}": True, rf"\text{{{words['false']}}}": False}.get(latex.strip())
         return None if shown == bool(obj) else f"shows {latex!r} for {bool(obj)}"
     if is_matrix(obj):
-        return compare_grid(matrix_rows(obj), parse_matrix(latex), lambda e, s: compare_entry(e, s, name, digits))
+        return compare_grid(matrix_rows(obj), parse_matrix(latex),
+                            lambda e, s: compare_entry(e, s, name, digits, language))
     if isinstance(obj, (list, tuple)):
-        parts = split_top(latex, ",")
+        parts = split_top(latex, language.separator)
         if len(parts) != len(obj):
             return f"shows {len(parts)} items, the value has {len(obj)}"
         for index, (item, part) in enumerate(zip(obj, parts)):
-            problem = compare(item, part, spec)
+            problem = compare(item, part, spec, language)
             if problem:
                 return f"item {index}: {problem}"
         return None
-    return compare_entry(obj, latex, name, digits)
+    return compare_entry(obj, latex, name, digits, language)
 
 
-def compare_entry(expected: object, latex: str, name: str, digits: int | None) -> str | None:
+def compare_entry(expected: object, latex: str, name: str, digits: int | None,
+                  language: Language = ENGLISH) -> str | None:
     if name in ("fixed", "sig", "sci", "percent"):
         if name == "percent":
             if not latex.rstrip().endswith(r"\,\%"):
                 return f"{latex!r} lacks the percent sign"
             latex = latex.rstrip()[:-4]
-        shown = parse_number(latex)
-        return rounded(expected, shown, digits, name, latex)
+        wrong = "{,}" if language.decimal == "." else "."
+        if wrong in latex:
+            return f"has the decimal marker {wrong!r}; in {language.name} it is {language.decimal!r}"
+        shown = parse_number(latex, language)
+        return rounded(expected, shown, digits, name, latex, language)
     unknown = unknown_part(expected)
     if unknown is not None:
         raise Unreadable(f"the reader does not know values like {type(unknown).__name__}: {unknown}")
-    shown = parse_expression(latex, expected)
+    shown = parse_expression(latex, expected, language)
     try:
         equal = same_exact(expected, shown)
     except Unreadable:
@@ -106,14 +120,15 @@ def compare_entry(expected: object, latex: str, name: str, digits: int | None) -
     return None if equal else f"shows {shown}, the value is {expected}"
 
 
-def rounded(expected: object, shown: Fraction, digits: int, name: str, latex: str | None = None) -> str | None:
+def rounded(expected: object, shown: Fraction, digits: int, name: str, latex: str | None = None,
+            language: Language = ENGLISH) -> str | None:
     """Whether ``shown`` is ``expected`` rounded as ``name(digits)`` promised."""
     value = to_fraction(expected)
     if name == "percent":
         value *= 100
     if name == "fixed":
         unit = Fraction(1, 10 ** digits)
-        decimals = len(latex.partition(".")[2].strip()) if latex else digits
+        decimals = len(latex.partition(language.decimal)[2].strip()) if latex else digits
         if latex is not None and decimals != digits:
             return f"shows {decimals} decimals, {digits} were asked for"
     else:
@@ -410,13 +425,15 @@ def unwrap(latex: str) -> str:
                   latex.strip(), flags=re.S)
 
 
-def parse_number(latex: str) -> Fraction:
-    """A plain decimal or integer, possibly signed and grouped, or ``m \\times 10^{e}``."""
+def parse_number(latex: str, language: Language = ENGLISH) -> Fraction:
+    """A plain decimal or integer, possibly signed and grouped, or ``m \\times 10^{e}``, with
+    ``language``'s decimal marker."""
     text = latex.strip()
-    match = re.fullmatch(r"(-?)(\d+(?:\\,\d{3})*(?:\.\d+)?)(?:\s*\\times\s*10\^\{(-?\d+)\})?", text)
+    marker = re.escape(language.decimal)
+    match = re.fullmatch(rf"(-?)(\d+(?:\\,\d{{3}})*(?:{marker}\d+)?)(?:\s*\\times\s*10\^\{{(-?\d+)\}})?", text)
     if not match:
         raise Unreadable(latex)
-    value = Fraction(Decimal(match[2].replace(r"\,", "")))
+    value = Fraction(Decimal(match[2].replace(r"\,", "").replace(language.decimal, ".")))
     if match[3]:
         value *= Fraction(10) ** int(match[3])
     return -value if match[1] else value
@@ -486,15 +503,15 @@ def unknown_part(expected: object):
     return None
 
 
-def parse_expression(latex: str, expected: object = None):
-    """A sympy object for ``latex``, read with the names of ``expected``.
+def parse_expression(latex: str, expected: object = None, language: Language = ENGLISH):
+    """A sympy object for ``latex`` (written in ``language``), read with the names of ``expected``.
 
     ``expected`` (the value being compared, or None) only lends its names: the LaTeX says
     "alpha", "\\hat{y}_i" or "\\sigma\\left(x\\right)", not which assumptions alpha carries,
     which symbol a name stands for or that sigma is a function. What the LaTeX says about the
     value itself is read from the LaTeX alone.
     """
-    return Parser(latex, Names.of(expected)).parse()
+    return Parser(latex, Names.of(expected), language).parse()
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -599,27 +616,39 @@ class Token:
     gap: str  # whitespace before it: "", " " or "thin" (a \, \: \; or \ )
 
 
-TOKEN = re.compile(r"(?P<number>\d{1,3}(?:\\,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-                   r"|(?P<command>\\[a-zA-Z]+|\\[,;!: |{}%#&$_]|\\\\)|(?P<letter>[a-zA-Z])"
-                   r"|(?P<char>[-+*/^_{}()\[\],|&=<>!'.:;])")
+TOKEN = (r"(?P<number>\d{1,3}(?:\\,\d{3})+(?!\d)(?:DECIMAL\d+)?|\d+(?:DECIMAL\d+)?|DECIMAL\d+)"
+         r"|(?P<command>\\[a-zA-Z]+|\\[,;!: |{}%#&$_]|\\\\)|(?P<letter>[^\W\d_])"
+         r"|(?P<char>[-+*/^_{}()\[\],|&=<>!'.:;])")  # DECIMAL: the language's decimal marker; a letter
+# may be any (sympy writes names in ASCII, but the words of a case distinction are the language's: \text{für})
+
+
+@functools.cache
+def token_pattern(decimal: str) -> re.Pattern:
+    return re.compile(TOKEN.replace("DECIMAL", re.escape(decimal)))
+
+
 SPACES = {"\\,": "thin", "\\:": "thin", "\\;": "thin", "\\ ": "forced", "\\!": "", "\\quad": " ", "\\qquad": " ",
           "\\allowbreak": ""}
 
 
-def tokenize(latex: str) -> list[Token]:
+def tokenize(latex: str, language: Language = ENGLISH) -> list[Token]:
+    """The tokens of ``latex``; a number's decimal marker is ``language``'s (a number token holds it as ``.``)."""
     tokens, position, gap = [], 0, ""
     text = latex.strip()
+    pattern = token_pattern(language.decimal)
     while position < len(text):
         if text[position].isspace():
             gap = gap or " "
             position += 1
             continue
-        match = TOKEN.match(text, position)
+        match = pattern.match(text, position)
         if not match:
             raise Unreadable(f"cannot read {text[position:position + 12]!r}")
         position = match.end()
         kind = match.lastgroup
         value = match[kind]
+        if kind == "number":
+            value = value.replace(language.decimal, ".")
         if kind == "command" and value in SPACES:
             gap = max(gap, SPACES[value], key=["", " ", "thin", "forced"].index)
             continue
@@ -648,10 +677,12 @@ ENDS_TERM = {"+", "-", ")", "}", "]", ",", "&", "\\\\", r"\right", r"\end", ";",
 class Parser:
     """Recursive descent over the tokens: proposition, relation, sum, term, factor, atom."""
 
-    def __init__(self, latex: str, names: Names) -> None:
-        self.tokens = tokenize(latex)
+    def __init__(self, latex: str, names: Names, language: Language = ENGLISH) -> None:
+        self.tokens = tokenize(latex, language)
         self.position = 0
         self.names = names
+        self.words = language.words
+        self.separators = tuple(dict.fromkeys((",", language.separator)))  # of items: ";" too where "," marks decimals
         self.bound: dict[str, object] = {}  # variables of the sums, products and integrals around
         self.integrand = 0  # inside an integral, "\, dx" ends the term
 
@@ -826,8 +857,8 @@ class Parser:
 
     def items(self) -> list:
         items = [self.proposition()]
-        while self.at(","):
-            self.take(",")
+        while self.at(*self.separators):
+            self.take()
             items.append(self.proposition())
         return items
 
@@ -895,7 +926,7 @@ class Parser:
             return self.environment()
         if value == r"\text":
             text = self.word()
-            known = {"True": sympy.true, "False": sympy.false, "NaN": sympy.nan}
+            known = {self.words["sympy_true"]: sympy.true, self.words["sympy_false"]: sympy.false, "NaN": sympy.nan}
             if text in known:
                 return known[text]
             raise Unreadable(f"cannot read \\text{{{text}}}")
@@ -1082,12 +1113,12 @@ class Parser:
         if opening in ("(", "["):
             start = self.position
             items = self.items()
-            forced = any(t.value == "," and self.tokens[i + 1].gap == "forced" for i, t in
+            forced = any(t.value in self.separators and self.tokens[i + 1].gap == "forced" for i, t in
                          enumerate(self.tokens[start:self.position], start) if i + 1 < len(self.tokens))
             self.take(r"\right")
             closing = self.take().value
             if forced or (len(items) == 1 and opening == "(" and closing == ")" and
-                          self.tokens[start].gap == " " and self.tokens[self.position - 3].value == ","):
+                          self.tokens[start].gap == " " and self.tokens[self.position - 3].value in self.separators):
                 if opening == "(" and closing == ")":
                     return sympy.Tuple(*items)
                 raise Unreadable("a list")
@@ -1235,9 +1266,9 @@ class Parser:
                 self.take("&")
                 self.take(r"\text")
                 kind = self.word()
-                if kind == "for":
+                if kind == self.words["cases_for"]:
                     condition = self.proposition()
-                elif kind == "otherwise":
+                elif kind == self.words["cases_otherwise"]:
                     condition = sympy.true
                 else:
                     raise Unreadable(f"a case {kind}")

@@ -7,8 +7,12 @@ edition renders, and the numbers of Jinja literals printed there) and flags deci
 digits and hand-typed matrices. It leaves alone what is not a result: single digits in
 formulas, exponents and subscripts, lengths (``3pt``), option lists (``[width=8cm]``), colour
 mixes, labels and references, and the source's own numbering (``Eq.~(12)``, ``question 4.1``,
-``Assignment 7``). A number typed on purpose is marked ``\lit{...}``: visible in the source and
-counted in the summary.
+``Assignment 7``, and their French and German counterparts). A number typed on purpose is marked
+``\lit{...}``: visible in the source and counted in the summary.
+
+Decimals are flagged in the project's language's notation as well as in English: ``0.5`` and
+``0{,}5`` everywhere, and in French and German ``0,5`` too (there the comma between digits is a
+decimal marker, not a list separator).
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ from pathlib import Path
 import jinja2
 from jinja2 import nodes
 
+from solman.project.language import ENGLISH, LANGUAGES, Language
 from solman.project.settings import Project
 
 NUMBERING_WORDS = (
     r"Eqs?\.|Equations?|equations?|Figures?|figures?|Figs?\.|Tables?|tables?|Problems?|problems?|Questions?|"
     r"questions?|Sections?|sections?|Chapters?|chapters?|Assignments?|assignments?|Parts?|parts?|Exercises?|"
     r"exercises?|Lemmas?|Theorems?|Appendix|Footnotes?|footnotes?|pages?|lines?|Steps?|steps?|Options?|options?|"
-    r"Q|A|\\S"
+    r"Q|A|\\S|"
+    # French and German: exercice 3, chapitre 2, tableau 1, partie 2, équation 4; Aufgabe 3, Kapitel 2, ...
+    r"Exercices?|exercices?|Chapitres?|chapitres?|Tableaux?|tableaux?|Parties?|parties?|Équations?|équations?|"
+    r"Éq\.|éq\.|Lemmes?|Théorèmes?|Annexe|Étapes?|étapes?|lignes?|Devoirs?|devoirs?|Série|série|"
+    r"Aufgaben?|Kapitel|Abschnitte?|Abschnitts|Tabellen?|Abbildung(?:en)?|Abb\.|Gleichung(?:en)?|Gl\.|Teile?|"
+    r"Schritte?|Seiten?|Zeilen?|Übungs?(?:blatt)?|Blatt|Fragen?|Satz|Anhang|Fußnoten?"
 )
 NUMBER_REF = r"\(?\d+(?:\.\d+)*[a-z]?\)?(?:\s*\([a-z]+\))?"
 EXEMPT = [
@@ -43,7 +53,8 @@ EXEMPT = [
     re.compile(r"(?:(?<=^)|(?<=[\s~]))\(\d{1,3}\)(?=[\s.,;:~)]|$)"),  # an equation number in prose: "(18) holds"
 ]
 MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(.*?)\\end\{\1\}", re.S)
-DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?!\w|\.\d)")
+DECIMAL = re.compile(r"(?<![\w.])\d*(?:\.|\{,\})\d+(?!\w|\.\d)")
+COMMA_DECIMAL = re.compile(r"(?<![\w.,])\d*(?:\.|\{,\}|,)\d+(?!\w|[.,]\d)")  # where "," marks decimals
 MULTI_DIGIT = re.compile(r"(?<![\w.])\d{2,}(?!\w|\.\d)")
 LITERAL = re.compile(r"\\lit\{")
 
@@ -56,7 +67,7 @@ class Finding:
     what: str
 
 
-def lint_template(path: Path) -> tuple[list[Finding], int]:
+def lint_template(path: Path, language: Language = ENGLISH) -> tuple[list[Finding], int]:
     """The typed numbers in the solutions of one template, and how many ``\\lit`` it marks.
 
     Solution text is the body of every ``\\BLOCK{ call solution() }`` and every branch that only
@@ -64,20 +75,21 @@ def lint_template(path: Path) -> tuple[list[Finding], int]:
     ``edition == "problems"``). In it, both the literal text and the numbers of Jinja literals
     that are printed or bound (``\\VAR{ "0.7072" }``, ``\\VAR{ 0.70734 | fixed(4) }``,
     ``\\BLOCK{ set x = 12.5 }``) are linted; so is a number set outside a solution and printed in one.
+    Decimals are read in ``language``'s notation (and in English's).
     """
     ast = _environment().parse(path.read_text(encoding="utf-8"), filename=str(path))
-    scan = _Scan(path)
+    scan = _Scan(path, language=language)
     scan.visit(ast, in_solution=False)
     for name in scan.printed_names:
         scan.findings += scan.sets.get(name, [])
     return sorted(set(scan.findings), key=lambda f: (f.line, f.text)), scan.literals
 
 
-def problem_numbers(path: Path) -> list[Finding]:
+def problem_numbers(path: Path, language: Language = ENGLISH) -> list[Finding]:
     """The numbers typed into what both editions show (problem and chapter text), as the lint finds them
     in solutions: the separation check compares them with the numbers only solutions print."""
     ast = _environment().parse(path.read_text(encoding="utf-8"), filename=str(path))
-    scan = _Scan(path, solutions=False)
+    scan = _Scan(path, solutions=False, language=language)
     scan.visit(ast, in_solution=False)
     return sorted(set(scan.findings), key=lambda f: (f.line, f.text))
 
@@ -85,8 +97,9 @@ def problem_numbers(path: Path) -> list[Finding]:
 class _Scan:
     """One walk over a template's syntax tree, knowing whether it is in solution text."""
 
-    def __init__(self, path: Path, solutions: bool = True) -> None:
+    def __init__(self, path: Path, solutions: bool = True, language: Language = ENGLISH) -> None:
         self.path = path
+        self.language = language
         self.solutions = solutions  # False: scan what is not solution text instead
         self.findings: list[Finding] = []
         self.literals = 0
@@ -110,7 +123,7 @@ class _Scan:
         if isinstance(node, nodes.TemplateData):
             if scanned:
                 self.literals += len(LITERAL.findall(node.data))
-                self.findings += lint_text(self.path, node.data, node.lineno)
+                self.findings += lint_text(self.path, node.data, node.lineno, self.language)
             return
         if isinstance(node, nodes.Output):
             for child in node.nodes:
@@ -140,7 +153,7 @@ class _Scan:
     def const(self, node: nodes.Const) -> list[Finding]:
         value = node.value
         if isinstance(value, str):
-            return lint_text(self.path, value, node.lineno)
+            return lint_text(self.path, value, node.lineno, self.language)
         if isinstance(value, (int, float)) and not isinstance(value, bool) \
                 and (isinstance(value, float) or abs(value) >= 10):
             return [Finding(self.path, node.lineno, repr(value),
@@ -185,7 +198,7 @@ def _edition_test(test: nodes.Node) -> str | None:
     return "problems" if right.value == "solutions" else "solutions"
 
 
-def lint_text(path: Path, text: str, first_line: int) -> list[Finding]:
+def lint_text(path: Path, text: str, first_line: int, language: Language = ENGLISH) -> list[Finding]:
     """The typed numbers in one stretch of literal solution text starting at ``first_line``."""
     masked = _blank_options(text)
     for pattern in EXEMPT:
@@ -196,16 +209,18 @@ def lint_text(path: Path, text: str, first_line: int) -> list[Finding]:
             findings.append(_finding(path, text, first_line, match.start(), "a matrix typed by hand",
                                      match[0].split("\\end")[0][:40]))
             masked = masked[:match.start()] + _blank(match) + masked[match.end():]
-    for pattern, what in ((DECIMAL, "a decimal number"), (MULTI_DIGIT, "a number")):
+    decimal = COMMA_DECIMAL if language.decimal != "." else DECIMAL
+    for pattern, what in ((decimal, "a decimal number"), (MULTI_DIGIT, "a number")):
         for match in pattern.finditer(masked):
             findings.append(_finding(path, text, first_line, match.start(), what, match[0]))
+            masked = masked[:match.start()] + _blank(match) + masked[match.end():]  # 14 of 3{,}14 is not a number
     return findings
 
 
 def lint_project(project: Project) -> tuple[list[Finding], int]:
     findings, literals = [], 0
     for chapter in project.chapters:
-        found, marked = lint_template(chapter.template)
+        found, marked = lint_template(chapter.template, LANGUAGES[project.language])
         findings += found
         literals += marked
     return findings, literals

@@ -49,6 +49,7 @@ from solman.errors import (
 from solman.checking.lint import problem_numbers
 from solman.build.manifest import empty_manifest, load_manifest
 from solman.latex.pdfs import pdf_text, read_digest, read_provenance
+from solman.project.language import ENGLISH, Language, language
 from solman.project.settings import Chapter, Project
 from solman.rendering.render import Rendered, Use
 from solman.checking.sensitivity import sensitivity_check
@@ -340,7 +341,7 @@ def display_results(project: Project, chapters: dict[tuple[str, str], Rendered]
         stored = cache.load(f"display-{edition}", key)
         if stored is None and all(u.obj is not None or u.latex is None for u in rendered.uses):
             index = {id(use): i for i, use in enumerate(rendered.uses)}
-            findings, checked, unreadable = check_display(rendered.uses)
+            findings, checked, unreadable = check_display(rendered.uses, language(project.language))
             stored = ([(index[id(f.use)], f.problem) for f in findings], checked, unreadable)
             cache.store(f"display-{edition}", key, stored)
         if stored is not None:
@@ -378,10 +379,10 @@ def lint_results(project: Project, scope: list[Chapter]) -> tuple[list, int]:
     findings, literals = [], 0
     for chapter in scope:
         cache = ChapterCache(project, chapter)
-        key = file_hash(chapter.template) + engine_hash()
+        key = file_hash(chapter.template) + engine_hash() + project.language
         stored = cache.load("lint", key)
         if stored is None:
-            stored = lint_template(chapter.template)
+            stored = lint_template(chapter.template, language(project.language))
             cache.store("lint", key, stored)
         findings += stored[0]
         literals += stored[1]
@@ -750,13 +751,14 @@ def value_leaks(project: Project, chapter: str, solutions: Rendered, problems: R
             failures.append(VerificationFailure(
                 f"chapter {chapter}: the problems edition prints '{use.expr}'{where}, which the solutions edition "
                 f"prints only in solutions", location=location, hint=LEAK_HINT))
-    typed = [f for f in problem_numbers(project.chapter(chapter).template) if plain_number(f.text)]
+    notation = language(project.language)
+    typed = [f for f in problem_numbers(project.chapter(chapter).template, notation) if plain_number(f.text, notation)]
     for use in solutions.uses:
-        number = plain_number(use.latex) if use.value in only_solutions and use.latex is not None else None
+        number = plain_number(use.latex, notation) if use.value in only_solutions and use.latex is not None else None
         if number is None or not distinctive(number):
             continue
         for finding in typed:
-            if plain_number(finding.text) == number:
+            if plain_number(finding.text, notation) == number:
                 failures.append(VerificationFailure(
                     f"chapter {chapter}: {number} is typed into the problems edition, and only the solution of "
                     f"question {use.question} prints it ('{use.expr}')", hint=LEAK_HINT,
@@ -772,8 +774,11 @@ def distinctive(number: str) -> bool:
     return len(number.lstrip("-")) >= 5
 
 
-def plain_number(latex: str) -> str | None:
-    r"""``12\,345`` as ``12345``, ``-0.5`` as is; None for what is not a plain number."""
+def plain_number(latex: str, notation: Language = ENGLISH) -> str | None:
+    r"""``12\,345`` as ``12345``, ``-0.5`` as is, ``-0{,}5`` (or ``-0,5`` typed) as ``-0.5`` where the comma
+    marks decimals; None for what is not a plain number. In English ``{,}`` groups thousands."""
+    if notation.decimal != ".":
+        latex = latex.replace(notation.decimal, ".").replace(",", ".")
     number = re.sub(r"\\,|\\!|\s|\{,\}", "", latex)
     return number if re.fullmatch(r"-?\d+(?:\.\d+)?", number) else None
 
