@@ -1,7 +1,8 @@
 """``invoke new``: a new chapter that builds and verifies at once.
 
 It writes ``chapters/<id>.tex.j2`` (one problem, one question with its solution) and
-``verify/<id>.py`` (one value and a test that checks it independently), and adds the id to
+``verify/<id>.py`` (one value and a test that checks it independently), both in the project's
+language (``language`` in ``[tool.solman]``), and adds the id to
 ``chapters`` in ``[tool.solman]``, editing the TOML text in place so that the author's
 formatting and comments survive. It never overwrites anything.
 """
@@ -15,35 +16,78 @@ from solman.errors import ConfigError, Location
 from solman.values.filters import text
 from solman.project.settings import CHAPTER_ID, LANGUAGES, line_of, load_project
 
+# The example chapter, in each language: its template (str.format: {title}) and the words of its verify module.
 TEMPLATE = r"""\chapter{{{title}}}
-\source{{Where these problems come from: the institution, the course, its teachers and the date.
-Say here what the chapter covers, and that the problems are restated in our own words.}}
+\source{{{source}}}
 
-\VAR{{ problem("A first problem", 1) }}
-\BLOCK{{ call question("1a", points=1, answer=triangle_number) }}
-Restate the problem in your own words, with its givens exact. For example: what is
-$1 + 2 + \dots + n$ for $n = 10$?
+\VAR{{ problem("{problem}", 1) }}
+\BLOCK{{ call question("1a", points=1, answer={value}) }}
+{question}
 \BLOCK{{ call solution() }}
-By Gauss's pairing, $1 + 2 + \dots + n = \frac{{n(n+1)}}{{2}}$, which is $\VAR{{ triangle_number }}$ here.
+{solution}
 \BLOCK{{ endcall }}
 \BLOCK{{ endcall }}
 """
+EXAMPLE_TEXT = {
+    "en": {
+        "source": "Where these problems come from: the institution, the course, its teachers and the date.\n"
+                  "Say here what the chapter covers, and that the problems are restated in our own words.",
+        "problem": "A first problem",
+        "question": "Restate the problem in your own words, with its givens exact. For example: what is\n"
+                    "$1 + 2 + \\dots + n$ for $n = 10$?",
+        "solution": "By Gauss's pairing, $1 + 2 + \\dots + n = \\frac{n(n+1)}{2}$, which is "
+                    "$\\VAR{ triangle_number }$ here.",
+        "value": "triangle_number", "test": "test_triangle_number_is_the_sum_done_the_long_way",
+        "module": "Values and tests of chapter", "docstring": "1 + 2 + ... + 10, by the closed form n (n + 1) / 2.",
+    },
+    "fr": {
+        "source": "D'où viennent ces problèmes : l'établissement, le cours, ses enseignants et la date.\n"
+                  "Dites ici ce que couvre le chapitre, et que les énoncés sont reformulés avec nos propres mots.",
+        "problem": "Un premier problème",
+        "question": "Reformulez le problème avec vos propres mots, ses données exactes. Par exemple : que vaut\n"
+                    "$1 + 2 + \\dots + n$ pour $n = 10$ ?",
+        "solution": "En appariant les termes comme Gauss, $1 + 2 + \\dots + n = \\frac{n(n+1)}{2}$, "
+                    "soit $\\VAR{ nombre_triangulaire }$ ici.",
+        "value": "nombre_triangulaire", "test": "test_nombre_triangulaire_egale_la_somme_terme_a_terme",
+        "module": "Valeurs et tests du chapitre", "docstring": "1 + 2 + ... + 10, par la formule n (n + 1) / 2.",
+    },
+    "de": {
+        "source": "Woher diese Aufgaben stammen: die Hochschule, die Vorlesung, ihre Lehrenden und das Datum.\n"
+                  "Sagen Sie hier, was das Kapitel behandelt und dass die Aufgaben in eigenen Worten wiedergegeben sind.",
+        "problem": "Eine erste Aufgabe",
+        "question": "Geben Sie die Aufgabe in eigenen Worten wieder, mit exakten Angaben. Zum Beispiel: Was ist\n"
+                    "$1 + 2 + \\dots + n$ für $n = 10$?",
+        "solution": "Paarweise nach Gauß ist $1 + 2 + \\dots + n = \\frac{n(n+1)}{2}$, "
+                    "hier also $\\VAR{ dreieckszahl }$.",
+        "value": "dreieckszahl", "test": "test_dreieckszahl_ist_die_summe_schritt_fuer_schritt",
+        "module": "Werte und Tests des Kapitels", "docstring": "1 + 2 + ... + 10, nach der Formel n (n + 1) / 2.",
+    },
+}
 
-VERIFY = '''"""Values and tests of chapter {id}: {title}."""
+VERIFY = '''"""{module} {id}: {title}."""
 
 from solman import value
 
 
 @value
-def triangle_number():
-    """1 + 2 + ... + 10, by the closed form n (n + 1) / 2."""
+def {value}():
+    """{docstring}"""
     n = 10
     return n * (n + 1) // 2
 
 
-def test_triangle_number_is_the_sum_done_the_long_way():
-    assert triangle_number() == sum(range(1, 11))
+def {test}():
+    assert {value}() == sum(range(1, 11))
 '''
+
+
+def example_chapter(language: str, chapter_id: str, title: str) -> tuple[str, str]:
+    """The example chapter's template and verify module, in ``language``."""
+    words = EXAMPLE_TEXT[language]
+    template = TEMPLATE.format(title=text(title), **{k: words[k] for k in ("source", "problem", "question", "solution",
+                                                                           "value")})
+    verify = VERIFY.format(id=chapter_id, title=title, **{k: words[k] for k in ("module", "value", "docstring", "test")})
+    return template, verify
 
 
 def new_chapter(root: Path, chapter_id: str, title: str) -> list[Path]:
@@ -70,8 +114,9 @@ def new_chapter(root: Path, chapter_id: str, title: str) -> list[Path]:
                               hint="remove it first, or pick another id")
     template.parent.mkdir(exist_ok=True)
     verify.parent.mkdir(exist_ok=True)
-    template.write_text(TEMPLATE.format(title=text(title)), encoding="utf-8")
-    verify.write_text(VERIFY.format(id=chapter_id, title=title), encoding="utf-8")
+    template_text, verify_text = example_chapter(project.language, chapter_id, title)
+    template.write_text(template_text, encoding="utf-8")
+    verify.write_text(verify_text, encoding="utf-8")
     pyproject.write_text(registered(pyproject.read_text(encoding="utf-8"), chapter_id), encoding="utf-8")
     return [template, verify, pyproject]
 
