@@ -479,6 +479,85 @@ def _forward_mode_dl_dh1(net):
     return (y_hat - net["y"]) @ dy, h1
 
 
+# The stand-in graph, symbolically: every node is a small vector (or matrix) of symbols, and every computed node an
+# expression in the symbols of its parents. Two components per vector keep the Jacobians small and non-trivial.
+STANDIN_WIDTH = 2
+STANDIN_LABELS = {"x": r"\mathbf{x}", "W1": r"\mathbf{W}_1", "h1": r"\mathbf{h}_1", "W2": r"\mathbf{W}_2",
+                  "h2": r"\mathbf{h}_2", "W3": r"\mathbf{W}_3", "yhat": r"\hat{\mathbf{y}}", "y": r"\mathbf{y}",
+                  "l": "l"}
+
+
+def _standin_symbols():
+    n = STANDIN_WIDTH
+    vector = lambda name: sp.Matrix(sp.symbols(f"{name}_0:{n}", real=True))
+    matrix = lambda name: sp.Matrix(n, n, sp.symbols(f"{name}_0:{n * n}", real=True))
+    return {"x": vector("x"), "W1": matrix("W1"), "h1": vector("h1"), "W2": matrix("W2"), "h2": vector("h2"),
+            "W3": matrix("W3"), "yhat": vector("yhat"), "y": vector("y"), "l": sp.Matrix([sp.Symbol("l")])}
+
+
+def _standin_operations():
+    """Each computed node of the stand-in as a sympy expression in its parents' symbols, in forward order."""
+    s = _standin_symbols()
+    sigmoid = lambda z: z.applyfunc(lambda zi: 1 / (1 + sp.exp(-zi)))
+    residual = s["yhat"] - s["y"]
+    return s, {"h1": sigmoid(s["W1"] * s["x"]), "h2": sigmoid(s["W2"] * s["h1"]), "yhat": s["W3"] * s["h2"] + s["h1"],
+               "l": sp.Matrix([(residual.T * residual)[0] / 2])}
+
+
+def _owners(expression, symbols):
+    """The nodes whose symbols occur in a sympy expression or matrix."""
+    free = expression.free_symbols
+    return [name for name, block in symbols.items() if free & set(block)]
+
+
+@value
+def standin_graph():
+    """The edges of the stand-in for Figure 1, read off the expressions: parent -> child when the child's expression
+    contains a symbol of the parent. Values are computed nodes and the input; parameters and the target are leaves
+    drawn as boxes. `skip` marks an edge between values that jumps over a value in the forward order."""
+    symbols, operations = _standin_operations()
+    order = ["x", *operations]
+    edges = []
+    for child, expression in operations.items():
+        for parent in _owners(expression, symbols):
+            between = parent in order and order.index(child) - order.index(parent) > 1
+            edges.append({"from": parent, "to": child, "value": parent in order, "skip": between})
+    return edges
+
+
+@value
+def forward_mode_graph():
+    """What a full forward-mode pass for dl/dh1 adds to the graph, from the expressions.
+
+    tangents: every node that depends on h1 (h1 itself is the seed), in forward order, with its label;
+    tangent_edges: the edges of standin_graph between them, along which tangents are combined;
+    reads: (quantity, node) when the local derivatives d node / d parent, for the parents that carry a tangent,
+    contain a symbol of that quantity, i.e. the forward values and parameters the tangent of `node` must read.
+    """
+    symbols, operations = _standin_operations()
+    edges = standin_graph()
+    tangents, tangent_edges, reads = ["h1"], [], []
+    for child, expression in operations.items():
+        carried = [e for e in edges if e["to"] == child and e["from"] in tangents]
+        if not carried:
+            continue
+        tangents.append(child)
+        tangent_edges += carried
+        local = sp.Matrix.hstack(*[expression.jacobian(symbols[e["from"]]) for e in carried])
+        reads += [(quantity, child) for quantity in _owners(local, symbols)]
+    return {"tangents": [{"node": name, "label": tex(STANDIN_LABELS[name])} for name in tangents],
+            "tangent_edges": tangent_edges, "reads": reads}
+
+
+@value
+def forward_mode_reads():
+    """For each tangent after the seed, the LaTeX labels of the quantities its local derivatives read."""
+    graph = forward_mode_graph()
+    return [{"node": tex(STANDIN_LABELS[t["node"]]),
+             "reads": [tex(STANDIN_LABELS[q]) for q, node in graph["reads"] if node == t["node"]]}
+            for t in graph["tangents"][1:]]
+
+
 @value
 def mlp_example_layers():
     """Layer widths of a small MNIST classifier, to put numbers on the cost of forward mode."""
@@ -499,6 +578,87 @@ def test_forward_mode_dl_dh1_matches_finite_differences():
         forward, h1 = _forward_mode_dl_dh1(net)
         numeric = numeric_gradient(lambda h: _standin_loss_from_h1(net, h), h1)
         assert np.allclose(forward, numeric, atol=1e-7)
+
+
+# numpy twins of the stand-in's operations, each reading whatever it needs from a dict of free inputs
+_STANDIN_NUMERIC = {
+    "h1": lambda v: _sigmoid(v["W1"] @ v["x"]),
+    "h2": lambda v: _sigmoid(v["W2"] @ v["h1"]),
+    "yhat": lambda v: v["W3"] @ v["h2"] + v["h1"],
+    "l": lambda v: np.array([0.5 * np.sum((v["yhat"] - v["y"]) ** 2)]),
+}
+
+
+def _standin_random_inputs(rng, n=3):
+    shapes = {"x": (n,), "W1": (n, n), "h1": (n,), "W2": (n, n), "h2": (n,), "W3": (n, n), "yhat": (n,), "y": (n,),
+              "l": (1,)}
+    return {name: rng.normal(size=shape) for name, shape in shapes.items()}
+
+
+def _local_jacobian(operation, inputs, wrt, eps=1e-6):
+    """d operation / d inputs[wrt] by central differences."""
+    base = inputs[wrt]
+    columns = []
+    for index in np.ndindex(base.shape):
+        shifted = []
+        for sign in (1, -1):
+            moved = dict(inputs, **{wrt: base.copy()})
+            moved[wrt][index] += sign * eps
+            shifted.append(operation(moved))
+        columns.append((shifted[0] - shifted[1]) / (2 * eps))
+    return np.stack(columns, axis=-1)
+
+
+@checks("1.3a")
+def test_standin_edges_are_the_numeric_dependencies():
+    # an edge parent -> child exactly when perturbing the parent (alone) changes the child's operation
+    rng = np.random.default_rng(11)
+    inputs = _standin_random_inputs(rng)
+    found = set()
+    for child, operation in _STANDIN_NUMERIC.items():
+        for parent in inputs:
+            if parent != child and not np.allclose(operation(dict(inputs, **{parent: inputs[parent] + 0.5})),
+                                                   operation(inputs), rtol=0, atol=1e-12):
+                found.add((parent, child))
+    assert {(e["from"], e["to"]) for e in standin_graph()} == found
+    assert [(e["from"], e["to"]) for e in standin_graph() if e["skip"]] == [("h1", "yhat")]
+
+
+@checks("1.3a")
+def test_forward_mode_tangents_and_reads_match_perturbed_jacobians():
+    graph = forward_mode_graph()
+    rng = np.random.default_rng(12)
+    inputs = _standin_random_inputs(rng)
+    # tangents: the nodes whose value, recomputed along the forward pass from h1, moves when h1 moves
+    def forward_from(h1):
+        v = dict(inputs, h1=h1)
+        for node in ("h2", "yhat", "l"):
+            v[node] = _STANDIN_NUMERIC[node](v)
+        return v
+    moved = forward_from(inputs["h1"] + 0.3)
+    base = forward_from(inputs["h1"])
+    assert [t["node"] for t in graph["tangents"]] == ["h1"] + [n for n in ("h2", "yhat", "l")
+                                                           if not np.allclose(moved[n], base[n], atol=1e-12)]
+    # tangent edges: the edges into a tangent node from a tangent node
+    tangent_nodes = {t["node"] for t in graph["tangents"]}
+    assert graph["tangent_edges"] == [e for e in standin_graph()
+                                      if e["from"] in tangent_nodes and e["to"] in tangent_nodes]
+    # reads: a quantity is read when perturbing it changes a local Jacobian along a tangent edge
+    reads = set()
+    for edge in graph["tangent_edges"]:
+        parent, child = edge["from"], edge["to"]
+        operation = _STANDIN_NUMERIC[child]
+        jacobian = _local_jacobian(operation, inputs, parent)
+        for quantity in inputs:
+            perturbed = dict(inputs, **{quantity: inputs[quantity] + rng.normal(size=inputs[quantity].shape)})
+            if np.abs(_local_jacobian(operation, perturbed, parent) - jacobian).max() > 1e-5:
+                reads.add((quantity, child))
+    assert set(graph["reads"]) == reads
+    # the finding this fixes: y-hat is linear in h2, so its tangent reads no forward value at all
+    assert not {q for q, node in graph["reads"] if node == "yhat"} & {"h1", "h2", "yhat"}
+    assert [r["node"] for r in forward_mode_reads()] == [STANDIN_LABELS[n] for n in ("h2", "yhat", "l")]
+    assert [r["reads"] for r in forward_mode_reads()] == [[STANDIN_LABELS[q] for q, node in graph["reads"]
+                                                           if node == n] for n in ("h2", "yhat", "l")]
 
 
 def _mlp_parameters(widths, rng):
