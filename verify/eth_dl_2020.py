@@ -2403,6 +2403,60 @@ def unnormalised_degree_spectrum_max():
     return float(max(np.linalg.eigvalsh(np.array(adjacency_tilde(), dtype=float))))
 
 
+def _ascending(eigenvalues):
+    """Eigenvalues (a sympy eigenvals() dict, with multiplicities) sorted in increasing order."""
+    listed = [e for e, multiplicity in eigenvalues.items() for _ in range(multiplicity)]
+    return sorted(listed, key=lambda e: float(sp.re(sp.N(e, 30))))
+
+
+@value
+def adjacency_spectrum():
+    """The eigenvalues of A, increasing: the roots of its characteristic polynomial, to 30 digits (a cubic factor
+    has no simpler closed form)."""
+    roots = sp.Poly(adjacency().charpoly(sp.Symbol("lambda")).as_expr(), sp.Symbol("lambda")).nroots(n=30)
+    return sorted(sp.re(r) for r in roots)
+
+
+@value
+def adjacency_tilde_spectrum():
+    """The eigenvalues of A~ = A + I: those of A, each shifted by one."""
+    return [e + 1 for e in adjacency_spectrum()]
+
+
+def _degree_normalised_adjacency():
+    degrees = degrees_of_a()
+    scale = sp.diag(*[1 / sp.sqrt(d) for d in degrees])
+    return sp.simplify(scale * adjacency() * scale)
+
+
+@value
+def normalised_adjacency_spectrum():
+    """The eigenvalues of D_A^(-1/2) A D_A^(-1/2) (the graph without self-loops), exactly, increasing."""
+    return _ascending(_degree_normalised_adjacency().eigenvals())
+
+
+@value
+def first_order_filter_spectrum():
+    """The eigenvalues of I + D_A^(-1/2) A D_A^(-1/2), Kipf and Welling's filter before their renormalisation."""
+    return _ascending((sp.eye(4) + _degree_normalised_adjacency()).eigenvals())
+
+
+@value
+def gcn_q_second_eigenvalue():
+    """The largest modulus among Q's eigenvalues other than the top one, 1: the factor by which one layer at least
+    shrinks every component orthogonal to D^(1/2) 1."""
+    spectrum = gcn_q_spectrum()
+    rest = [e for e in spectrum if e != 1]
+    return max(rest, key=lambda e: float(abs(e)))
+
+
+@value
+def gcn_q_limit():
+    """lim Q^k = D^(1/2) 1 1^T D^(1/2) / tr D: the projection on the top eigenvector, exactly."""
+    root = sp.Matrix([sp.sqrt(degree()[i, i]) for i in range(4)])
+    return root * root.T / degree().trace()
+
+
 def test_adjacency_is_symmetric_without_self_loops():
     a = np.array(adjacency(), dtype=int)
     assert (a == a.T).all() and (np.diag(a) == 0).all()
@@ -2434,6 +2488,51 @@ def test_q_is_symmetric_with_spectrum_in_minus_one_one_and_top_eigenvector_sqrt_
     top = np.sqrt(np.diag(np.array(degree(), dtype=float)))
     assert np.allclose(q @ top, top)
     assert np.allclose([float(e) for e in gcn_q_spectrum()], np.sort(eigenvalues))
+
+
+def test_spectra_of_the_propagation_matrices_match_numpy():
+    a = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0]], dtype=float)
+    d_a = np.diag(a.sum(axis=1) ** -0.5)
+    a_tilde = a + np.eye(4)
+    d = np.diag(a_tilde.sum(axis=1) ** -0.5)
+    expected = {"A": np.linalg.eigvalsh(a), "A~": np.linalg.eigvalsh(a_tilde), "N": np.linalg.eigvalsh(d_a @ a @ d_a),
+                "I+N": np.linalg.eigvalsh(np.eye(4) + d_a @ a @ d_a), "Q": np.linalg.eigvalsh(d @ a_tilde @ d)}
+    found = {"A": adjacency_spectrum(), "A~": adjacency_tilde_spectrum(), "N": normalised_adjacency_spectrum(),
+             "I+N": first_order_filter_spectrum(), "Q": gcn_q_spectrum()}
+    for name, eigenvalues in found.items():
+        assert np.allclose([float(e) for e in eigenvalues], expected[name], atol=1e-12), name
+    assert math.isclose(float(adjacency_tilde_spectrum()[-1]), unnormalised_degree_spectrum_max(), rel_tol=1e-12)
+    # the renormalisation pulls the spectrum in: Q's lies inside N's, and I + N reaches 2 (exact values)
+    assert min(expected["N"]) < min(expected["Q"]) and math.isclose(max(expected["I+N"]), 2)
+    assert gcn_q_spectrum()[-1] == normalised_adjacency_spectrum()[-1] == 1 and first_order_filter_spectrum()[-1] == 2
+
+
+def test_q_keeps_one_direction_and_shrinks_the_others():
+    q = np.array(gcn_q().evalf(), dtype=float)
+    second = float(gcn_q_second_eigenvalue())
+    limit = np.array(gcn_q_limit().evalf(), dtype=float)
+    # the limit of the powers, by repeated multiplication
+    power = np.linalg.matrix_power(q, 400)
+    assert np.allclose(power, limit, atol=1e-12)
+    # the distance to the limit shrinks exactly by the second eigenvalue per layer (Q symmetric)
+    for k in range(1, 25):
+        gap = np.linalg.norm(np.linalg.matrix_power(q, k) - limit, 2)
+        assert math.isclose(gap, second ** k, rel_tol=1e-9)
+    # no inflation: ||X Q|| <= ||X|| for random features, with equality along D^(1/2) 1
+    rng = np.random.default_rng(41)
+    for _ in range(100):
+        x = rng.normal(size=(3, 4))
+        assert np.linalg.norm(x @ q) <= np.linalg.norm(x) + 1e-12
+    top = np.sqrt(np.diag(np.array(degree(), dtype=float)))
+    assert math.isclose(np.linalg.norm(q @ top), np.linalg.norm(top))
+    # and the shrinking: a signal orthogonal to D^(1/2) 1 loses norm at every layer
+    x = rng.normal(size=4)
+    x -= (x @ top) / (top @ top) * top
+    for _ in range(5):
+        shrunk = q @ x
+        assert np.linalg.norm(shrunk) <= second * np.linalg.norm(x) + 1e-12
+        x = shrunk
+    assert 0 < second < 1
 
 
 def test_without_normalisation_the_propagation_grows():
