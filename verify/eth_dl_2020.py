@@ -4,6 +4,7 @@ Layout: one section per problem of the exam, values first, then the tests that c
 independently (finite differences, Monte Carlo, quadrature, brute-force constructions).
 """
 
+import functools
 import math
 from fractions import Fraction
 
@@ -1225,6 +1226,46 @@ def rnn_example():
     return {"T": t, "d": d, "k": int(k), "count": int(mlp_param_count().subs({T_SYM: t, D_SYM: d}))}
 
 
+M_SYM = sp.Symbol("m", positive=True, integer=True)
+J_SYM = sp.Symbol("j", nonnegative=True, integer=True)
+
+
+@value
+def rnn_readout_count():
+    """The RNN with a readout layer: U (k x d), W (k x k), A (m x k), a bias on j of the m readout units, and the
+    output weights w (m): k d + k^2 + m k + j + m."""
+    return sp.expand(K_SYM * D_SYM + K_SYM ** 2 + M_SYM * K_SYM + J_SYM + M_SYM)
+
+
+@functools.lru_cache(maxsize=4)
+def _mlp_count_function(count):
+    """The MLP's parameter count as a fast integer function of (T, d)."""
+    return sp.lambdify((T_SYM, D_SYM), count, modules="math")
+
+
+def _rnn_construction(t, d):
+    """(k, m, j) for sequences of T = t vectors in R^d: the widest k with k(k+d) + k(k+1) <= P, then the readout
+    layer takes the rest, P - k(k+d) = m(k+1) + j with 0 <= j <= k (integer division by k + 1)."""
+    target = int(_mlp_count_function(mlp_param_count())(t, d))
+    k = math.isqrt(((d + 1) ** 2 + 8 * target)) // 4 + 1
+    while k * (2 * k + d + 1) > target:
+        k -= 1
+    m, j = divmod(target - k * (k + d), k + 1)
+    return {"T": t, "d": d, "k": k, "m": m, "j": j, "count": target}
+
+
+@value
+def rnn_constructions():
+    """The construction for a few sequence shapes, from one word of dimension 1 to long sequences of wide vectors."""
+    return [_rnn_construction(t, d) for t, d in ((1, 1), (5, 50), (20, 300), (42, 128), (100, 1000))]
+
+
+@value
+def rnn_construction_range():
+    """The shapes on which a test builds the construction and counts its parameters: every T and d up to these."""
+    return {"T": 100, "d": 1000}
+
+
 def _build_mlp(t, d, rng):
     h1, h2 = mlp_hidden_sizes()
     return {"W1": rng.normal(size=(h1, t * d)), "W2": rng.normal(size=(h2, h1)), "w3": rng.normal(size=(1, h2))}
@@ -1264,6 +1305,49 @@ def test_the_rnn_example_has_exactly_the_mlps_number_of_parameters():
     for t, d in ((3, 4), (50, 300), (7, 1)):
         k = float(rnn_width_formula().subs({T_SYM: t, D_SYM: d}))
         assert k > 0 and math.isclose(k * k + (d + 1) * k, 20 * t * d + 210, rel_tol=1e-12)
+
+
+def _construction_shapes(k, m, j, d):
+    return [(k, d), (k, k), (m, k), (j,), (m,)]
+
+
+def test_the_rnn_construction_matches_the_mlp_for_every_shape_in_range():
+    limits = rnn_construction_range()
+    assert limits == {"T": 100, "d": 1000}
+    h1, h2 = 20, 10
+    for t in range(1, limits["T"] + 1):
+        for d in range(1, limits["d"] + 1):
+            c = _rnn_construction(t, d)
+            k, m, j = c["k"], c["m"], c["j"]
+            mlp = [(h1, t * d), (h2, h1), (1, h2)]                       # the MLP's arrays, counted directly
+            assert sum(math.prod(s) for s in _construction_shapes(k, m, j, d)) == sum(math.prod(s) for s in mlp)
+            assert k >= 1 and 0 <= j <= k <= m                           # j biases fit on the m readout units
+            assert (k + 1) * (2 * (k + 1) + d + 1) > c["count"]          # and k is the widest the rule allows
+    assert [(c["T"], c["d"]) for c in rnn_constructions()] == [(1, 1), (5, 50), (20, 300), (42, 128), (100, 1000)]
+    for c in rnn_constructions():
+        assert c == _rnn_construction(c["T"], c["d"])
+        assert c["count"] == 20 * c["T"] * c["d"] + 210
+
+
+def test_the_rnn_construction_runs_and_its_count_formula_holds():
+    rng = np.random.default_rng(43)
+    for c in rnn_constructions()[:3]:
+        k, m, j, d = c["k"], c["m"], c["j"], c["d"]
+        arrays = [rng.normal(size=s) * 0.1 for s in _construction_shapes(k, m, j, d)]
+        u, w, a, bias, out = arrays
+        assert sum(x.size for x in arrays) == c["count"]
+        assert rnn_readout_count().subs({K_SYM: k, D_SYM: d, M_SYM: m, J_SYM: j}) == c["count"]
+        h = np.zeros(k)
+        for x_t in rng.normal(size=(c["T"], d)):
+            h = np.tanh(u @ x_t + w @ h)
+        g = np.tanh(a @ h + np.concatenate([bias, np.zeros(m - j)]))
+        assert np.isfinite(np.tanh(out @ g))
+    # the count formula on random widths, against the shapes
+    for _ in range(50):
+        k, m, d = (int(v) for v in rng.integers(1, 40, size=3))
+        j = int(rng.integers(0, m + 1))
+        assert rnn_readout_count().subs({K_SYM: k, D_SYM: d, M_SYM: m, J_SYM: j}) == \
+            sum(math.prod(s) for s in _construction_shapes(k, m, j, d))
 
 
 def _tied_rnn_loss(ws, u, xs):
