@@ -655,6 +655,8 @@ def test_forward_mode_tangents_and_reads_match_perturbed_jacobians():
             if np.abs(_local_jacobian(operation, perturbed, parent) - jacobian).max() > 1e-5:
                 reads.add((quantity, child))
     assert set(graph["reads"]) == reads
+    # the labels are the figure's notation for the nodes, in forward order
+    assert [t["label"] for t in graph["tangents"]] == [r"\mathbf{h}_1", r"\mathbf{h}_2", r"\hat{\mathbf{y}}", "l"]
     # the finding this fixes: y-hat is linear in h2, so its tangent reads no forward value at all
     assert not {q for q, node in graph["reads"] if node == "yhat"} & {"h1", "h2", "yhat"}
     assert [r["node"] for r in forward_mode_reads()] == [STANDIN_LABELS[n] for n in ("h2", "yhat", "l")]
@@ -1859,6 +1861,7 @@ def test_adagrad_monte_carlo_step_shrinks_with_relative_variance_and_ignores_sca
         assert np.allclose(scaled_update, update, rtol=1e-12) and np.allclose(7.0 * scaled_step, step, rtol=1e-12)
 
 
+@checks("3.2(v)")
 def test_adagrad_comparison_across_means_confounds_scale():
     # why the mean must be held fixed: gradients alternately 0.12 and -0.08 (mean 0.02, relative variance 25) get a
     # larger step size than gradients always 1, only because they are small; their step size times the mean, the
