@@ -2033,14 +2033,31 @@ def a10_log_gap():
     return {"d": d, "gap": printed - true}
 
 
+def _a10_mean_kl(v) -> float:
+    """E_{p_d} KL(q(z | x) || p(z)) for the standard normal prior, in closed form."""
+    return float(np.mean(0.5 * (v["s"] ** 2 + v["m"] ** 2 - 1) - np.log(v["s"])))
+
+
+@value
+def a10_elbo_constant():
+    """C, the part of the toy model's ELBO that does not depend on sigma: -(d/2) log(2 pi) - E KL(q || p),
+    with the standard normal prior p(z) = N(0, 1)."""
+    v = _a10_model()
+    return -v["d"] / 2 * math.log(2 * math.pi) - _a10_mean_kl(v)
+
+
 @value
 def a10_curve():
-    """The expected log-likelihood as a function of sigma (the ELBO up to a constant), for the figure."""
+    """ELBO(sigma) - C, the terms of the ELBO that depend on sigma, for the figure: the full ELBO (reconstruction
+    term by quadrature, divergence in closed form) minus the constant C, so that the curve is what its axis says."""
+    v = _a10_model()
+    constant, kl = a10_elbo_constant(), _a10_mean_kl(v)
+    elbo_minus_c = lambda sigma: _a10_expected_loglik(sigma) - kl - constant  # noqa: E731
     star = math.sqrt(a10_sigma2()["formula"])
     sigmas = np.linspace(0.3 * star, 4.0 * star, 75)
-    return {"points": [(float(s), _a10_expected_loglik(float(s))) for s in sigmas],
-            "star": [(star, _a10_expected_loglik(star))],
-            "inflection": [(math.sqrt(3) * star, _a10_expected_loglik(math.sqrt(3) * star))]}
+    return {"points": [(float(s), elbo_minus_c(float(s))) for s in sigmas],
+            "star": [(star, elbo_minus_c(star))],
+            "inflection": [(math.sqrt(3) * star, elbo_minus_c(math.sqrt(3) * star))]}
 
 
 @value
@@ -2175,15 +2192,34 @@ def _a10_closed_form_objective():
 
 
 def test_a10_curve_matches_the_closed_form_objective():
-    """Each plotted point (printed to 10^-4) within 1e-9 of the closed form; the curve was computed by
-    Gauss-Hermite quadrature of scipy's log density."""
+    """Each plotted point (printed to 10^-4) within 1e-9 of the closed form -d log sigma - R/(2 sigma^2), the
+    terms in sigma only; the curve was computed by Gauss-Hermite quadrature of scipy's log density."""
     objective, star = _a10_closed_form_objective()
+    d = a10_vae()["d"]
+    in_sigma = lambda t: objective(t) + d / 2 * math.log(2 * math.pi)  # noqa: E731  (drop the constant term)
+    assert math.isclose(in_sigma(1.0), -d * star ** 2 / 2, rel_tol=1e-12)  # at sigma = 1 only -R/2 is left
     curve = a10_curve()
     sigmas = np.linspace(0.3 * star, 4.0 * star, 75)
-    expected = {"points": [(t, objective(t)) for t in sigmas], "star": [(star, objective(star))],
-                "inflection": [(math.sqrt(3) * star, objective(math.sqrt(3) * star))]}
+    expected = {"points": [(t, in_sigma(t)) for t in sigmas], "star": [(star, in_sigma(star))],
+                "inflection": [(math.sqrt(3) * star, in_sigma(math.sqrt(3) * star))]}
     for key, points in expected.items():
         assert np.allclose(np.array(curve[key], dtype=float), np.array(points), rtol=0, atol=1e-9), key
+
+
+def test_a10_curve_is_the_elbo_minus_its_constant():
+    """The full ELBO, with the divergence to the N(0, 1) prior integrated by quadrature (not the closed form), minus
+    each plotted value is the same number at every sigma, and that number is the printed C."""
+    v = _a10_model()
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / weights.sum()
+    kl = np.mean([weights @ (stats.norm.logpdf(m + s * nodes, m, s) - stats.norm.logpdf(m + s * nodes))
+                  for m, s in zip(v["m"], v["s"])])
+    constant = a10_elbo_constant()
+    for sigma, plotted in a10_curve()["points"][::7]:
+        elbo = _a10_expected_loglik(sigma) - kl
+        assert abs((elbo - plotted) - constant) < 1e-10
+    # C holds -(d/2) log(2 pi): the curve without it would be off by that much
+    assert constant < -v["d"] / 2 * math.log(2 * math.pi) < 0
 
 
 def test_a10_curvature_matches_second_differences():
