@@ -56,11 +56,12 @@ def letter_of_unique_true(checks):
 
 @value
 def fig1_data():
-    """The data points of Figure 1 (restored from the original exam), one list per panel."""
+    """The data points of Figure 1 (restored from the original exam), one list per panel. The exam names the
+    panels A, B, C, letters its options also use; we call them D1, D2, D3."""
     return {
-        "A": [(1, 1), (2, 2), (2, 5), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8)],
-        "B": [(1, 1), (2, 2), (3, 3), (5, 3), (5, 5), (5, 7), (7, 7), (8, 8)],
-        "C": [(1, 1), (2, 3), (3, 4), (4, 5), (5, 6), (6, 5), (7, 7), (8, 8)],
+        "D1": [(1, 1), (2, 2), (2, 5), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8)],
+        "D2": [(1, 1), (2, 2), (3, 3), (5, 3), (5, 5), (5, 7), (7, 7), (8, 8)],
+        "D3": [(1, 1), (2, 3), (3, 4), (4, 5), (5, 6), (6, 5), (7, 7), (8, 8)],
     }
 
 
@@ -103,15 +104,15 @@ def q2_mae_numerators():
 @value
 def q1_options():
     """The options of Q1 in the exam's order: a strict ordering (first > second > third) or 'equal'."""
-    return [("B", "A", "C"), ("B", "C", "A"), "equal", ("A", "C", "B"), ("C", "B", "A"), ("A", "B", "C"),
-            ("C", "A", "B")]
+    return [("D2", "D1", "D3"), ("D2", "D3", "D1"), "equal", ("D1", "D3", "D2"), ("D3", "D2", "D1"),
+            ("D1", "D2", "D3"), ("D3", "D1", "D2")]
 
 
 @value
 def q2_options():
     """The options of Q2 in the exam's order."""
-    return [("A", "C", "B"), ("B", "C", "A"), ("A", "B", "C"), ("C", "A", "B"), ("B", "A", "C"), "equal",
-            ("C", "B", "A")]
+    return [("D1", "D3", "D2"), ("D2", "D3", "D1"), ("D1", "D2", "D3"), ("D3", "D1", "D2"), ("D2", "D1", "D3"),
+            "equal", ("D3", "D2", "D1")]
 
 
 def ordering_option_holds(option, losses):
@@ -135,7 +136,7 @@ def test_fig1_data_has_eight_points_per_panel_and_a_few_off_the_line():
     data = fig1_data()
     assert all(len(points) == 8 for points in data.values())
     assert [len(v) for v in fig1_off_model().values()] == [1, 2, 5]
-    assert fig1_residuals()["B"] == [0, 0, 0, -2, 0, 2, 0, 0]
+    assert fig1_residuals()["D2"] == [0, 0, 0, -2, 0, 2, 0, 0]
 
 
 def test_q1_q2_losses_match_numpy():
@@ -148,8 +149,8 @@ def test_q1_q2_losses_match_numpy():
 
 
 def test_q1_q2_published_values_agree():
-    assert q1_mse() == {"A": Fraction(9, 8), "B": Fraction(8, 8), "C": Fraction(5, 8)}
-    assert q2_mae() == {"A": Fraction(3, 8), "B": Fraction(4, 8), "C": Fraction(5, 8)}
+    assert q1_mse() == {"D1": Fraction(9, 8), "D2": Fraction(8, 8), "D3": Fraction(5, 8)}
+    assert q2_mae() == {"D1": Fraction(3, 8), "D2": Fraction(4, 8), "D3": Fraction(5, 8)}
 
 
 def test_q1_q2_answers_are_the_orderings_by_brute_force():
@@ -789,11 +790,11 @@ def rotation(angle):
 
 
 Q8_SHAPES = {
-    # (centre, spread along the axis, spread across it, angle of the axis)
-    "A": [((0, 3), 1.2, 0.4, 0.5), ((5, 0), 1.2, 0.4, 0.5), ((-4, -3), 1.2, 0.4, 0.5)],
-    "B": [((-4.5, 2.5), 1.5, 0.3, math.pi / 4), ((-1.5, -1.5), 1.5, 0.3, math.pi / 4), ((7, -1), 0.6, 0.6, 0)],
-    "C": [((-2, 4), 1.6, 0.3, 1.2), ((-4, -3.5), 1.6, 0.3, 0), ((5, 0), 1.6, 0.3, 0.8)],
-    "D": [((-4, 0), 0.4, 3.0, 0), ((0, 4), 0.25, 0.25, 0), ((6, 0), 1.5, 1.5, 0)],
+    # (centre, spread along the axis, spread across it, angle of the axis); the exam's data sets A-D are D1-D4 here
+    "D1": [((0, 3), 1.2, 0.4, 0.5), ((5, 0), 1.2, 0.4, 0.5), ((-4, -3), 1.2, 0.4, 0.5)],
+    "D2": [((-4.5, 2.5), 1.5, 0.3, math.pi / 4), ((-1.5, -1.5), 1.5, 0.3, math.pi / 4), ((7, -1), 0.6, 0.6, 0)],
+    "D3": [((-2, 4), 1.6, 0.3, 1.2), ((-4, -3.5), 1.6, 0.3, 0), ((5, 0), 1.6, 0.3, 0.8)],
+    "D4": [((-4, 0), 0.4, 3.0, 0), ((0, 4), 0.25, 0.25, 0), ((6, 0), 1.5, 1.5, 0)],
 }
 
 
@@ -849,18 +850,18 @@ def q8_results():
 
 
 @value
-def q8_d_kmeans_groups():
-    """Stand-in D split by the best k-means partition (for the solution figure), with its centres."""
-    d = q8_datasets()["D"]
+def q8_d4_kmeans_groups():
+    """Stand-in D4 split by the best k-means partition (for the solution figure), with its centres."""
+    d = q8_datasets()["D4"]
     x = np.vstack(d["clusters"])
     _, labels, centres = kmeans(x, 3, seed=80)
     return {"groups": [x[labels == j] for j in range(3)], "centres": centres}
 
 
 @value
-def q8_d_misassigned_points():
-    """Points of stand-in D that are nearer to another true centre than to their own."""
-    d = q8_datasets()["D"]
+def q8_d4_misassigned_points():
+    """Points of stand-in D4 that are nearer to another true centre than to their own."""
+    d = q8_datasets()["D4"]
     x = np.vstack(d["clusters"])
     truth = np.repeat(np.arange(3), [len(c) for c in d["clusters"]])
     wrong = nearest(x, np.array(d["centres"])) != truth
@@ -874,9 +875,9 @@ def q8_plot_box():
 
 
 @value
-def q8_d_bisector():
-    """The perpendicular bisector of the left and top centres of stand-in D, clipped to the plot box."""
-    a, b = np.array(q8_datasets()["D"]["centres"][0]), np.array(q8_datasets()["D"]["centres"][1])
+def q8_d4_bisector():
+    """The perpendicular bisector of the left and top centres of stand-in D4, clipped to the plot box."""
+    a, b = np.array(q8_datasets()["D4"]["centres"][0]), np.array(q8_datasets()["D4"]["centres"][1])
     mid, normal = (a + b) / 2, b - a
     direction = np.array([-normal[1], normal[0]]) / np.linalg.norm(normal)
     box = q8_plot_box()
@@ -897,20 +898,20 @@ def q8_answer():
     def only_gmm(name):
         return r[name]["gmm_accuracy"] == 1 and r[name]["kmeans_accuracy"] < 1
 
-    return letter_of_unique_true({"A": only_gmm("B"), "B": only_gmm("D"),
+    return letter_of_unique_true({"A": only_gmm("D2"), "B": only_gmm("D4"),
                                   "C": all(v["kmeans_accuracy"] < 1 for v in r.values()),
-                                  "D": only_gmm("C"), "E": only_gmm("A")})
+                                  "D": only_gmm("D3"), "E": only_gmm("D1")})
 
 
 def test_q8_gmm_is_perfect_everywhere_and_kmeans_fails_only_on_d():
     r = q8_results()
     assert all(v["gmm_accuracy"] == 1.0 and v["gmm_errors"] == 0 for v in r.values())
-    assert [v["kmeans_errors"] for v in r.values()][:3] == [0, 0, 0] and r["D"]["kmeans_errors"] > 0
+    assert [v["kmeans_errors"] for v in r.values()][:3] == [0, 0, 0] and r["D4"]["kmeans_errors"] > 0
     assert [v["kmeans_accuracy"] == 1.0 for v in r.values()] == [True, True, True, False]
-    for name in "ABC":  # the true partition is a Lloyd fixed point and the best k-means cost found
+    for name in ("D1", "D2", "D3"):  # the true partition is a Lloyd fixed point and the best k-means cost found
         assert r[name]["voronoi_misassigned"] == 0 and np.isclose(r[name]["kmeans_cost"], r[name]["true_cost"])
-    assert r["D"]["voronoi_misassigned"] == len(q8_d_misassigned_points()) > 0
-    assert r["D"]["kmeans_cost"] < r["D"]["true_cost"]  # k-means prefers another partition
+    assert r["D4"]["voronoi_misassigned"] == len(q8_d4_misassigned_points()) > 0
+    assert r["D4"]["kmeans_cost"] < r["D4"]["true_cost"]  # k-means prefers another partition
     assert q8_answer() == "B"
 
 
@@ -920,28 +921,28 @@ def test_q8_conclusion_holds_for_other_samples_of_the_same_shapes():
         for name, clusters in q8_make(seed).items():
             r = q8_analyse(clusters, seed=seed)
             assert r["gmm_accuracy"] == 1.0
-            assert (r["kmeans_accuracy"] == 1.0) == (name != "D")
+            assert (r["kmeans_accuracy"] == 1.0) == (name != "D4")
 
 
 def test_q8_kmeans_groups_of_d_are_a_voronoi_partition_that_differs_from_the_truth():
-    g = q8_d_kmeans_groups()
+    g = q8_d4_kmeans_groups()
     for j, group in enumerate(g["groups"]):
         assert np.all(nearest(group, g["centres"]) == j)  # a Lloyd fixed point
         assert np.allclose(group.mean(0), g["centres"][j])
-    d = q8_datasets()["D"]
+    d = q8_datasets()["D4"]
     sizes = sorted(len(group) for group in g["groups"])
     assert sizes != sorted(len(c) for c in d["clusters"]) or not all(
         any(np.array_equal(np.sort(group, 0), np.sort(c, 0)) for c in d["clusters"]) for group in g["groups"])
     cost = sum(((group - group.mean(0)) ** 2).sum() for group in g["groups"])
-    assert np.isclose(cost, q8_results()["D"]["kmeans_cost"])
+    assert np.isclose(cost, q8_results()["D4"]["kmeans_cost"])
 
 
 def test_q8_misassigned_points_lie_beyond_the_bisector():
-    d = q8_datasets()["D"]
+    d = q8_datasets()["D4"]
     a, b = np.array(d["centres"][0]), np.array(d["centres"][1])
-    for p in q8_d_misassigned_points():
+    for p in q8_d4_misassigned_points():
         assert np.linalg.norm(p - b) < np.linalg.norm(p - a) or np.linalg.norm(p - d["centres"][2]) < np.linalg.norm(p - a)
-    ends = q8_d_bisector()
+    ends = q8_d4_bisector()
     box = q8_plot_box()
     for e in ends:
         assert np.isclose(np.linalg.norm(e - a), np.linalg.norm(e - b))
@@ -1605,20 +1606,20 @@ def test_q17_sgd_wins_at_equal_cost():
 
 @value
 def q18_outlier():
-    """The outlier of data set A (its only point off y = x): its position in the list, its x, its y,
+    """The outlier of data set D1 (its only point off y = x): its position in the list, its x, its y,
     and the y it is moved up to in the check."""
-    (index, (x, y)), = [(i, p) for i, p in enumerate(fig1_data()["A"]) if p[0] != p[1]]
+    (index, (x, y)), = [(i, p) for i, p in enumerate(fig1_data()["D1"]) if p[0] != p[1]]
     return {"index": index, "x": x, "original": y, "moved": 105}
 
 
 @value
 def q18_fits():
-    """Least-squares (MSE) and least-absolute-deviation (MAE) lines through data set A of Figure 1,
+    """Least-squares (MSE) and least-absolute-deviation (MAE) lines through data set D1 of Figure 1,
     and both after its outlier is moved up (q18_outlier)."""
     out = {}
     outlier = q18_outlier()
     for label in ("original", "moved"):
-        pts = [(x, y) for x, y in fig1_data()["A"]]
+        pts = [(x, y) for x, y in fig1_data()["D1"]]
         pts[outlier["index"]] = (outlier["x"], outlier[label])
         x = sp.Matrix([[1, px] for px, _ in pts])
         y = sp.Matrix([py for _, py in pts])
@@ -1640,7 +1641,7 @@ def q18_answer():
 def test_q18_outlier_is_the_point_off_the_line_and_the_fits_use_its_moved_position():
     outlier = q18_outlier()
     assert (outlier["x"], outlier["original"], outlier["moved"]) == (2, 5, 105)
-    pts = np.array(fig1_data()["A"], dtype=float)
+    pts = np.array(fig1_data()["D1"], dtype=float)
     off = np.flatnonzero(pts[:, 1] != pts[:, 0])
     assert list(off) == [outlier["index"]] and tuple(pts[off[0]]) == (outlier["x"], outlier["original"])
     assert outlier["moved"] > outlier["original"]  # moved up
@@ -1659,7 +1660,7 @@ def test_q18_outlier_is_the_point_off_the_line_and_the_fits_use_its_moved_positi
 
 def test_q18_fits_are_optimal():
     for label in ("original", "moved"):
-        pts = np.array(fig1_data()["A"], dtype=float)
+        pts = np.array(fig1_data()["D1"], dtype=float)
         pts[q18_outlier()["index"], 1] = q18_outlier()[label]
         f = q18_fits()[label]
         a, b = (float(v) for v in f["mse"])
@@ -3152,11 +3153,16 @@ def test_q42_noise_prediction_form():
 
 
 def test_q1_q2_options_are_the_exams():
-    # the source's given: the options of Q1 and Q2 in the exam's order (shared/seeds, questions 1 and 2)
-    assert q1_options() == [("B", "A", "C"), ("B", "C", "A"), "equal", ("A", "C", "B"), ("C", "B", "A"),
-                            ("A", "B", "C"), ("C", "A", "B")]
-    assert q2_options() == [("A", "C", "B"), ("B", "C", "A"), ("A", "B", "C"), ("C", "A", "B"), ("B", "A", "C"),
-                            "equal", ("C", "B", "A")]
+    # the source's given: the options of Q1 and Q2 in the exam's order (shared/seeds, questions 1 and 2), with the
+    # exam's data-set letters A, B, C renamed D1, D2, D3 (the option letters (A)-(G) would clash with them)
+    renamed = {"A": "D1", "B": "D2", "C": "D3"}
+
+    def rename(options):
+        return [o if o == "equal" else tuple(renamed[name] for name in o) for o in options]
+    assert q1_options() == rename([("B", "A", "C"), ("B", "C", "A"), "equal", ("A", "C", "B"), ("C", "B", "A"),
+                                   ("A", "B", "C"), ("C", "A", "B")])
+    assert q2_options() == rename([("A", "C", "B"), ("B", "C", "A"), ("A", "B", "C"), ("C", "A", "B"),
+                                   ("B", "A", "C"), "equal", ("C", "B", "A")])
 
 
 def test_fig1_off_model_table_entrywise_by_numpy():
@@ -3323,14 +3329,14 @@ def test_q8_plotted_data_are_the_data_analysed():
 
 
 def test_q8_misassigned_points_by_brute_force():
-    d = q8_datasets()["D"]
+    d = q8_datasets()["D4"]
     expected = []
     for own, cluster in enumerate(d["clusters"]):
         for point in cluster:
             distances = [math.dist(point, c) for c in d["centres"]]
             if min(range(3), key=distances.__getitem__) != own:
                 expected.append(point)
-    assert np.allclose(q8_d_misassigned_points(), np.array(expected), atol=1e-12)
+    assert np.allclose(q8_d4_misassigned_points(), np.array(expected), atol=1e-12)
 
 
 def test_q8_plot_box_frames_the_data():
