@@ -102,6 +102,18 @@ def q2_mae_numerators():
 
 
 @value
+def q2_error_sizes():
+    """Per data set, the number of points off the line and the common size |r| of their residuals (every data set
+    of Figure 1 has residuals of a single size)."""
+    out = {}
+    for name, res in fig1_residuals().items():
+        sizes = {abs(r) for r in res if r != 0}
+        (size,) = sizes
+        out[name] = {"count": sum(r != 0 for r in res), "size": size}
+    return out
+
+
+@value
 def q1_options():
     """The options of Q1 in the exam's order: a strict ordering (first > second > third) or 'equal'."""
     return [("D2", "D1", "D3"), ("D2", "D3", "D1"), "equal", ("D1", "D3", "D2"), ("D3", "D2", "D1"),
@@ -151,6 +163,24 @@ def test_q1_q2_losses_match_numpy():
 def test_q1_q2_published_values_agree():
     assert q1_mse() == {"D1": Fraction(9, 8), "D2": Fraction(8, 8), "D3": Fraction(5, 8)}
     assert q2_mae() == {"D1": Fraction(3, 8), "D2": Fraction(4, 8), "D3": Fraction(5, 8)}
+
+
+@checks("q2")
+def test_q2_squaring_leaves_unit_errors_alone_and_magnifies_the_others():
+    # the published sentence "the square shrinks them" (the small errors of C, here D3) is false: they are +-1
+    for name, points in fig1_data().items():
+        r = np.array([y - x for x, y in points])
+        off = r[r != 0]
+        assert q2_error_sizes()[name] == {"count": off.size, "size": int(np.abs(off).max())}
+        assert np.all(np.abs(off) == np.abs(off).min())  # one size per data set
+    assert q2_error_sizes() == {"D1": {"count": 1, "size": 3}, "D2": {"count": 2, "size": 2},
+                                "D3": {"count": 5, "size": 1}}
+    d3 = np.array([y - x for x, y in fig1_data()["D3"]])
+    assert np.array_equal(d3 ** 2, np.abs(d3))          # squares of +-1 and 0 are the values' sizes: nothing shrinks
+    assert q2_mae()["D3"] == q1_mse()["D3"]
+    for name in ("D1", "D2"):                             # and the square magnifies errors of size 2 or more
+        res = np.array([y - x for x, y in fig1_data()[name]])
+        assert np.sum(res ** 2) > np.sum(np.abs(res))
 
 
 def test_q1_q2_answers_are_the_orderings_by_brute_force():
