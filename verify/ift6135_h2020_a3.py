@@ -1,7 +1,7 @@
 """Values and tests of chapter ift6135_h2020_a3 (Mila IFT6135-H2020, Assignment 3, theory part).
 
 Question by question: masked convolutions (Q1), the reparameterisation trick and the change of
-variables (Q2), amortised inference (Q3, solved in chapter ift6135_h2021_a3), the importance-weighted
+variables (Q2), amortised inference (Q3, whose examples are shared with chapter ift6135_h2021_a3), the importance-weighted
 bound (Q4), invertibility of flows (Q5) and the dynamics of simultaneous gradient descent-ascent (Q6).
 """
 
@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 import sympy as sp
-from scipy import integrate, special, stats
+from scipy import integrate, optimize, special, stats
 from scipy.signal import correlate2d
 
 from finite_differences import gradient as numeric_gradient
@@ -508,8 +508,79 @@ def test_q2_3_typed_density_matches_scipy_normal_with_cov_s_st():
 
 
 # ================================================================================================
-# Question 3 (solved in chapter ift6135_h2021_a3): the identity quoted in the orientation of 3.1
+# Question 3: amortised inference. The statement is Question 2 of the H2021 assignment; the two chapters print the
+# same examples, so the values (and the tests that check them independently) are imported from that chapter's
+# module, not recomputed here. The solution text of each chapter is its own.
 # ================================================================================================
+
+import ift6135_h2021_a3 as h2021  # noqa: E402
+from ift6135_h2021_a3 import (  # noqa: E402,F401  (printed by this chapter)
+    q2_counterexample_kl, q2_counterexample_q, q2_counterexample_theta, q2_counts, q2_ecll, q2_ecll_minus_rhs,
+    q2_entropy_q, q2_evidence_values, q2_fixed_q, q2_gap_table, q2_log_evidence, q2_mean_bias,
+    q2_parameter_counts, q2_posterior, q2_posterior_at_ml, q2_theta_ecll, q2_theta_ecll_at_posterior, q2_theta_ml,
+    q2_x)
+
+Q3_M, Q3_S2 = sp.symbols("m s^2", positive=True)
+
+
+@value
+def q3_ecll_maximiser_formula():
+    """The maximiser in theta of the ECLL of q = N(m, s^2) in the linear-Gaussian example: solve d ECLL / d theta = 0
+    with E_q[z] = m and E_q[z^2] = m^2 + s^2."""
+    theta, z = h2021.THETA, h2021.ZS
+    x = q2_x()
+    log_joint = -(x - theta * z) ** 2 / 2 - z ** 2 / 2  # log p(x | z) p(z) up to constants
+    expanded = sp.Poly(sp.expand(log_joint), z)
+    moments = {0: 1, 1: Q3_M, 2: Q3_M ** 2 + Q3_S2}
+    ecll = sum(c * moments[k[0]] for k, c in zip(expanded.monoms(), expanded.coeffs()))
+    (root,) = sp.solve(sp.diff(ecll, theta), theta)
+    return sp.factor(root)
+
+
+@checks("3.1")
+def test_q3_1_identity_maximisers_and_em_fixed_point_as_in_h2021():
+    # the checks of the shared values, by quadrature and numerical optimisation (chapter ift6135_h2021_a3, 2.1)
+    h2021.test_q2_ecll_identity_by_quadrature_at_several_theta()
+    h2021.test_q2_posterior_is_the_normalised_joint()
+    h2021.test_q2_maximisers_against_a_numerical_optimiser()
+    h2021.test_q2_em_fixed_point_when_q_is_the_posterior_at_theta_ml()
+
+
+@checks("3.1")
+def test_q3_1_published_only_if_fails_and_the_maximiser_formula():
+    # the erratum: a q that is not the posterior at theta_ML has the same ECLL maximiser (quadrature, optimiser)
+    h2021.test_published_only_if_claim_of_2_1_is_wrong()
+    formula = q3_ecll_maximiser_formula()
+    x = float(q2_x())
+    rng = np.random.default_rng(31)
+    for _ in range(6):
+        m, s2 = rng.normal(), rng.uniform(0.1, 2.0)
+        s = math.sqrt(s2)
+        ecll = lambda t: integrate.quad(  # noqa: E731
+            lambda z: stats.norm.pdf(z, m, s) * (stats.norm.logpdf(x, t * z, 1) + stats.norm.logpdf(z)),
+            m - 12 * s, m + 12 * s)[0]
+        best = optimize.minimize_scalar(lambda t: -ecll(t), bounds=(-20, 20), method="bounded",
+                                        options={"xatol": 1e-10}).x
+        assert math.isclose(best, float(formula.subs({Q3_M: m, Q3_S2: s2})), rel_tol=1e-6, abs_tol=1e-8)
+    # the counterexample and the posterior at theta_ML both sit on theta_q = theta_ML, with different (m, s^2)
+    for q in (q2_counterexample_q(), q2_posterior_at_ml()):
+        assert sp.simplify(formula.subs({Q3_M: q["m"], Q3_S2: q["s2"]}) - q2_theta_ml()) == 0
+    assert q2_counterexample_q() != q2_posterior_at_ml()
+
+
+@checks("3.2")
+def test_q3_2_amortised_divergence_is_larger_as_in_h2021():
+    h2021.test_q2_poisson_elbo_closed_form_against_quadrature()
+    h2021.test_q2_instance_fits_are_maxima_of_their_elbo()
+    h2021.test_q2_encoder_is_a_stationary_point_of_the_total_elbo()
+    h2021.test_q2_gap_table_kl_by_direct_quadrature_and_the_amortisation_gap()
+    h2021.test_q2_no_encoder_beats_the_instance_wise_optimum()
+    assert q2_counts() == [0, 1, 4, 12]
+
+
+@checks("3.3")
+def test_q3_3_bias_and_storage_as_in_h2021():
+    h2021.test_q2_mean_bias_and_parameter_counts()
 
 
 @checks("3.1")
