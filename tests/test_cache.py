@@ -212,3 +212,14 @@ def test_a_build_from_the_caches_is_byte_identical_to_a_clean_build(project_dir:
     shutil.rmtree(root / "build")
     assert len(build(load_project(root)).compiled) == len(OUTPUTS)  # from nothing
     assert snapshot(root) == from_caches  # every PDF and the manifest, byte for byte
+
+
+def test_an_interrupted_test_run_is_an_error_and_never_results(project_dir: Path):
+    # pytest stops at a KeyboardInterrupt (Ctrl-C, or a test raising it) and reports only what ran so far:
+    # such a partial report must not pass for the chapter's results, nor be kept as them
+    demo = project_dir / "verify" / "demo.py"
+    demo.write_text(demo.read_text().replace("def test_", "def test_aaa_interrupts():\n    raise KeyboardInterrupt\n\n\ndef test_", 1))
+    from solman.errors import VerificationFailure
+
+    with pytest.raises(VerificationFailure, match="the test run was interrupted before it finished"):
+        testrun.run_tests(load_project(project_dir))
