@@ -46,6 +46,7 @@ class Recorder:
         self.path = path
         self.root = root
         self.timeout = float(timeout) if timeout else None  # seconds importing a module may take
+        self.interrupted = False  # set by pytest_keyboard_interrupt
         self.tests: dict[str, dict] = {}
         self.modules: dict[str, list[str]] = {}  # verify module -> project files read while importing it
         self.current: str | None = None
@@ -139,9 +140,16 @@ class Recorder:
             if self.exits.get(report.nodeid):  # where the module ended its own import
                 self.tests[f"collect:{report.nodeid}"].update(path=report.nodeid, line=self.exits[report.nodeid])
 
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        # Ctrl-C, or a test raising KeyboardInterrupt: the tests after it never ran. (pytest stops after
+        # collection errors with its own subclass, Session.Interrupted: those errors are the results.)
+        self.interrupted = excinfo.type is KeyboardInterrupt
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tests = {nodeid: {**test, "values": sorted(test["values"])} for nodeid, test in self.tests.items()}
-        self.path.write_text(json.dumps({"tests": tests, "modules": self.modules}, indent=1), encoding="utf-8")
+        self.path.write_text(json.dumps({"tests": tests, "modules": self.modules,
+                                         "interrupted": self.interrupted}, indent=1),
+                             encoding="utf-8")
         self.note(reported=str(self.path))
         self.journal.close()

@@ -98,6 +98,10 @@ def run_tests(project: Project, chapters: list[Chapter] | None = None) -> TestRe
             if disk_full(report.parent):
                 raise full from None
             raise
+    if data.get("interrupted"):  # the report holds only the tests before the interruption: not the results
+        raise VerificationFailure("the test run was interrupted before it finished",
+                                  details=process.stdout.splitlines()[-5:],
+                                  hint="run it again; a test must not raise KeyboardInterrupt")
     return TestResults(data["tests"], data.get("modules", {}))
 
 
@@ -124,15 +128,7 @@ def run_pytest(project: Project, scratch: Path, options: list[str], chapters: li
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",  # nothing written next to the sources
                        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only solman's plugins: others cost a second
                        TMPDIR=str(scratch / "tmp"))
-    process = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False, env=environment)
-    if process.returncode == INTERRUPTED:  # Ctrl-C (or a test raising KeyboardInterrupt): its report is partial
-        raise VerificationFailure("the test run was interrupted before it finished", location=None,
-                                  details=process.stdout.splitlines()[-5:],
-                                  hint="run it again; a test must not raise KeyboardInterrupt")
-    return process
-
-
-INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED, without importing pytest into the build
+    return subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False, env=environment)
 
 
 def journal_of(report: Path) -> Path:
