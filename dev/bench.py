@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solman.errors import MissingTool, SolmanError
+from solman.project.language import STYLE, language_style
 from solman.project.settings import BUILTIN_TEMPLATES
 
 log = logging.getLogger("solman")
@@ -323,6 +324,7 @@ def write_pythontex(folder: Path, chapters: int, values: int) -> Path:
     body.append("\\end{document}")
     (folder / "document.tex").write_text("\n".join(body) + "\n")
     shutil.copy(BUILTIN_TEMPLATES / "solman.sty", folder / "solman.sty")
+    (folder / STYLE).write_bytes(language_style("en"))  # solman.sty loads the words of the language
     return folder
 
 

@@ -33,6 +33,23 @@ def test_the_pythontex_document_prints_the_same_values(tmp_path: Path):
     assert document.count(r"\py{") == 4
 
 
+def test_the_pythontex_document_has_every_package_it_loads(tmp_path: Path):
+    # (compiling it needs PythonTeX, which only the full benchmark installs): each package it loads is
+    # in the TeX installation or next to the document
+    import re
+    import subprocess
+
+    folder = write_pythontex(tmp_path / "pythontex", chapters=1, values=2)
+    loaded = {name.strip() for path in [*folder.glob("*.tex"), *folder.glob("*.sty")]
+              for names in re.findall(r"\\(?:usepackage|RequirePackage)(?:\[[^\]]*\])?\{([^}]*)\}", path.read_text())
+              for name in names.split(",")}
+    installed = subprocess.run(["kpsewhich", *(f"{name}.sty" for name in sorted(loaded))], capture_output=True,
+                               text=True).stdout.split()
+    found = {Path(path).stem for path in installed}
+    missing = {name for name in loaded - found if not (folder / f"{name}.sty").exists()}
+    assert "solman" in loaded and "solman-language" in loaded and missing <= {"pythontex"}, missing
+
+
 def test_memory_of_a_process_tree_is_positive():
     assert 1 < tree_rss_mib(os.getpid()) < 4096
 
