@@ -132,8 +132,8 @@ def _print_help(task_name: str) -> None:
     from invoke import Program
 
     binary = "solman" if _binary() == "solman" else "inv[oke]"
-    for name, task in ns.tasks.items():  # invoke pops a task's help texts as it parses: give them back
-        task.help = dict(HELP[name])
+    for name, each in ns.tasks.items():  # invoke pops a task's help texts as it parses: give them back
+        each.help = dict(HELP[name])
     Program(namespace=ns, binary=binary).run([binary, "--help", task_name], exit=False)
 
 

@@ -4,7 +4,6 @@ virtual environment's python, pip, id, sudo and apt-get that record how they wer
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
