@@ -179,6 +179,7 @@ jobs:
           # Ubuntu 24.04 confines unprivileged user namespaces, which bubblewrap (LaTeX's sandbox) needs
           sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0
       - name: Install solman
+        # {distribution} from PyPI; until it is published there, install it from a clone of its repository
         run: pip install {distribution}
       - name: Build
         run: invoke pdf
