@@ -738,20 +738,20 @@ class Parser:
     def disjunction(self):
         import sympy
 
-        parts = [self.conjunction()]
-        while self.at(r"\vee"):
-            self.take()
-            parts.append(self.conjunction())
-        return sympy.Or(*parts) if len(parts) > 1 else parts[0]
+        return self.chained(r"\vee", self.conjunction, sympy.Or)
 
     def conjunction(self):
         import sympy
 
-        parts = [self.relation()]
-        while self.at(r"\wedge"):
+        return self.chained(r"\wedge", self.relation, sympy.And)
+
+    def chained(self, operator: str, operand, combine):
+        """``operand operator operand ...`` as ``combine(*operands)``; a single operand as itself."""
+        parts = [operand()]
+        while self.at(operator):
             self.take()
-            parts.append(self.relation())
-        return sympy.And(*parts) if len(parts) > 1 else parts[0]
+            parts.append(operand())
+        return combine(*parts) if len(parts) > 1 else parts[0]
 
     def relation(self):
         import sympy
