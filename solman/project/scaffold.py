@@ -32,7 +32,7 @@ EXAMPLE_TEXT = {
     "en": {
         "source": "Where these problems come from: the institution, the course, its teachers and the date.\n"
                   "Say here what the chapter covers, and that the problems are restated in our own words.",
-        "problem": "A first problem",
+        "title": "Week 1", "problem": "A first problem",
         "question": "Restate the problem in your own words, with its givens exact. For example: what is\n"
                     "$1 + 2 + \\dots + n$ for $n = 10$?",
         "solution": "By Gauss's pairing, $1 + 2 + \\dots + n = \\frac{n(n+1)}{2}$, which is "
@@ -43,7 +43,7 @@ EXAMPLE_TEXT = {
     "fr": {
         "source": "D'où viennent ces problèmes : l'établissement, le cours, ses enseignants et la date.\n"
                   "Dites ici ce que couvre le chapitre, et que les énoncés sont reformulés avec nos propres mots.",
-        "problem": "Un premier problème",
+        "title": "Semaine 1", "problem": "Un premier problème",
         "question": "Reformulez le problème avec vos propres mots, ses données exactes. Par exemple : que vaut\n"
                     "$1 + 2 + \\dots + n$ pour $n = 10$ ?",
         "solution": "En appariant les termes comme Gauss, $1 + 2 + \\dots + n = \\frac{n(n+1)}{2}$, "
@@ -54,7 +54,7 @@ EXAMPLE_TEXT = {
     "de": {
         "source": "Woher diese Aufgaben stammen: die Hochschule, die Vorlesung, ihre Lehrenden und das Datum.\n"
                   "Sagen Sie hier, was das Kapitel behandelt und dass die Aufgaben in eigenen Worten wiedergegeben sind.",
-        "problem": "Eine erste Aufgabe",
+        "title": "Woche 1", "problem": "Eine erste Aufgabe",
         "question": "Geben Sie die Aufgabe in eigenen Worten wieder, mit exakten Angaben. Zum Beispiel: Was ist\n"
                     "$1 + 2 + \\dots + n$ für $n = 10$?",
         "solution": "Paarweise nach Gauß ist $1 + 2 + \\dots + n = \\frac{n(n+1)}{2}$, "
@@ -243,5 +243,5 @@ def init_project(folder: Path, title: str, author: str = "", language: str = "en
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
         written.append(path)
-    example = new_chapter(folder, EXAMPLE, {"en": "Week 1", "fr": "Semaine 1", "de": "Woche 1"}[language])
+    example = new_chapter(folder, EXAMPLE, EXAMPLE_TEXT[language]["title"])
     return written + example[:2]
