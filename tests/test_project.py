@@ -151,10 +151,13 @@ def test_a_template_in_the_project_overrides_solmans_and_its_other_files_are_add
     (root / "templates" / "figures").mkdir()
     (root / "templates" / "figures" / "logo.tex").write_text("logo\n")
     (root / "templates" / ".gitkeep").write_text("")
+    (root / "templates" / "__pycache__").mkdir()
+    (root / "templates" / "__pycache__" / "x.pyc").write_bytes(b"")
     files = project.template_files()
     assert project.template("solman.sty") == root / "templates" / "solman.sty" == files["solman.sty"]
     assert files["figures/logo.tex"] == root / "templates" / "figures" / "logo.tex"
     assert files["manual.tex.j2"] == BUILTIN_TEMPLATES / "manual.tex.j2" and ".gitkeep" not in files
+    assert "__pycache__/x.pyc" not in files
 
 
 def test_a_project_needs_no_templates_folder_unless_it_names_one(tmp_path: Path):

@@ -75,8 +75,9 @@ class Project:
         """Every template file by its path under the folder, overrides replacing solman's files of that name."""
         files: dict[str, Path] = {}
         for folder in reversed(self.template_folders):
-            files.update({p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*"))
-                          if p.is_file() and not any(part.startswith((".", "__pycache__")) for part in p.parts[-1:])})
+            files.update({p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()
+                          and not any(part.startswith(".") or part == "__pycache__"
+                                      for part in p.relative_to(folder).parts)})
         return dict(sorted(files.items()))
 
     def relative(self, path: Path) -> str:
