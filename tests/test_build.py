@@ -237,6 +237,7 @@ def test_the_manifest_records_the_sha256_of_every_output(built: Path):
 def test_the_appendix_lists_values_and_tests_and_turns_red_without_them(built: Path):
     text = pdf_text(built / "build" / "manual.pdf")
     assert "Verification" in text and "test_half_is_half" in text and "Build digest" in text
+    assert "Corrected from the source: the source asks for its eigenvectors." in " ".join(text.split())
     assert "test_half_is_half" in pdf_text(built / "build" / "chapters" / "demo-solutions.pdf")
     assert "test_half_is_half" not in pdf_text(built / "build" / "problems.pdf")
     status = (built / "build" / "tex" / "status" / "demo.tex").read_text()

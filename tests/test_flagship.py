@@ -5,6 +5,7 @@ import pytest
 from conftest import REPO
 
 from solman.build.pipeline import build
+from solman.latex.pdfs import pdf_text, read_digest
 from solman.project.settings import load_project
 from solman.rendering.sources import render_chapters
 from solman.project.targets import plan_targets
@@ -20,6 +21,14 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
     report = verify(project)
     assert report.ok, "\n".join(f.render() for f in report.failures)
     assert set(report.pdfs.values()) == {"current"} and len(report.pdfs) == 2 + 2 * len(project.chapters)
+
+    # The statements the ETH exam gets wrong (Eq. (9), 4.3(i), 4.4(ii)) are printed corrected, with a
+    # footnote, in both editions; the problems edition shows no 64-digit digest, only its first 12 digits.
+    for edition in ("manual.pdf", "problems.pdf"):
+        text = " ".join(pdf_text(project.build / edition).split())
+        assert text.count("Corrected from the source: the exam") == 3, edition
+    digest = read_digest(project.build / "problems.pdf")
+    assert digest not in pdf_text(project.build / "problems.pdf") and f"Build digest: {digest[:12]}" in text
 
     # A build from the caches is the same build: render every chapter again with its values
     # taken from the value cache (as after an edit that touches templates only). The PDFs are

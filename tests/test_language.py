@@ -226,8 +226,8 @@ def normal(text: str) -> str:
 SHOWN = {
     "manual.pdf": ["solutions_edition", "about_book", "build_digest", "problem", "points_heading", "total",
                    "solution", "point", "points", "verification", "chapter", "given", "pinned", "chapter_text",
-                   "source_commit", "tools"],
-    "problems.pdf": ["problems_edition", "about_edition", "build_digest", "problem", "points"],
+                   "source_commit", "tools", "corrected"],
+    "problems.pdf": ["problems_edition", "about_edition", "build_digest", "problem", "points", "corrected"],
 }
 LATEX_WORDS = {"en": ("Contents", "Appendix"), "fr": ("Table des matières", "Annexe"),
                "de": ("Inhaltsverzeichnis", "Anhang")}  # babel's
@@ -240,7 +240,7 @@ def test_the_fixture_project_builds_and_verifies_in(code: str, tmp_path: Path):
     solman's left, numbers with a decimal comma, and `invoke verify` reads them back and passes."""
     from solman.build.pipeline import build
     from solman.checking.verification import verify_folder
-    from solman.latex.pdfs import pdf_text
+    from solman.latex.pdfs import pdf_text, read_digest
 
     root = tmp_path / "project"
     shutil.copytree(FIXTURE, root)
@@ -265,9 +265,13 @@ def test_the_fixture_project_builds_and_verifies_in(code: str, tmp_path: Path):
     record = built.records["manual.pdf"]
     figure = normal(words["sensitivity"].format(**{k: record["sensitivity"][k] for k in ("pinned", "printed")}))
     assert figure in texts["manual.pdf"]
-    title = json.loads((root / "pyproject.toml").read_text().split("title = ")[1].split("\n")[0])
-    footer = f"{title}, {words['problems_lower']}. {words['build_digest']}"
-    assert normal(footer) in texts["chapters/demo-problems.pdf"]
+    # the copyright page shows the digest's first 12 digits; the whole one is in the metadata (and, in
+    # the solutions edition, in the verification appendix), never in a problems edition's text
+    for output in ("manual.pdf", "problems.pdf"):
+        digest = read_digest(root / "build" / output)
+        assert normal(f"{words['build_digest']}{words['colon']} {digest[:12]}") in texts[output]
+        assert (digest in texts[output]) == (output == "manual.pdf")
+    assert read_digest(root / "build" / "chapters/demo-problems.pdf") not in texts["chapters/demo-problems.pdf"]
 
     # the estimate of pi printed with fixed(3), and the plot's ticks, with a decimal comma
     printed = {v["value"]: v["latex"] for render in json.loads((root / "build" / "manifest.json").read_text())

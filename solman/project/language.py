@@ -68,7 +68,7 @@ ENGLISH_WORDS = {
     # the shells (manual.tex.j2, chapter.tex.j2)
     "solutions_edition": "Problems and solutions",  # the title page of each edition
     "problems_edition": "Problems",
-    "problems_lower": "problems",  # the PDF title of the problems edition, its footer line
+    "problems_lower": "problems",  # the PDF title of the problems edition
     "chapter_lower": "chapter",  # a chapter PDF's title: "Manual: chapter 2"
     "about_book": "About this book.",
     "about_book_text": """\
@@ -83,6 +83,7 @@ what else \\texttt{invoke verify} checks.""",
 This edition states the problems only. The solutions, with every value computed and tested,
 are in the solutions edition.""",
     "build_digest": "Build digest",
+    "corrected": "Corrected from the source",  # \corrected{...}: a footnote on a corrected statement
     "draft": "DRAFT",  # across every page of a draft, and the line above its head
     "draft_line": "DRAFT: built with failing or missing checks; not for publication",
     # the verification appendix (appendix.tex.j2, verification-intro.tex, solman.sty)
@@ -165,6 +166,7 @@ que \\texttt{invoke verify} vérifie en outre.""",
     "about_edition_text": """\
 Cette édition ne donne que les énoncés. Les solutions, où chaque valeur est calculée et testée,
 sont dans l'édition avec solutions.""",
+    "corrected": "Corrigé par rapport à la source",
     "build_digest": "Empreinte",  # of the build; longer words push the digest out of the line
     "draft": "BROUILLON",
     "draft_line": "BROUILLON~: compilé avec des vérifications en échec ou manquantes~; à ne pas publier",
@@ -249,6 +251,7 @@ für jede Frage die Werte, die sie druckt, und die Tests, die sie prüfen, und s
     "about_edition_text": """\
 Diese Ausgabe enthält nur die Aufgaben. Die Lösungen, mit jedem Wert berechnet und getestet,
 stehen in der Ausgabe mit Lösungen.""",
+    "corrected": "Gegenüber der Quelle berichtigt",
     "build_digest": "Prüfsumme",
     "draft": "ENTWURF",
     "draft_line": "ENTWURF: mit fehlschlagenden oder fehlenden Prüfungen erstellt; nicht zur Veröffentlichung",
