@@ -16,7 +16,9 @@ from solman.checking.verification import (
     coverage_check,
     failed_tests,
     leak_check,
+    plain_text,
     verify,
+    words,
 )
 
 
@@ -234,6 +236,13 @@ def test_a_solution_quoting_its_question_is_not_a_leak(project, project_dir: Pat
     # the solution restates its question word for word: that is the statement, in both editions
     assert leaks_after(project, project_dir, "It is $",
                        "We are asked: what is half of one? Estimate $\\pi$ by Monte Carlo and draw. It is $") == []
+
+
+def test_a_corrected_footnote_is_text_of_the_statement_with_words_of_its_own():
+    # else "that\\corrected{the exam" reads "thatthe exam", and an erratum quoting the footnote (as the
+    # problems PDF shows it) looks like solution text in the problems edition
+    assert words(plain_text(r"Prove that\corrected{the exam's Eq.~(9) has $c_n^2$} holds")) == [
+        "prove", "that", "the", "exam", "eq", "has", "holds"]
 
 
 def test_a_reflowed_copy_of_a_solution_sentence_in_the_problems_edition_is_a_leak(project, project_dir: Path):

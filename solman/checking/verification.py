@@ -30,6 +30,7 @@ and its PDFs, and the report says what it did not check.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import unicodedata
@@ -790,13 +791,26 @@ def question_location(project: Project, question) -> Location | None:
 
 
 def plain_text(latex: str) -> str:
-    from pylatexenc.latex2text import LatexNodes2Text
-
+    converter, walker = _text_converter()
     logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # drafts are not its business to lecture
     try:
-        return LatexNodes2Text(math_mode="remove").latex_to_text(latex)
+        return converter.latex_to_text(latex, latex_context=walker)
     except Exception:  # pylatexenc is lenient, but a half-written draft may still defeat it
         return re.sub(r"\\[a-zA-Z]+|[{}$]", " ", latex)
+
+
+@functools.cache
+def _text_converter():
+    """pylatexenc's converter, told solman.sty's macros whose argument is printed text (else it would run
+    ``that\\corrected{the exam}`` into one word "thatthe", and the footnote would not count as statement)."""
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+    from pylatexenc.latexwalker import get_default_latex_context_db as walker_context
+    from pylatexenc.macrospec import MacroSpec
+
+    text, walker = get_default_latex_context_db(), walker_context()
+    text.add_context_category("solman", prepend=True, macros=[MacroTextSpec("corrected", simplify_repl=" %(1)s ")])
+    walker.add_context_category("solman", prepend=True, macros=[MacroSpec("corrected", "{")])
+    return LatexNodes2Text(math_mode="remove", latex_context=text), walker
 
 
 def words(text: str) -> list[str]:
