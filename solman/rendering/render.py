@@ -33,10 +33,12 @@ from solman.errors import Location, SolmanError, TemplateError, ValueFailure
 from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
 from solman.project.language import ENGLISH, Language, language
 from solman.project.settings import EDITIONS, Chapter, Project
-from solman.rendering.sourcemap import LINE_MARK, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
+from solman.rendering.sourcemap import LINE_MARK, MARKS, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
 from solman.values.evaluation import ExitCalled, TimedOut, ValueFunction, failure_in_code, fingerprint, intercepted_exit, time_limit
 
 POINTS_TABLE = "\x00points-table\x00"
+SAYS_NOTHING = "\x00says-nothing\x00"  # what answer_space() prints: nothing, and no line when it has one of its own
+OWN_LINE = re.compile(f"^(?:{MARKS.pattern})*{SAYS_NOTHING}(?:{MARKS.pattern})*\n|{SAYS_NOTHING}", re.MULTILINE)
 QUESTION_KINDS = ("open", "mcq", "tf")
 NOT_GIVEN = object()  # an argument the template left out (None says "no answer space")
 
@@ -532,7 +534,7 @@ class Render:
         if space is NOT_GIVEN and fill is NOT_GIVEN:
             raise TemplateError("answer_space() says nothing", hint=SPACE_HINT)
         self.answer_space = answer_space_of(space, fill, "answer_space()").over(self.answer_space)
-        return ""
+        return SAYS_NOTHING
 
     def open_solution(self, *, caller: Callable[[], str] | None = None) -> str:
         r"""``\BLOCK{ call solution() } ... \BLOCK{ endcall }`` inside a question."""
@@ -670,6 +672,7 @@ class Render:
                               exc) from None
         if POINTS_TABLE in marked:
             marked = marked.replace(POINTS_TABLE, self.render_points_table())
+        marked = OWN_LINE.sub("", marked)
         text, sources, printed_at = strip_marks(marked)
         for index, (origin, output_line) in printed_at.items():
             self.uses[index].output_line = output_line
