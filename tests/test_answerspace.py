@@ -95,6 +95,19 @@ Fill stretch.
 \BLOCK{ call question("3g") }
 Past the end.
 \BLOCK{ endcall }
+\clearpage
+Ruled low.\par\noindent\rule{1pt}{14.5cm}
+\BLOCK{ call question("3h", space="stretch") }
+Too low on the page.
+\BLOCK{ endcall }
+\clearpage
+Ruled high.\par\noindent\rule{1pt}{11cm}
+\BLOCK{ call question("3i", space="stretch") }
+High enough on the page.
+\BLOCK{ endcall }
+\BLOCK{ call question("3j", space="30cm", fill="box") }
+Taller than a page.
+\BLOCK{ endcall }
 """
 
 
@@ -208,6 +221,23 @@ def test_stretch_fills_the_rest_of_the_page_and_the_next_question_starts_a_new_o
     lines = np.nonzero(space.mean(axis=1) > 0.5)[0]
     assert runs(space.mean(axis=1) > 0.5) >= 4 * BP_PER_CM // LINE_SPACING  # at least \solmanstretchminimum
     assert (space.shape[0] - lines[-1]) * 72 / DPI < LINE_SPACING + 2  # the last line near the bottom of the text
+
+
+@pytest.mark.tex
+def test_stretch_moves_the_question_on_when_less_than_its_minimum_is_left(spaced):
+    _, found, _ = spaced  # 14.5cm of a 18.6cm page used: less than 4cm would be left; 11cm: more
+    assert word(found, "Too").page == word(found, "low.").page + 1
+    assert word(found, "High").page == word(found, "high.").page
+
+
+@pytest.mark.tex
+def test_a_space_taller_than_a_page_is_shortened_to_fit_on_one(spaced):
+    pdf, found, folder = spaced
+    statement = word(found, "Taller")  # "Taller than a page.", alone at the top of its page
+    box = below(pixels(pdf, statement.page, folder), statement, TEXT_BOTTOM - statement.bottom + 20)
+    drawn = np.nonzero(box.mean(axis=1) > 0.5)[0]
+    assert len(drawn) and (drawn[-1] - drawn[0]) * 72 / DPI > 15 * BP_PER_CM
+    assert statement.bottom + drawn[-1] * 72 / DPI < TEXT_BOTTOM + 1
 
 
 @pytest.mark.tex
