@@ -108,6 +108,10 @@ High enough on the page.
 \BLOCK{ call question("3j", space="30cm", fill="box") }
 Taller than a page.
 \BLOCK{ endcall }
+\BLOCK{ call question("3k", space="3cm", fill="lines") }
+Noted.\footnote{The footnote under the space.}
+\begin{figure}[t]\centering\rule{2cm}{1cm}\caption{The figure in place.}\end{figure}
+\BLOCK{ endcall }
 """
 
 
@@ -238,6 +242,16 @@ def test_a_space_taller_than_a_page_is_shortened_to_fit_on_one(spaced):
     drawn = np.nonzero(box.mean(axis=1) > 0.5)[0]
     assert len(drawn) and (drawn[-1] - drawn[0]) * 72 / DPI > 15 * BP_PER_CM
     assert statement.bottom + drawn[-1] * 72 / DPI < TEXT_BOTTOM + 1
+
+
+@pytest.mark.tex
+def test_a_statement_with_space_keeps_its_footnotes_and_its_figures_in_place(spaced):
+    pdf, found, folder = spaced
+    statement, caption = word(found, "Noted."), word(found, "place.")
+    footnote = [w for w in found if w.text == "footnote"][0]
+    assert statement.page == caption.page == footnote.page
+    assert statement.bottom < caption.top  # where it is written, not at the top of a page
+    assert footnote.top > caption.bottom + 3 * BP_PER_CM  # under the space
 
 
 @pytest.mark.tex
