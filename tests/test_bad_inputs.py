@@ -107,6 +107,11 @@ CASES = [
          "configuration", "pyproject.toml:6", "setting 'timeout' must be a positive number of seconds, not 'abc'"),
     Case("missing chapter file", [("pyproject.toml", 'chapters = ["demo"]', 'chapters = ["demo", "ghost"]')],
          "configuration", "pyproject.toml:6", "chapters/ghost.tex.j2, which does not exist"),
+    Case("answer space that is not a length", [("chapters/demo.tex.j2", 'call question("1b", points=1)',
+                                                 'call question("1b", points=1, space="4 lines")')],
+         "template", "chapters/demo.tex.j2:15", "question '1b': space '4 lines' has the unit 'lines'"),
+    Case("unknown answer space fill", [("pyproject.toml", "year = 2026", 'year = 2026\nanswer_space = {fill = "ruled"}')],
+         "configuration", "pyproject.toml:6", "answer_space: unknown fill 'ruled'"),
     # a build that would print anything untested fails (and names it), unless it is a draft
     Case("failing test", [("verify/demo.py", "assert half() + half() == 1", "assert half() + half() == 3")],
          "verification", "verify/demo.py:63", "test test_half_is_half failed",

@@ -39,3 +39,9 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
     assert len(again) == 2 * len(project.chapters)
     for rendered in again.values():
         assert rendered.text == (project.build / "tex" / rendered.name).read_text(encoding="utf-8"), rendered.name
+
+    # The exams' problems editions are exam papers: room under every open question, none elsewhere.
+    for rendered in again.values():
+        spaces = rendered.text.count("\\begin{withspace}")
+        exam = rendered.chapter in ("eth_dl_2020", "epfl_ml_2024") and rendered.name.endswith("-problems.tex")
+        assert spaces == (sum(q.kind == "open" for q in rendered.questions) if exam else 0), rendered.name

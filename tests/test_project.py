@@ -102,6 +102,35 @@ def test_timeout_must_be_a_positive_number(tmp_path: Path, setting: str):
     assert str(caught.value.location) == "pyproject.toml:7"
 
 
+def test_answer_space_is_read_as_a_table_or_inline_and_is_none_by_default(tmp_path: Path):
+    from solman.project.answerspace import AnswerSpace
+
+    assert load_project(write_project(tmp_path, 'chapters = ["one"]\n')).answer_space == AnswerSpace()
+    table = 'chapters = ["one"]\n\n[tool.solman.answer_space]\nspace = "3.5cm"\nfill = "lines"\n'
+    assert load_project(write_project(tmp_path, table)).answer_space == AnswerSpace("3.5cm", "lines")
+    inline = 'answer_space = {space = "stretch"}\nchapters = ["one"]\n'
+    assert load_project(write_project(tmp_path, inline)).answer_space == AnswerSpace("stretch", None)
+    assert load_project(write_project(tmp_path, 'answer_space = {space = 0}\nchapters = ["one"]\n')
+                        ).answer_space == AnswerSpace("0", None)
+
+
+@pytest.mark.parametrize("settings, line, message", [
+    ('[tool.solman.answer_space]\nfill = "box"\nspace = "3"\n', 10, "answer_space: space '3' is not a length"),
+    ('[tool.solman.answer_space]\nspace = "3cm"\nfill = "ruled"\n', 10, "answer_space: unknown fill 'ruled'"),
+    ('[tool.solman.answer_space]\nspace = "3cm"\nfil = "box"\n', 10, "unknown setting 'fil' in answer_space"),
+    ('[tool.solman.answer_space]\nspace = true\n', 9, "space must be a length in quotes"),
+    ('answer_space = {fill = "box", space = "2 cm x"}\n', 7, "space '2 cm x' is not a length"),
+    ('answer_space = "3cm"\n', 7, "setting 'answer_space' must be a dict"),
+])
+def test_answer_space_mistakes_are_reported_at_their_line(tmp_path: Path, settings: str, line: int, message: str):
+    write_project(tmp_path, settings.replace("[tool", 'chapters = ["one"]\n\n[tool', 1) if settings.startswith("[")
+                  else 'chapters = ["one"]\n' + settings)
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert message in caught.value.message
+    assert str(caught.value.location) == f"pyproject.toml:{line}" and caught.value.hint
+
+
 @pytest.mark.parametrize("year", ["99999999999", "0", "-5", "10000"])
 def test_year_out_of_range_is_reported_at_its_line(tmp_path: Path, year: str):
     with pytest.raises(ConfigError) as caught:

@@ -332,3 +332,117 @@ def test_a_time_limit_leaves_no_alarm_behind():
     assert limit.expired is None
     assert signal.getsignal(signal.SIGALRM) is handler
     assert (signal.getitimer(signal.ITIMER_REAL)[0] > 0) == (outer > 0)  # pytest-timeout's, if any, set again
+
+
+# --- answer space (problems edition) -------------------------------------------------------------
+
+SPACED = r"""\chapter{Demo}
+\BLOCK{ call question("1", points=2) }
+Open, with the defaults.
+\BLOCK{ call solution() }
+It is $\VAR{ determinant }$.
+\BLOCK{ endcall }
+\BLOCK{ endcall }
+\BLOCK{ call question("2", kind="mcq") }
+Options, answered in place.
+\BLOCK{ endcall }
+\VAR{ answer_space(space="5cm") }
+\BLOCK{ call question("3") }
+Open, after the chapter's default.
+\BLOCK{ endcall }
+\BLOCK{ call question("4", space="2.5in", fill="grid") }
+Open, its own.
+\BLOCK{ endcall }
+\BLOCK{ call question("5", space=None) }
+Open, opting out.
+\BLOCK{ endcall }
+\BLOCK{ call question("6", kind="tf", space="2cm") }
+True or false, with space it asks for.
+\BLOCK{ endcall }
+\BLOCK{ call question("7", fill="dotted") }
+Open, another fill.
+\BLOCK{ endcall }
+"""
+
+
+def spaces_of(text: str) -> dict[str, tuple[str, str] | None]:
+    """Each question's answer space in a rendered chapter, by the anchor's id."""
+    import re
+
+    return {match[1]: (match[2], match[3]) if match[2] else None for match in re.finditer(
+        r"\\begin\{question\}\{[^}]*\}\{[^}]*\}\{q:demo:([^}]*)\}\n(?:\\begin\{withspace\}\{([^}]*)\}\{([^}]*)\})?",
+        text)}
+
+
+def with_answer_space(project_dir: Path, table: str) -> None:
+    with open(project_dir / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write(f"\n[tool.solman.answer_space]\n{table}\n")
+
+
+def test_open_questions_get_the_project_then_the_chapter_default_and_their_own_space(project_dir: Path):
+    with_answer_space(project_dir, 'space = "3cm"\nfill = "lines"')
+    rendered, _ = render(project_dir, SPACED, edition="problems")
+    assert spaces_of(rendered.text) == {
+        "1": ("3cm", "lines"), "2": None, "3": ("5cm", "lines"), "4": ("2.5in", "grid"), "5": None,
+        "6": ("2cm", "lines"), "7": ("5cm", "dotted")}
+    assert ("\\begin{withspace}{3cm}{lines}\nOpen, with the defaults.\n" in rendered.text
+            and "Open, with the defaults.\n\n\\end{withspace}\n\\end{question}" in rendered.text)
+
+
+def test_without_defaults_only_questions_that_ask_get_space_and_it_is_blank(project_dir: Path):
+    rendered, _ = render(project_dir, SPACED.replace('\\VAR{ answer_space(space="5cm") }\n', "")
+                         .replace('question("7", fill="dotted")', 'question("7")'), edition="problems")
+    assert spaces_of(rendered.text) == {"1": None, "2": None, "3": None, "4": ("2.5in", "grid"), "5": None,
+                                        "6": ("2cm", "blank"), "7": None}
+
+
+def test_the_solutions_edition_is_the_same_with_or_without_answer_space(project_dir: Path):
+    plain = SPACED.replace('\\VAR{ answer_space(space="5cm") }\n', "")
+    for argument in (', space="2.5in", fill="grid"', ", space=None", ', space="2cm"', ', fill="dotted"'):
+        plain = plain.replace(argument, "")
+    assert "space=" not in plain and "fill=" not in plain
+    without, _ = render(project_dir, plain)
+    with_answer_space(project_dir, 'space = "stretch"\nfill = "box"')
+    spaced, _ = render(project_dir, SPACED)
+    assert spaced.text.encode() == without.text.encode()
+    line = spaced.text.splitlines().index("Open, after the chapter's default.") + 1
+    assert spaced.sources.locate(line)[1] == 13  # the line after answer_space()'s, which is gone
+
+
+def test_answer_space_prints_nothing_in_the_problems_edition_either(project_dir: Path):
+    rendered, _ = render(project_dir, 'A\n\\VAR{ answer_space(fill="box") }\nB \\VAR{ answer_space(space="1cm") }C\n',
+                         edition="problems")
+    assert rendered.text == "A\nB C\n"
+
+
+@pytest.mark.parametrize("template, message", [
+    ('\\BLOCK{ call question("1", space="4") }a\\BLOCK{ endcall }\n', "space '4' is not a length"),
+    ('\\BLOCK{ call question("1", space="4 lines") }a\\BLOCK{ endcall }\n', "has the unit 'lines'"),
+    ('\\BLOCK{ call question("1", space="-2cm") }a\\BLOCK{ endcall }\n', "space '-2cm' is not a length"),
+    ('\\BLOCK{ call question("1", space="\\\\baselineskip") }a\\BLOCK{ endcall }\n', "is not a length"),
+    ('\\BLOCK{ call question("1", space="80cm") }a\\BLOCK{ endcall }\n', "taller than any page"),
+    ('\\BLOCK{ call question("1", space=4) }a\\BLOCK{ endcall }\n', 'a length in quotes such as "4cm", not 4'),
+    ('\\BLOCK{ call question("1", space="4cm", fill="ruled") }a\\BLOCK{ endcall }\n',
+     "unknown fill 'ruled': use one of blank, lines, dotted, box, grid"),
+    ('\\BLOCK{ call question("1", fill="lines") }a\\BLOCK{ endcall }\n', "has fill='lines' but no answer space"),
+    ('\\BLOCK{ call question("1", space=None, fill="lines") }a\\BLOCK{ endcall }\n', "but no answer space"),
+    ('\\VAR{ answer_space(space="3cm") }\\BLOCK{ call question("1", kind="mcq", fill="box") }a\\BLOCK{ endcall }\n',
+     "has fill='box' but no answer space"),
+    ('\\VAR{ answer_space(fill="dots") }\n', "answer_space(): unknown fill 'dots'"),
+    ("\\VAR{ answer_space() }\n", "answer_space() says nothing"),
+    ('\\BLOCK{ call question("1") }\\VAR{ answer_space(space="3cm") }\\BLOCK{ endcall }\n',
+     "answer_space() cannot be inside a question"),
+])
+@pytest.mark.parametrize("edition", ["problems", "solutions"])
+def test_answer_space_mistakes_are_reported_at_the_line_in_both_editions(project_dir: Path, template: str,
+                                                                        message: str, edition: str):
+    with pytest.raises(TemplateError) as caught:
+        render(project_dir, "\\chapter{Demo}\n" + template, edition=edition)
+    assert message in caught.value.message
+    assert str(caught.value.location) == "chapters/demo.tex.j2:2" and caught.value.hint
+
+
+def test_a_mcq_question_says_why_the_default_space_is_not_its_own(project_dir: Path):
+    error = error_of(project_dir, '\\VAR{ answer_space(space="3cm") }\n'
+                     '\\BLOCK{ call question("1", kind="mcq", fill="box") }a\\BLOCK{ endcall }\n')
+    assert error.hint == "a mcq question gets the default space only when it says space= itself"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solman.errors import ConfigError, Location, SolmanError, TemplateError, ValueFailure, raise_collected, read_utf8
+from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
 from solman.project.language import LANGUAGES as LANGUAGE_TABLE
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
@@ -21,6 +22,7 @@ SETTINGS = {
     "language": str,  # of every word solman prints: one of LANGUAGES
     "sandbox": bool,  # false runs LaTeX outside bubblewrap: unsafe, see README's "Security"
     "timeout": float,  # seconds per value and per test; an int is fine too (checked on its own)
+    "answer_space": dict,  # the problems edition's default answer space: space, fill (solman/project/answerspace.py)
 }
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "rendering" / "templates"
 TIMEOUT = 300  # seconds: the flagship's slowest value or test takes a few
@@ -51,6 +53,7 @@ class Project:
     language: str = "en"  # one of LANGUAGES
     sandbox: bool = True  # LaTeX runs in bubblewrap
     timeout: float = TIMEOUT  # seconds a value or a test may run
+    answer_space: AnswerSpace = AnswerSpace()  # the default for open questions of the problems edition
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""
@@ -124,7 +127,8 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
             continue
         if key in settings and not isinstance(settings[key], kind):
             example = '"fr"' if key == "language" else \
-                {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false"}[kind.__name__]
+                {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false",
+                 "dict": '{space = "3cm", fill = "lines"}'}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
                                       hint=f"for example: {key} = {example}"))
     year = settings.get("year")
@@ -140,6 +144,9 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         errors.append(ConfigError(f"unknown language '{language}'", location=at("language"),
                                   hint=f"use one of: {', '.join(LANGUAGES)} "
                                   f"({', '.join(l.name for l in LANGUAGE_TABLE.values())})"))
+    answer_space = settings.get("answer_space", {})
+    answer_space = read_answer_space(answer_space, text, pyproject, root, errors) \
+        if isinstance(answer_space, dict) else AnswerSpace()
     raise_collected(errors)
 
     templates = root / settings.get("templates", "templates")
@@ -185,7 +192,31 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         language=language,
         sandbox=settings.get("sandbox", True),
         timeout=timeout,
+        answer_space=answer_space,
     )
+
+
+ANSWER_SPACE_HINT = 'for example: answer_space = {space = "3cm", fill = "lines"} in [tool.solman]'
+
+
+def read_answer_space(table: dict, text: str, pyproject: Path, root: Path, errors: list[ConfigError]) -> AnswerSpace:
+    """``[tool.solman.answer_space]`` (or ``answer_space = {...}``); each mistake is added to ``errors``
+    at its line."""
+    def at(key: str) -> Location:
+        return Location.of(pyproject, line_of(text, key, within="answer_space"), root)
+
+    read: dict[str, str | None] = {"space": None, "fill": None}
+    for key, given in table.items():
+        if key not in read:
+            errors.append(ConfigError(f"unknown setting '{key}' in answer_space", location=at(key),
+                                      hint="answer_space knows space (a length such as \"3cm\") and fill "
+                                      f"({', '.join(FILLS)})"))
+            continue
+        try:
+            read[key] = space_of(given) if key == "space" else fill_of(given)
+        except ValueError as exc:
+            errors.append(ConfigError(f"answer_space: {exc}", location=at(key), hint=ANSWER_SPACE_HINT))
+    return AnswerSpace(**read)
 
 
 def find_project(named: str | None, start: Path) -> Path:
@@ -245,10 +276,16 @@ def caret(char: str) -> str:
 CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\x0b": "VT", "\x0c": "FF", "\x1b": "ESC", "\x7f": "DEL"}
 
 
-def line_of(text: str, needle: str) -> int | None:
-    """The first line in ``[tool.solman]`` that mentions ``needle`` (to point at a setting)."""
+def line_of(text: str, needle: str, within: str | None = None) -> int | None:
+    """The first line in ``[tool.solman]`` that mentions ``needle`` (to point at a setting); with
+    ``within``, the line of the key ``needle =`` from the first line that mentions ``within`` on (a key of
+    a table in ``[tool.solman]``)."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() == "[tool.solman]"), 0)
+    if within is not None:
+        start = next((i for i, line in enumerate(lines[start:], start=start) if within in line), start)
+        key = re.compile(rf"(?<![\w-]){re.escape(needle)}\s*=")  # the key itself, not answer_space's "space"
+        return next((number for number, line in enumerate(lines[start:], start=start + 1) if key.search(line)), None)
     for number, line in enumerate(lines[start:], start=start + 1):
         if needle in line:
             return number

@@ -30,13 +30,17 @@ from jinja2.runtime import LoopContext, Macro
 
 from solman.values import filters
 from solman.errors import Location, SolmanError, TemplateError, ValueFailure
+from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
 from solman.project.language import ENGLISH, Language, language
 from solman.project.settings import EDITIONS, Chapter, Project
-from solman.rendering.sourcemap import LINE_MARK, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
+from solman.rendering.sourcemap import LINE_MARK, MARKS, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
 from solman.values.evaluation import ExitCalled, TimedOut, ValueFunction, failure_in_code, fingerprint, intercepted_exit, time_limit
 
 POINTS_TABLE = "\x00points-table\x00"
+SAYS_NOTHING = "\x00says-nothing\x00"  # what answer_space() prints: nothing, and no line when it has one of its own
+OWN_LINE = re.compile(f"^(?:{MARKS.pattern})*{SAYS_NOTHING}(?:{MARKS.pattern})*\n|{SAYS_NOTHING}", re.MULTILINE)
 QUESTION_KINDS = ("open", "mcq", "tf")
+NOT_GIVEN = object()  # an argument the template left out (None says "no answer space")
 
 
 @dataclass
@@ -275,8 +279,8 @@ class Sandbox(jinja2.sandbox.SandboxedEnvironment):
     r"""What a template may touch, decided once (Jinja's sandbox, with solman's rules).
 
     Templates are text (DESIGN.md, trust boundaries): a chapter sees its values and the building
-    blocks (``question``, ``solution``, ``problem``, ``points_table``, ``see``, ``edition``), and
-    nothing reachable from them. So, from a template:
+    blocks (``question``, ``solution``, ``problem``, ``points_table``, ``see``, ``answer_space``,
+    ``edition``), and nothing reachable from them. So, from a template:
 
     - attributes: none starting with ``_``; of a value (``ValueRef``) only what ``ValueRef`` gives
       (the value's attributes that are not methods, and ``.items()`` of a dict); of a ``loop``
@@ -430,6 +434,7 @@ class Render:
         self.hashes: dict[str, str] = {}
         self.points_table_at: Location | None = None
         self.extra: Mapping[str, object] = {}
+        self.answer_space = AnswerSpace()  # the chapter's default, from answer_space() on
 
     # --- the names a chapter sees --------------------------------------------------------
 
@@ -441,6 +446,7 @@ class Render:
             "problem": self.open_problem,
             "points_table": self.points_table,
             "see": self.see,
+            "answer_space": self.set_answer_space,
         }
         names.update(self.extra)
         for name, function in self.values.items():
@@ -452,9 +458,14 @@ class Render:
         return names
 
     def open_question(self, id: str, points: int | float | None = None, kind: str = "open",
-                      answer: ValueRef | None = None, label: str | None = None, *,
+                      answer: ValueRef | None = None, label: str | None = None,
+                      space: object = NOT_GIVEN, fill: object = NOT_GIVEN, *,
                       caller: Callable[[], str] | None = None) -> str:
-        r"""``\BLOCK{ call question("4.1a", points=2) } problem... \BLOCK{ endcall }``."""
+        r"""``\BLOCK{ call question("4.1a", points=2) } problem... \BLOCK{ endcall }``.
+
+        ``space`` and ``fill`` (solman/project/answerspace.py) give the question answer space in the
+        problems edition, over the chapter's and the project's defaults; the solutions edition ignores them.
+        """
         if caller is None:
             raise TemplateError("question() is a block, not a value",
                                 hint="write \\BLOCK{ call question(\"1a\", points=2) } ... \\BLOCK{ endcall }")
@@ -480,6 +491,7 @@ class Render:
         if answer is not None and not isinstance(answer, ValueRef):
             raise TemplateError(f"the answer of question '{id}' must be a value from verify/, "
                                 f"not the literal {answer!r}", hint="so that a test checks it")
+        drawn = self.drawn_space(id, kind, space, fill)
         at = here()
         question = Question(id, label or question_label(id, self.language), points, kind, self.problem,
                             answer._name if answer is not None else None,
@@ -495,9 +507,34 @@ class Render:
             raise
         finally:
             self.question, self.role = None, "chapter"
+        if drawn is not None and self.edition == "problems":  # the statement, then room for the answer
+            statement = body.rstrip("\n")
+            body = f"\\begin{{withspace}}{{{drawn[0]}}}{{{drawn[1]}}}\n{statement}\n\\end{{withspace}}\n"
         anchor = f"q:{self.chapter.id if self.chapter else ''}:{id}"
         return (f"{mark(at)}\\begin{{question}}{{{question.label}}}{{{points_text(points, self.language)}}}{{{anchor}}}\n"
                 f"{body}\\end{{question}}\n")
+
+    def drawn_space(self, id: str, kind: str, space: object, fill: object) -> tuple[str, str] | None:
+        """The answer space of question ``id`` (its ``space`` and ``fill`` over the defaults), or None."""
+        own = answer_space_of(space, fill, f"question '{id}'")
+        drawn = own.drawn(kind, self.answer_space, self.project.answer_space)
+        if own.fill is not None and drawn is None:
+            hint = (f"a {kind} question gets the default space only when it says space= itself"
+                    if kind != "open" and own.space is None else "give it space=\"4cm\" too, or leave fill= out")
+            raise TemplateError(f"question '{id}' has fill={own.fill!r} but no answer space", hint=hint)
+        return drawn
+
+    def set_answer_space(self, space: object = NOT_GIVEN, fill: object = NOT_GIVEN) -> str:
+        r"""``\VAR{ answer_space(space="4cm", fill="lines") }``: the chapter's default answer space for the
+        open questions after it, in the problems edition (over ``[tool.solman.answer_space]``)."""
+        if self.question is not None:
+            raise TemplateError("answer_space() cannot be inside a question",
+                                hint="give the question space= and fill= instead: "
+                                "\\BLOCK{ call question(\"1a\", space=\"4cm\", fill=\"lines\") }")
+        if space is NOT_GIVEN and fill is NOT_GIVEN:
+            raise TemplateError("answer_space() says nothing", hint=SPACE_HINT)
+        self.answer_space = answer_space_of(space, fill, "answer_space()").over(self.answer_space)
+        return SAYS_NOTHING
 
     def open_solution(self, *, caller: Callable[[], str] | None = None) -> str:
         r"""``\BLOCK{ call solution() } ... \BLOCK{ endcall }`` inside a question."""
@@ -635,6 +672,7 @@ class Render:
                               exc) from None
         if POINTS_TABLE in marked:
             marked = marked.replace(POINTS_TABLE, self.render_points_table())
+        marked = OWN_LINE.sub("", marked)
         text, sources, printed_at = strip_marks(marked)
         for index, (origin, output_line) in printed_at.items():
             self.uses[index].output_line = output_line
@@ -696,8 +734,9 @@ class Render:
         return f"\\begin{{pointstable}}\n{rows}\\pointstotal{{{total}}}\n\\end{{pointstable}}"
 
 
+# what Render.context() names; the only methods a template calls
 BUILDING_BLOCKS = frozenset({Render.open_question, Render.open_solution, Render.open_problem, Render.points_table,
-                             Render.see})  # what Render.context() names; the only methods a template calls
+                             Render.see, Render.set_answer_space})
 
 
 def render_chapter(project: Project, chapter: Chapter, values: Mapping[str, ValueFunction],
@@ -713,6 +752,18 @@ def render_shell(project: Project, shell: str, output_name: str, edition: str,
     """A document shell (``templates/<shell>``) around chapters."""
     render = Render(project, edition, None, {})
     return render.run(shell, output_name, context)
+
+
+SPACE_HINT = (f'for example space="4cm" (a number and a unit: cm, mm, in, pt, em or ex), "stretch" for the rest '
+              f'of the page, or None for no space; fill is one of {", ".join(FILLS)}')
+
+
+def answer_space_of(space: object, fill: object, what: str) -> AnswerSpace:
+    """What a template says of answer space (``NOT_GIVEN`` where it says nothing), checked."""
+    try:
+        return AnswerSpace(None if space is NOT_GIVEN else space_of(space), None if fill is NOT_GIVEN else fill_of(fill))
+    except ValueError as exc:
+        raise TemplateError(f"{what}: {exc}", hint=SPACE_HINT) from None
 
 
 def chapter_title(text: str) -> str | None:

@@ -195,6 +195,8 @@ class ChapterCache(ProjectCache):
         """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
         settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition,
                     self.project.language]
+        if edition == "problems":  # the solutions edition has no answer space
+            settings.append([self.project.answer_space.space, self.project.answer_space.fill])
         shared = shared or shared_templates(self.chapter.template.parent)
         parts = (self.values_key(), file_hash(self.chapter.template), shared, json.dumps(settings))
         return hashlib.sha256("".join(parts).encode()).hexdigest()
