@@ -966,6 +966,11 @@ class Parser:
             return getattr(sympy.S, SETS[letter])
         if value == r"\emptyset":
             return sympy.EmptySet
+        if value in (r"\mathbf", r"\boldsymbol", r"\bm") and self.at("{"):  # a symbol printed bold: bold = [...]
+            inner = self.group()
+            if not isinstance(inner, sympy.Symbol):
+                raise Unreadable(f"{value} of something that is not a symbol")
+            return inner
         if value in (r"\mathrm", r"\operatorname", r"\mathit"):
             name = self.word()
             if value == r"\operatorname" or self.applied():
