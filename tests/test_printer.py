@@ -104,3 +104,24 @@ def test_the_language_s_words_and_decimal_comma_go_with_the_policy():
     assert shown == r"\begin{cases} \cos x & \text{pour}\: x > 0 \\0 & \text{sinon} \end{cases}"
     assert compare(sp.Piecewise((sp.cos(x), x > 0), (0, True)), shown, "latex",
                    __import__("solman.project.language", fromlist=["LANGUAGES"]).LANGUAGES["fr"]) is None
+
+
+def test_the_readme_s_table_is_what_the_printer_writes():
+    """README.md, "Mathematics as a mathematician writes it": each row's value, sympy's LaTeX, and solman's."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Mathematics as a mathematician writes it", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    names = {"w": sp.Symbol("omega"), "t": t, "x": x, "X": sp.MatrixSymbol("X", 3, 2), "E": sp.E, "pi": sp.pi}
+    assert len(rows) >= 9
+    for row in rows:
+        value, theirs, ours = (cell.strip() for cell in row.strip("|").split(" | "))
+        code = re.findall(r"`([^`]*)`", value)
+        expr = eval(code[0], {**vars(sp), **names})  # noqa: S307 (the README's own examples)
+        policy = Printing(**dict(re.findall(r'(\w+) = "(\w+)"', value)))
+        if "bold" in value:
+            policy = Printing(bold=("x",))
+        assert sp.latex(expr).startswith(re.findall(r"`([^`]*)`", theirs)[0].replace(r" + \dots", "")), row
+        assert printed(expr, policy) == re.findall(r"`([^`]*)`", ours)[0], row
