@@ -54,6 +54,12 @@ CASES = [  # (value, policy, LaTeX): every form the policy prints
     # polynomials: by descending degree, or as the expression holds them
     (1 + x + x ** 2, None, "x^{2} + x + 1"),
     (sp.Add(1, x, x ** 2, evaluate=False), Printing(order="source"), "1 + x + x^{2}"),
+    # a difference starts with its positive term; a product puts its parenthesised factors last
+    ((1 - x) / t, None, r"\frac{1 - x}{t}"),
+    (sp.sqrt(1 - theta ** 2), None, r"\sqrt{1 - \theta^{2}}"),
+    (-x - 1, None, "- x - 1"),
+    (t * w * (x - theta) ** 2, None, r"\omega t \left(x - \theta\right)^{2}"),
+    (-2 * x * (x + 1) ** 2, None, r"- 2 x \left(x + 1\right)^{2}"),
     # bold symbols, their indices upright
     (sp.Symbol("x_1") + sp.Symbol("mu_k"), Printing(bold=("x", "mu")), r"\boldsymbol{\mu}_{k} + \mathbf{x}_{1}"),
 ]
@@ -64,6 +70,11 @@ def test_each_choice_prints_as_a_mathematician_writes_and_reads_back(expr, polic
     shown = printed(expr, policy)
     assert shown == expected
     reads_back(expr, shown)
+
+
+def test_source_order_is_sympy_s_own_order_without_rearrangements():
+    for expr in (t * w * (x - theta) ** 2, (1 - x) / t, 1 + x + x ** 2, sp.Add(1, x, x ** 2, evaluate=False)):
+        assert printed(expr, Printing(order="source")) == sp.latex(expr, order="none", fold_frac_powers=True)
 
 
 def test_transposes_print_with_top_or_t():
@@ -114,7 +125,8 @@ def test_the_readme_s_table_is_what_the_printer_writes():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Mathematics as a mathematician writes it", 1)[1].split("\n### ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
-    names = {"w": sp.Symbol("omega"), "t": t, "x": x, "X": sp.MatrixSymbol("X", 3, 2), "E": sp.E, "pi": sp.pi}
+    names = {"w": sp.Symbol("omega"), "t": t, "x": x, "p": sp.Symbol("p"), "a": sp.Symbol("a"), "b": sp.Symbol("b"),
+             "mu": sp.Symbol("mu"), "X": sp.MatrixSymbol("X", 3, 2), "E": sp.E, "pi": sp.pi}
     assert len(rows) >= 9
     for row in rows:
         value, theirs, ours = (cell.strip() for cell in row.strip("|").split(" | "))

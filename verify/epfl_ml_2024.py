@@ -2768,29 +2768,23 @@ Q35_X = sp.IndexedBase("x")
 Q35_MU_NEW = sp.Symbol(r"\mu_k^{(t+1)}")
 
 
-def _weighted(n, *factors):
-    """w_n q_{k,n} times ``factors``, in the order the text writes them (the chapter prints these values
-    with printing(order="source"): sympy's own order would put the weights last)."""
-    return sp.Mul(Q35_W[n], Q35_Q[Q35_k, n], *factors, evaluate=False)
-
-
 @value
 def q35_mu_update():
     n = Q35_n
-    return sp.Sum(_weighted(n, Q35_X[n]), (n, 1, Q35_N)) / sp.Sum(_weighted(n), (n, 1, Q35_N))
+    return sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * Q35_X[n], (n, 1, Q35_N)) / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N))
 
 
 @value
 def q36_var_update():
     n = Q35_n
-    centred = sp.Add(Q35_X[n], -Q35_MU_NEW, evaluate=False)
-    return sp.Sum(_weighted(n, centred ** 2), (n, 1, Q35_N)) / sp.Sum(_weighted(n), (n, 1, Q35_N))
+    return (sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n] * (Q35_X[n] - Q35_MU_NEW) ** 2, (n, 1, Q35_N))
+            / sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)))
 
 
 @value
 def q37_pi_update():
     n = Q35_n
-    return sp.Sum(_weighted(n), (n, 1, Q35_N)) / sp.Sum(Q35_W[n], (n, 1, Q35_N))
+    return sp.Sum(Q35_W[n] * Q35_Q[Q35_k, n], (n, 1, Q35_N)) / sp.Sum(Q35_W[n], (n, 1, Q35_N))
 
 
 def q35_instance(seed=35, n=9, k=3):

@@ -11,6 +11,8 @@ sympy object they call ``latex_of`` here, which owns how mathematics looks on th
 - ``\ln`` or ``\log``, ``^{\top}`` or ``^{T}``, ``\frac{1}{\sqrt{3}}`` or ``\frac{\sqrt{3}}{3}``, sums by
   descending degree or in the expression's order, and symbols printed bold, as the policy says;
 - fractional powers as ``x^{3/2}``, not ``x^{\frac{3}{2}}`` with its tiny fraction;
+- a difference of two terms starting with the positive one (``1 - p``, ``x_n - \mu``), and a product's
+  factors in parentheses last (``w_n q_{k,n} \left(x_n - \mu\right)^{2}``), unless ``order = "source"``;
 - in a language other than English, the language's words in case distinctions and booleans.
 
 The display contract (``solman/checking/display.py``) reads every one of these forms back.
@@ -93,7 +95,47 @@ def _printer():
                 kept = self._surd_below(expr)
                 if kept is not None:
                     return kept
+            if self._settings["order"] != "none":
+                grouped = self._parentheses_last(expr)
+                if grouped is not None:
+                    return grouped
             return super()._print_Mul(expr)
+
+        def _parentheses_last(self, expr) -> str | None:
+            r"""A product without a denominator with its factors in parentheses last, as one writes
+            ``w_n q_{k,n} \left(x_n - \mu\right)^{2}`` (sympy: ``\left(- \mu + x_n\right)^{2} q_{k,n} w_n``);
+            None when sympy's order already does that, or for a product with a denominator."""
+            sign = ""
+            if expr.could_extract_minus_sign():
+                sign, expr = "- ", -expr
+                if not expr.is_Mul:
+                    return None
+            factors = list(expr.as_ordered_factors())
+            if any(f.is_Pow and f.exp.is_negative or f.is_Rational and not f.is_Integer for f in factors):
+                return None
+            parenthesised = [f for f in factors if f.is_Add or f.is_Pow and f.base.is_Add]
+            grouped = [f for f in factors if f not in parenthesised] + parenthesised
+            if grouped == factors:
+                return None
+            parts = []
+            for i, factor in enumerate(grouped):
+                shown = self._print(factor)
+                if self._needs_mul_brackets(factor, first=i == 0, last=i == len(grouped) - 1):
+                    shown = rf"\left({shown}\right)"
+                parts.append(shown)
+            return sign + self._settings["mul_symbol_latex"].join(parts)
+
+        def _print_Add(self, expr, order=None) -> str:
+            r"""sympy's sum, but a difference of two terms starts with the positive one: ``x_n - \mu``,
+            ``1 - p`` (sympy: ``- \mu + x_n``, ``- p + 1``)."""
+            terms = list(self._as_ordered_terms(expr, order=order))
+            if self._settings["order"] != "none" and order != "none" and len(terms) == 2 \
+                    and terms[0].could_extract_minus_sign() and not terms[1].could_extract_minus_sign():
+                first, second = self._print(terms[1]), self._print(-terms[0])
+                if self._needs_add_brackets(-terms[0]):
+                    second = rf"\left({second}\right)"
+                return f"{first} - {second}"
+            return super()._print_Add(expr, order)
 
         def _surd_below(self, expr) -> str | None:
             r"""``c \sqrt{n} x`` with ``n`` dividing ``c``'s denominator as ``\frac{p x}{(q/n) \sqrt{n}}``:
