@@ -49,8 +49,8 @@ CASES = [  # (value, policy, LaTeX): every form the policy prints
     (-sp.sqrt(3) * x / 6, KEEP, r"- \frac{x}{2 \sqrt{3}}"),
     (sp.Rational(5, 24) + sp.sqrt(73) / 24, KEEP, r"\frac{5}{24} + \frac{\sqrt{73}}{24}"),  # 73 does not divide 24
     (sp.Matrix([[1 / sp.sqrt(3), 0], [0, sp.sqrt(2) / 2]]), KEEP,
-     r"\begingroup\renewcommand*{\arraystretch}{1.6}\begin{bmatrix}\frac{1}{\sqrt{3}} & 0\\0 & \frac{1}{\sqrt{2}}"
-     r"\end{bmatrix}\endgroup"),
+     (r"\begingroup\renewcommand*{\arraystretch}{1.6}\begin{bmatrix}\frac{1}{\sqrt{3}} & 0\\0 & \frac{1}{\sqrt{2}}"
+      r"\end{bmatrix}\endgroup")),
     # polynomials: by descending degree, or as the expression holds them
     (1 + x + x ** 2, None, "x^{2} + x + 1"),
     (sp.Add(1, x, x ** 2, evaluate=False), Printing(order="source"), "1 + x + x^{2}"),
@@ -131,7 +131,7 @@ def test_the_readme_s_table_is_what_the_printer_writes():
     for row in rows:
         value, theirs, ours = (cell.strip() for cell in row.strip("|").split(" | "))
         code = re.findall(r"`([^`]*)`", value)
-        expr = eval(code[0], {**vars(sp), **names})  # noqa: S307 (the README's own examples)
+        expr = eval(code[0], {**vars(sp), **names})  # the README's own examples
         policy = Printing(**dict(re.findall(r'(\w+) = "(\w+)"', value)))
         if "bold" in value:
             policy = Printing(bold=("x",))

@@ -57,7 +57,7 @@ class Project:
     sandbox: bool = True  # LaTeX runs in bubblewrap
     timeout: float = TIMEOUT  # seconds a value or a test may run
     answer_space: AnswerSpace = AnswerSpace()  # the default for open questions of the problems edition
-    printing: Printing = Printing()  # the printing policy of every chapter (a chapter's printing() over it)
+    printing: Printing = Printing()  # noqa: RUF009 (frozen) the printing policy of every chapter (a chapter's printing() over it)
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""

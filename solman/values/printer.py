@@ -158,9 +158,9 @@ def _printer():
                 name, supers, subs = self._split_super_sub(expr.name)  # translated: "mu" is \mu
                 latex = rf"\boldsymbol{{{name}}}" if name.startswith("\\") else rf"\mathbf{{{name}}}"
                 if supers:
-                    latex += "^{%s}" % " ".join(supers)
+                    latex += "^{" + " ".join(supers) + "}"
                 if subs:
-                    latex += "_{%s}" % " ".join(subs)
+                    latex += "_{" + " ".join(subs) + "}"
                 return latex
             return super()._print_Symbol(expr, style)
 
