@@ -491,7 +491,10 @@ def q2_ecll():
 
 
 def _log_evidence(theta):
-    return _normal_logpdf(q2_x(), 0, theta ** 2 + 1)
+    """The normal log-density of x under N(0, theta^2 + 1), its last term in lowest terms (2/(theta^2 + 1),
+    not sympy's 4/(2 theta^2 + 2))."""
+    var = theta ** 2 + 1
+    return -sp.log(2 * sp.pi * var) / 2 - sp.cancel(q2_x() ** 2 / (2 * var))
 
 
 def _posterior(theta):

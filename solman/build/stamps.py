@@ -24,7 +24,7 @@ def target_stamps(project: Project, targets: list[Target]) -> dict[str, str]:
     files = project.template_files()
     templates = hashlib.sha256(json.dumps([[name, file_hash(path)] for name, path in files.items()]).encode()).hexdigest()
     settings = [project.title, project.subtitle, project.author, project.year, [c.id for c in project.chapters],
-                project.language]
+                project.language, project.printing.setting()]
     keys: dict[tuple[str, str], str] = {}
     shared = shared_templates(project.root / "chapters")
     stamps = {}

@@ -554,6 +554,17 @@ def spell(name: str, function: bool = False) -> str:
     return text
 
 
+def bold_spellings(name: str) -> list[str]:
+    r"""How the printing policy writes the symbol ``name`` bold (``bold = [...]``): ``\mathbf{x}_{1}``,
+    ``\boldsymbol{\mu}_{k}``; none for a name that already holds LaTeX."""
+    if "\\" in name or "{" in name:
+        return []
+    spelled = spell(name)
+    end = min((i for i in (spelled.find("^{"), spelled.find("_{")) if i > 0), default=len(spelled))
+    base, indices = spelled[:end], spelled[end:]
+    return [rf"\mathbf{{{base}}}{indices}", rf"\boldsymbol{{{base}}}{indices}"]
+
+
 def spell_word(word: str) -> str:
     for suffix in sorted(ACCENTS, key=len, reverse=True):
         if word.lower().endswith(suffix) and len(word) > len(suffix):
@@ -581,7 +592,8 @@ class Names:
         names = cls({}, {}, {})
         if expected is None or not hasattr(expected, "free_symbols"):
             return names
-        entries = [("symbol", s, [spell(s.name)]) for s in expected.free_symbols if isinstance(s, sympy.Symbol)]
+        entries = [("symbol", s, [spell(s.name), *bold_spellings(s.name)]) for s in expected.free_symbols
+                   if isinstance(s, sympy.Symbol)]
         for applied in expected.atoms(sympy.Function):
             function = type(applied)
             if isinstance(applied, AppliedUndef) or not function.__module__.startswith("sympy"):
@@ -634,7 +646,7 @@ SPACES = {"\\,": "thin", "\\:": "thin", "\\;": "thin", "\\ ": "forced", "\\!": "
 def tokenize(latex: str, language: Language = ENGLISH) -> list[Token]:
     """The tokens of ``latex``; a number's decimal marker is ``language``'s (a number token holds it as ``.``)."""
     tokens, position, gap = [], 0, ""
-    text = latex.strip()
+    text = latex.replace(r"\mathopen{}", "").strip()  # the printer's way to set no gap before \left(
     pattern = token_pattern(language.decimal)
     while position < len(text):
         if text[position].isspace():
@@ -811,6 +823,11 @@ class Parser:
         while True:
             if self.at("^"):
                 self.take()
+                if self.transposed():
+                    if not isinstance(base, sympy.MatrixBase):
+                        raise Unreadable("a transpose of something that is not a matrix")
+                    base = base.T
+                    continue
                 exponent = self.script()
                 if isinstance(base, sympy.MatrixBase) and not (exponent.is_Integer and abs(exponent) < 10):
                     raise Unreadable("a matrix to a power")
@@ -824,6 +841,15 @@ class Parser:
                     base = sympy.factorial(base)
             else:
                 return base
+
+    def transposed(self) -> bool:
+        r"""Whether the superscript ahead is a transpose, ``^{\top}`` or ``^\top`` (taken if so). ``^{T}`` is
+        a power of the symbol T: the printing policy's transpose = "T" is not read back."""
+        for written in ([r"\top"], ["{", r"\top", "}"], [r"\intercal"], ["{", r"\intercal", "}"]):
+            if [t.value for t in self.tokens[self.position:self.position + len(written)]] == written:
+                self.position += len(written)
+                return True
+        return False
 
     def script(self):
         """A superscript or subscript: a braced group or a single token."""
@@ -940,6 +966,11 @@ class Parser:
             return getattr(sympy.S, SETS[letter])
         if value == r"\emptyset":
             return sympy.EmptySet
+        if value in (r"\mathbf", r"\boldsymbol", r"\bm") and self.at("{"):  # a symbol printed bold: bold = [...]
+            inner = self.group()
+            if not isinstance(inner, sympy.Symbol):
+                raise Unreadable(f"{value} of something that is not a symbol")
+            return inner
         if value in (r"\mathrm", r"\operatorname", r"\mathit"):
             name = self.word()
             if value == r"\operatorname" or self.applied():

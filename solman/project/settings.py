@@ -10,6 +10,8 @@ from pathlib import Path
 from solman.errors import ConfigError, Location, SolmanError, TemplateError, ValueFailure, raise_collected, read_utf8
 from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
 from solman.project.language import LANGUAGES as LANGUAGE_TABLE
+from solman.project.printing import EXAMPLE as PRINTING_EXAMPLE
+from solman.project.printing import Printing, printing_of
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 SETTINGS = {
@@ -23,6 +25,7 @@ SETTINGS = {
     "sandbox": bool,  # false runs LaTeX outside bubblewrap: unsafe, see README's "Security"
     "timeout": float,  # seconds per value and per test; an int is fine too (checked on its own)
     "answer_space": dict,  # the problems edition's default answer space: space, fill (solman/project/answerspace.py)
+    "printing": dict,  # how sympy values are written: log, transpose, surds, order, normal, bold (solman/project/printing.py)
 }
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "rendering" / "templates"
 TIMEOUT = 300  # seconds: the flagship's slowest value or test takes a few
@@ -54,6 +57,7 @@ class Project:
     sandbox: bool = True  # LaTeX runs in bubblewrap
     timeout: float = TIMEOUT  # seconds a value or a test may run
     answer_space: AnswerSpace = AnswerSpace()  # the default for open questions of the problems edition
+    printing: Printing = Printing()  # noqa: RUF009 (frozen) the printing policy of every chapter (a chapter's printing() over it)
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""
@@ -126,7 +130,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         if key == "timeout":
             continue
         if key in settings and not isinstance(settings[key], kind):
-            example = '"fr"' if key == "language" else \
+            example = '"fr"' if key == "language" else '{log = "ln"}' if key == "printing" else \
                 {"str": '"text"', "int": "2026", "list": '["chapter_id"]', "bool": "false",
                  "dict": '{space = "3cm", fill = "lines"}'}[kind.__name__]
             errors.append(ConfigError(f"setting '{key}' must be a {kind.__name__}", location=at(key),
@@ -147,6 +151,8 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
     answer_space = settings.get("answer_space", {})
     answer_space = read_answer_space(answer_space, text, pyproject, root, errors) \
         if isinstance(answer_space, dict) else AnswerSpace()
+    printing = settings.get("printing", {})
+    printing = read_printing(printing, text, pyproject, root, errors) if isinstance(printing, dict) else Printing()
     raise_collected(errors)
 
     templates = root / settings.get("templates", "templates")
@@ -193,6 +199,7 @@ def load_project(root: Path | str = ".", build: Path | str | None = None) -> Pro
         sandbox=settings.get("sandbox", True),
         timeout=timeout,
         answer_space=answer_space,
+        printing=printing,
     )
 
 
@@ -217,6 +224,15 @@ def read_answer_space(table: dict, text: str, pyproject: Path, root: Path, error
         except ValueError as exc:
             errors.append(ConfigError(f"answer_space: {exc}", location=at(key), hint=ANSWER_SPACE_HINT))
     return AnswerSpace(**read)
+
+
+def read_printing(table: dict, text: str, pyproject: Path, root: Path, errors: list[ConfigError]) -> Printing:
+    """``[tool.solman.printing]`` (or ``printing = {...}``); each mistake is added to ``errors`` at its line."""
+    policy, mistakes = printing_of(table)
+    for key, message in mistakes:
+        errors.append(ConfigError(message, location=Location.of(pyproject, line_of(text, key, within="printing"), root),
+                                  hint=PRINTING_EXAMPLE))
+    return policy
 
 
 def find_project(named: str | None, start: Path) -> Path:

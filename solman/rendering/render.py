@@ -32,6 +32,7 @@ from solman.values import filters
 from solman.errors import Location, SolmanError, TemplateError, ValueFailure
 from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
 from solman.project.language import ENGLISH, Language, language
+from solman.project.printing import CHAPTER_KEYS, Printing, printing_of
 from solman.project.settings import EDITIONS, Chapter, Project
 from solman.rendering.sourcemap import LINE_MARK, MARKS, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
 from solman.values.evaluation import ExitCalled, TimedOut, ValueFunction, failure_in_code, fingerprint, intercepted_exit, time_limit
@@ -231,13 +232,21 @@ def takes_language(func: Callable[..., str]) -> bool:
     return "language" in inspect.signature(func).parameters
 
 
+@cache
+def takes_printing(func: Callable[..., str]) -> bool:
+    return "printing" in inspect.signature(func).parameters
+
+
 def wrap_filter(name: str, func: Callable[..., str], code: str = "en") -> Callable[..., Printed]:
     """The template-side version of a pure filter: unwraps values and records provenance.
 
     A filter that writes numbers in a language's notation (it takes ``language``) is given the
-    project's language ``code``; the filter's spec, as recorded, is what the template wrote.
+    project's language ``code``; one that prints sympy objects (it takes ``printing``) is given the
+    printing policy in force where the value is printed (the project's, under its chapter's
+    ``printing()``). The filter's spec, as recorded, is what the template wrote.
     """
     localised = takes_language(func)
+    printed = takes_printing(func)
 
     def apply(obj: object, *args: object, **kwargs: object) -> Printed:
         arguments = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
@@ -251,6 +260,13 @@ def wrap_filter(name: str, func: Callable[..., str], code: str = "en") -> Callab
             str(obj)  # raises UndefinedError, reported with the names that exist
         obj = str(obj) if isinstance(obj, Edition) else obj
         ref = obj if isinstance(obj, ValueRef) else None
+        if printed:
+            if "printing" in kwargs:
+                raise TemplateError(f"filter {name}: the printing policy is the project's ([tool.solman.printing]) "
+                                    "or the chapter's", hint='write \\VAR{ printing(log="ln") } before the line, '
+                                    f"and | {name}(...) without printing=")
+            if ref is not None:
+                kwargs["printing"] = ref._render.policy
         plain = ref._resolve() if ref is not None else obj
         try:
             return Printed(func(plain, *args, **kwargs), ref, spec)
@@ -435,6 +451,7 @@ class Render:
         self.points_table_at: Location | None = None
         self.extra: Mapping[str, object] = {}
         self.answer_space = AnswerSpace()  # the chapter's default, from answer_space() on
+        self.printing = Printing()  # the chapter's printing policy, from printing() on (over the project's)
 
     # --- the names a chapter sees --------------------------------------------------------
 
@@ -447,6 +464,7 @@ class Render:
             "points_table": self.points_table,
             "see": self.see,
             "answer_space": self.set_answer_space,
+            "printing": self.set_printing,
         }
         names.update(self.extra)
         for name, function in self.values.items():
@@ -535,6 +553,22 @@ class Render:
             raise TemplateError("answer_space() says nothing", hint=SPACE_HINT)
         self.answer_space = answer_space_of(space, fill, "answer_space()").over(self.answer_space)
         return SAYS_NOTHING
+
+    def set_printing(self, **choices: object) -> str:
+        r"""``\VAR{ printing(log="ln") }``: how the values after it are printed, over ``[tool.solman.printing]``
+        (``log``, ``transpose``, ``surds``, ``order``, ``bold``; see solman/project/printing.py)."""
+        if not choices:
+            raise TemplateError("printing() says nothing", hint=PRINTING_HINT)
+        policy, mistakes = printing_of(choices, CHAPTER_KEYS)
+        if mistakes:
+            raise TemplateError(mistakes[0][1], hint=PRINTING_HINT)
+        self.printing = policy.over(self.printing)
+        return SAYS_NOTHING
+
+    @property
+    def policy(self) -> Printing:
+        """The printing policy in force: the chapter's, over the project's, over solman's defaults."""
+        return self.printing.over(self.project.printing).complete()
 
     def open_solution(self, *, caller: Callable[[], str] | None = None) -> str:
         r"""``\BLOCK{ call solution() } ... \BLOCK{ endcall }`` inside a question."""
@@ -736,7 +770,7 @@ class Render:
 
 # what Render.context() names; the only methods a template calls
 BUILDING_BLOCKS = frozenset({Render.open_question, Render.open_solution, Render.open_problem, Render.points_table,
-                             Render.see, Render.set_answer_space})
+                             Render.see, Render.set_answer_space, Render.set_printing})
 
 
 def render_chapter(project: Project, chapter: Chapter, values: Mapping[str, ValueFunction],
@@ -756,6 +790,11 @@ def render_shell(project: Project, shell: str, output_name: str, edition: str,
 
 SPACE_HINT = (f'for example space="4cm" (a number and a unit: cm, mm, in, pt, em or ex), "stretch" for the rest '
               f'of the page, or None for no space; fill is one of {", ".join(FILLS)}')
+
+
+PRINTING_HINT = ('for example printing(log="ln"), printing(surds="keep", bold=["x", "w"]); the choices are log '
+                 '("log", "ln"), transpose ("top", "T"), surds ("rationalise", "keep"), order ("descending", '
+                 '"source") and bold (a list of symbol names)')
 
 
 def answer_space_of(space: object, fill: object, what: str) -> AnswerSpace:

@@ -23,6 +23,8 @@ from solman.values.filters import text
 from solman.errors import Location, SolmanError, TemplateError, raise_collected
 from solman.build.manifest import FORMAT, render_record, tool_versions
 from solman.project.language import STYLE, language, language_style
+from solman.project.printing import STYLE as PRINTING_STYLE
+from solman.project.printing import printing_style
 from solman.project.settings import EDITIONS, Chapter, Project
 from solman.rendering.render import Rendered, render_chapter, render_shell
 from solman.checking.sensitivity import Sensitivity
@@ -191,9 +193,10 @@ def sensitivity_record(chapter_ids: list[str], figures: dict[str, tuple[int, int
 
 def static_files(project: Project) -> dict[str, bytes]:
     """The template files that are copied, not rendered: the style and its companions, subfolders too;
-    and the style of the project's language (solman-language.sty), unless templates/ has its own."""
+    and the styles of the project's language (solman-language.sty) and printing policy
+    (solman-printing.sty), unless templates/ has its own."""
     copied = {name: path.read_bytes() for name, path in project.template_files().items() if not name.endswith(".j2")}
-    return {STYLE: language_style(project.language), **copied}
+    return {STYLE: language_style(project.language), PRINTING_STYLE: printing_style(project.printing), **copied}
 
 
 def render_target_shell(project: Project, target: Target, numbers: dict[str, int]) -> Rendered:

@@ -194,7 +194,7 @@ class ChapterCache(ProjectCache):
     def render_key(self, edition: str, shared: str | None = None) -> str:
         """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
         settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition,
-                    self.project.language]
+                    self.project.language, self.project.printing.setting()]
         if edition == "problems":  # the solutions edition has no answer space
             settings.append([self.project.answer_space.space, self.project.answer_space.fill])
         shared = shared or shared_templates(self.chapter.template.parent)

@@ -27,7 +27,9 @@ from fractions import Fraction
 from numbers import Integral, Real
 
 from solman.project.language import LANGUAGES, Language
+from solman.project.printing import DEFAULT, Printing
 from solman.values.evaluation import Tex, is_array, is_matrix, is_sympy, library_types, matrix_rows
+from solman.values.printer import latex_of
 
 
 class FilterError(ValueError):
@@ -65,11 +67,12 @@ def _bounded(func):
 # --- the filters --------------------------------------------------------------------------
 
 @_bounded
-def latex(obj: object, *, language: str = "en", **settings: object) -> str:
+def latex(obj: object, *, language: str = "en", printing: Printing | None = None, **settings: object) -> str:
     """The default: exact LaTeX for exact values; floats are refused (they need a precision).
 
-    For sympy objects, ``settings`` are passed to ``sympy.latex``, among them ``order="none"``
-    (keep the expression's own term order) and ``ln_notation=True``; see SYMPY_OPTIONS.
+    Sympy objects are printed under the ``printing`` policy (the project's, or its chapter's: the
+    engine passes it, as it passes ``language``); ``settings`` go to sympy's printer over it, among
+    them ``order="none"`` (keep the expression's own term order) and ``ln_notation=True``; see SYMPY_OPTIONS.
     """
     unknown = set(settings) - SYMPY_OPTIONS
     if unknown:
@@ -84,9 +87,10 @@ def latex(obj: object, *, language: str = "en", **settings: object) -> str:
         return text(obj)
     if isinstance(obj, (list, tuple)):
         with _inside(obj):
-            return _separator(notation).join(latex(item, language=language, **settings) for item in obj)
+            return _separator(notation).join(latex(item, language=language, printing=printing, **settings)
+                                             for item in obj)
     if is_sympy(obj):
-        return _sympy_latex(obj, settings, notation)
+        return _sympy_latex(obj, settings, notation, printing)
     if is_array(obj):
         if obj.dtype.kind not in "iu":
             raise FilterError(f"an array of {obj.dtype} needs a precision: use | fixed(n) or | sig(n)")
@@ -365,10 +369,11 @@ def _spaced(latex: str, columns: int = 0) -> str:
     return rf"\begingroup{prefix}{latex}\endgroup" if prefix else latex
 
 
-def _sympy_latex(obj: object, settings: dict | None = None, notation: Language | None = None) -> str:
-    """``sympy.latex`` with solman's settings; in a language other than English, sympy's separators for
-    a comma decimal (``decimal_separator="comma"``: tuples, lists and sets take semicolons, while
-    intervals and arguments keep their commas) and the language's words in cases and booleans."""
+def _sympy_latex(obj: object, settings: dict | None = None, notation: Language | None = None,
+                 policy: Printing | None = None) -> str:
+    """A sympy object's LaTeX under the printing ``policy`` (solman/values/printer.py), with solman's
+    settings (matrices as ``bmatrix``) and the template's; in a language other than English, sympy's
+    separators for a comma decimal and the language's words in cases and booleans."""
     import sympy
 
     if obj.atoms(sympy.Float):
@@ -378,34 +383,8 @@ def _sympy_latex(obj: object, settings: dict | None = None, notation: Language |
         )
     columns = max((m.cols for m in _sympy_matrices(obj)), default=0)
     settings = {**SYMPY_SETTINGS, **(settings or {})}
-    if notation is None or notation.code == "en":
-        return _spaced(sympy.latex(obj, **settings), columns)
-    if notation.decimal != ".":
-        settings["decimal_separator"] = "comma"
-    return _spaced(_printer()(notation, settings).doprint(obj), columns)
-
-
-@functools.cache
-def _printer():
-    """sympy's LaTeX printer, speaking a language (made on first use: sympy is imported late)."""
-    from sympy.printing.latex import LatexPrinter
-
-    class Printer(LatexPrinter):
-        def __init__(self, notation: Language, settings: dict) -> None:
-            super().__init__(settings)
-            self.words = notation.words
-
-        def _print_Piecewise(self, expr) -> str:
-            return (super()._print_Piecewise(expr).replace(r"\text{for}", rf"\text{{{self.words['cases_for']}}}")
-                    .replace(r"\text{otherwise}", rf"\text{{{self.words['cases_otherwise']}}}"))
-
-        def _print_BooleanTrue(self, expr) -> str:
-            return rf"\text{{{self.words['sympy_true']}}}"
-
-        def _print_BooleanFalse(self, expr) -> str:
-            return rf"\text{{{self.words['sympy_false']}}}"
-
-    return Printer
+    policy = (policy or DEFAULT).complete()
+    return _spaced(latex_of(obj, settings, policy, notation or LANGUAGES["en"]), columns)
 
 
 def _sympy_matrices(obj: object) -> list:
