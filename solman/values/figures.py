@@ -1,0 +1,156 @@
+r"""Figures: a value may return a matplotlib figure, which the manual includes as a vector PDF.
+
+A value that returns a ``matplotlib.figure.Figure`` (or a list, tuple or dict holding figures) is
+saved, the moment it is computed, as a ``SavedFigure``: the figure's PDF, written reproducibly
+(no dates, a fixed producer, fixed compression, so the same figure gives the same bytes in any
+process), and the figure object itself for the value's tests. The PDF is what the build uses:
+the cache keeps its bytes (never the figure), its fingerprint is the bytes' hash, and
+``\VAR{ curve | figure(0.8) }`` writes ``\includegraphics[width=0.8\linewidth]{figures/<hash>.pdf}``,
+the file being written under ``build/tex/figures`` with the chapter's ``.tex``. A figure changed
+by its code has another name, so the ``.tex`` that includes it changes too: stamps, the manifest
+and drift follow as for any printed value.
+
+While a value runs with matplotlib imported, solman's figure style is in force (serif type in the
+size of the manual's captions, fonts embedded as TrueType) and pyplot's settings are restored
+afterwards; figures the value opened with pyplot are closed, so that no state passes from one value
+to the next. A value may set its own style inside (``with matplotlib.rc_context({...}):``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import sys
+from collections.abc import Iterator
+
+FOLDER = "figures"  # under build/tex, where the chapters' .tex find them
+PRODUCER = "solman (matplotlib)"  # not matplotlib's version string: the bytes depend on the code, not on it
+STYLE = {
+    "font.family": "serif",
+    "font.serif": ["STIXGeneral", "DejaVu Serif"],  # shipped with matplotlib: the same type on every machine
+    "mathtext.fontset": "stix",
+    "font.size": 8.5,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8.5,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.linewidth": 0.6,
+    "lines.linewidth": 1.2,
+    "figure.figsize": (4.8, 2.8),  # inches: about the manual's text width, scaled by | figure(width)
+    "figure.dpi": 100,
+    "pdf.fonttype": 42,  # TrueType: the figure's words are text in the PDF, found by search and pdftotext
+    "pdf.compression": 6,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+}
+
+
+class SavedFigure:
+    """A figure as the manual includes it: its PDF bytes, and (when computed in this process) the figure.
+
+    ``figure`` is the ``matplotlib.figure.Figure`` the value returned, for its tests to read the data it
+    plots (``fig.figure.axes[0].lines[0].get_ydata()``); it is not kept by the cache, and the build uses
+    only ``pdf``. Two saved figures are equal when their PDFs are.
+    """
+
+    __slots__ = ("pdf", "figure", "sha256")
+
+    def __init__(self, pdf: bytes, figure: object = None) -> None:
+        self.pdf = pdf
+        self.figure = figure
+        self.sha256 = hashlib.sha256(pdf).hexdigest()
+
+    @property
+    def name(self) -> str:
+        """The file the chapter includes, under build/tex: named by its content."""
+        return f"{FOLDER}/{self.sha256[:16]}.pdf"
+
+    def __reduce__(self):  # the cache keeps the bytes, never the figure object
+        return SavedFigure, (self.pdf,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SavedFigure) and other.pdf == self.pdf
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def __repr__(self) -> str:
+        return f"<figure {self.sha256[:16]} ({len(self.pdf)} bytes of PDF)>"
+
+
+def is_matplotlib_figure(obj: object) -> bool:
+    """Whether ``obj`` is a matplotlib figure, asked without importing matplotlib."""
+    module = sys.modules.get("matplotlib.figure")
+    return module is not None and isinstance(obj, module.Figure)
+
+
+def saved(obj: object) -> object:
+    """``obj`` with every matplotlib figure in it (itself, or in a list, tuple or dict) saved as a PDF."""
+    if "matplotlib.figure" not in sys.modules:
+        return obj
+    return _saved(obj, 0)
+
+
+def _saved(obj: object, depth: int) -> object:
+    if is_matplotlib_figure(obj):
+        return save(obj)
+    if depth > 20:
+        return obj
+    if type(obj) is list:
+        return [_saved(item, depth + 1) for item in obj]
+    if type(obj) is tuple:
+        return tuple(_saved(item, depth + 1) for item in obj)
+    if type(obj) is dict:
+        return {key: _saved(item, depth + 1) for key, item in obj.items()}
+    return obj
+
+
+def save(figure: object) -> SavedFigure:
+    """The figure's PDF, the same bytes in every process: no creation or modification date, a fixed
+    producer and compression; the figure is then closed in pyplot (if pyplot holds it)."""
+    import matplotlib
+
+    buffer = io.BytesIO()
+    metadata = {"Creator": "solman", "Producer": PRODUCER, "CreationDate": None, "ModDate": None}
+    fixed = {key: STYLE[key] for key in ("pdf.fonttype", "pdf.compression")}
+    with matplotlib.rc_context(fixed):
+        figure.savefig(buffer, format="pdf", metadata=metadata, bbox_inches=STYLE["savefig.bbox"],
+                       pad_inches=STYLE["savefig.pad_inches"])
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(figure)
+    return SavedFigure(buffer.getvalue(), figure)
+
+
+@contextlib.contextmanager
+def figure_style() -> Iterator[None]:
+    """While a value runs: solman's figure style, pyplot's settings restored and its new figures closed
+    afterwards. Nothing at all while matplotlib is not imported (most values draw nothing)."""
+    if "matplotlib" not in sys.modules:
+        yield
+        return
+    import matplotlib
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    before = set(pyplot.get_fignums()) if pyplot is not None else set()
+    try:
+        with matplotlib.rc_context(STYLE):
+            yield
+    finally:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            for number in set(pyplot.get_fignums()) - before:
+                pyplot.close(number)
+
+
+def headless() -> None:
+    """Draw without a display: pyplot, imported by a value, picks the Agg backend (unless told otherwise)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def figure_files(objects: list[object]) -> dict[str, bytes]:
+    """The files under build/tex that the printed ``objects`` include: every saved figure's PDF, by name."""
+    return {obj.name: obj.pdf for obj in objects if isinstance(obj, SavedFigure)}
