@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 
 FOLDER = "figures"  # under build/tex, where the chapters' .tex find them
-PRODUCER = "solman (matplotlib)"  # not matplotlib's version string: the bytes depend on the code, not on it
+PRODUCER = "solman with matplotlib"  # not matplotlib's version string: the bytes depend on the code, not on it
 STYLE = {
     "font.family": "serif",
     "font.serif": ["STIXGeneral", "DejaVu Serif"],  # shipped with matplotlib: the same type on every machine
