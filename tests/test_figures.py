@@ -67,6 +67,42 @@ def test_the_same_figure_gives_the_same_bytes_in_two_processes(tmp_path: Path):
     assert b"/Producer (solman with matplotlib)" in runs[0]
 
 
+LAZY = '''
+import sys
+from solman import value
+
+if sys.argv[1] == "early":
+    import matplotlib.pyplot
+
+@value
+def drawn():
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [2, 0, 1])
+    ax.set_xlabel("imported late")
+    return fig
+
+sys.stdout.buffer.write(drawn().pdf)
+'''
+
+
+def test_a_figure_does_not_depend_on_when_matplotlib_was_imported_nor_on_a_matplotlibrc(tmp_path: Path):
+    script = tmp_path / "lazy.py"
+    script.write_text(LAZY, encoding="utf-8")
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    early, late = (subprocess.run([sys.executable, str(script), when], capture_output=True, check=True, cwd=tmp_path,
+                                  env=env).stdout for when in ("early", "late"))
+    (tmp_path / "matplotlibrc").write_text("axes.facecolor: red\nfont.size: 20\n", encoding="utf-8")
+    with_rc = subprocess.run([sys.executable, str(script), "late"], capture_output=True, check=True, cwd=tmp_path,
+                             env=env).stdout
+    assert early == late == with_rc
+    (tmp_path / "late.pdf").write_bytes(late)
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "late.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "STIXGeneral" in fonts  # solman's style, though matplotlib was imported inside the value
+
+
 def test_a_value_returning_a_figure_gives_its_pdf_and_closes_it(tmp_path: Path):
     import matplotlib
     import matplotlib.pyplot as plt

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.abc
+import importlib.machinery
 import io
 import os
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 
 FOLDER = "figures"  # under build/tex, where the chapters' .tex find them
 PRODUCER = "solman with matplotlib"  # not matplotlib's version string: the bytes depend on the code, not on it
@@ -127,23 +130,64 @@ def save(figure: object) -> SavedFigure:
 
 @contextlib.contextmanager
 def figure_style() -> Iterator[None]:
-    """While a value runs: solman's figure style, pyplot's settings restored and its new figures closed
-    afterwards. Nothing at all while matplotlib is not imported (most values draw nothing)."""
-    if "matplotlib" not in sys.modules:
-        yield
-        return
-    import matplotlib
-
+    """While a value runs: matplotlib's own defaults with solman's figure style over them (not the user's
+    matplotlibrc, nor what an earlier value set), restored afterwards; figures it opened in pyplot are
+    closed. So a figure is drawn the same whatever ran before it in the process: a build of one chapter,
+    of all, or from the cache give the same bytes. Most values draw nothing: while matplotlib is not
+    imported, nothing is done but to watch for its import, which sets the style as it happens."""
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is None:
+        watch_import()
     pyplot = sys.modules.get("matplotlib.pyplot")
     before = set(pyplot.get_fignums()) if pyplot is not None else set()
     try:
-        with matplotlib.rc_context(STYLE):
+        with matplotlib.rc_context() if matplotlib is not None else contextlib.nullcontext():
+            if matplotlib is not None:
+                baseline(matplotlib)
             yield
     finally:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:
             for number in set(pyplot.get_fignums()) - before:
                 pyplot.close(number)
+
+
+def baseline(matplotlib: ModuleType) -> None:
+    """matplotlib's built-in defaults (rcdefaults: not a matplotlibrc file's) and solman's style over them."""
+    matplotlib.rcdefaults()
+    matplotlib.rcParams.update(STYLE)
+
+
+class StyleOnImport(importlib.abc.MetaPathFinder):
+    """Imported inside a value, matplotlib starts from the same settings as when imported before it."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if name != "matplotlib":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader, load = spec.loader, spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            load(module)
+            baseline(module)
+
+        loader.exec_module = exec_module  # this spec's own loader (a new one for every search)
+        return spec
+
+
+_hook = StyleOnImport()
+
+
+def watch_import() -> None:
+    if _hook not in sys.meta_path:
+        sys.meta_path.insert(0, _hook)
 
 
 def headless() -> None:
