@@ -3134,9 +3134,9 @@ def q41_score_figure():
     density.set_yticks([])
     density.set_ylabel(r"density $p(x_t)$", color="0.45")
     centres, means = _q41_binned_targets()
-    ax.plot(x, score, color=SOLACCENT, label=r"score $\nabla \log p(x_t)$")
+    ax.plot(x, score, color=SOLACCENT, label=r"score $\nabla\,\log p(x_t)$")
     ax.plot(centres, means, "o", color=ERRATA, markersize=2.6,
-            label=r"mean of the targets $\nabla \log p(x_t \mid x_0)$ near $x_t$")
+            label=r"mean of the targets $\nabla\,\log p(x_t \mid x_0)$ near $x_t$")
     ax.set_zorder(density.get_zorder() + 1)
     ax.patch.set_visible(False)
     ax.axhline(0, color="0.7", linewidth=0.5)
