@@ -20,7 +20,7 @@ from solman.project.settings import load_project
 from solman.rendering.render import Use, render_chapter
 from solman.rendering.sources import load_values, static_files
 from solman.values.cache import ChapterCache, ChapterValues, round_trips
-from solman.values.evaluation import fingerprint, value
+from solman.values.evaluation import fingerprint, load_module, value
 from solman.values.figures import STYLE, SavedFigure, save
 from solman.values.filters import FILTERS, FilterError, figure, latex
 
@@ -107,10 +107,10 @@ def test_a_value_returning_a_figure_gives_its_pdf_and_closes_it(tmp_path: Path):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    namespace: dict = {}
-    exec(compile(CURVE, str(tmp_path / "curve.py"), "exec"), namespace)
+    (tmp_path / "curve.py").write_text(CURVE, encoding="utf-8")
+    module = load_module(tmp_path / "curve.py", "solman_test_curve", tmp_path)
     before = dict(matplotlib.rcParams)
-    result = namespace["loss_curve"]()
+    result = module.loss_curve()
     assert isinstance(result, SavedFigure) and result.name == f"figures/{hashlib.sha256(result.pdf).hexdigest()[:16]}.pdf"
     assert result.figure.axes[0].get_xlabel() == "training steps"  # for the value's tests: the figure itself
     assert plt.get_fignums() == []  # closed: no pyplot state passes to the next value

@@ -61,7 +61,7 @@ class SavedFigure:
     only ``pdf``. Two saved figures are equal when their PDFs are.
     """
 
-    __slots__ = ("pdf", "figure", "sha256")
+    __slots__ = ("figure", "pdf", "sha256")
 
     def __init__(self, pdf: bytes, figure: object = None) -> None:
         self.pdf = pdf
