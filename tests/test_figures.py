@@ -119,7 +119,7 @@ def test_a_value_returning_a_figure_gives_its_pdf_and_closes_it(tmp_path: Path):
     assert b"training steps" in text  # vector, with its words as text (TrueType fonts)
 
 
-def test_a_value_draws_in_solmans_style_and_may_set_its_own():
+def test_a_value_draws_in_solmans_style_and_may_set_its_own(tmp_path: Path):
     import matplotlib
     import matplotlib.figure
 
@@ -134,6 +134,10 @@ def test_a_value_draws_in_solmans_style_and_may_set_its_own():
     plain_size, own_size, saved_figure = styled()
     assert (plain_size, own_size) == (STYLE["axes.labelsize"], 14)
     assert isinstance(saved_figure, SavedFigure)  # figures inside a list are saved too
+    assert saved_figure.figure.get_facecolor()[3] == 0  # transparent, on a solution's tint
+    (tmp_path / "plain.pdf").write_bytes(saved_figure.pdf)
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "plain.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "STIXGeneral" in fonts and "TrueType" in fonts  # serif, and its words are text
 
 
 # --- the cache keeps bytes; a cached figure is the fresh one --------------------------------------------

@@ -11,8 +11,8 @@ by its code has another name, so the ``.tex`` that includes it changes too: stam
 and drift follow as for any printed value.
 
 While a value runs, matplotlib's built-in defaults with solman's figure style over them are in force
-(serif type in the size of the manual's captions, fonts embedded as TrueType, so a figure's words are
-text in the PDF), whether matplotlib was imported before the value or inside it, and whatever a
+(serif type in the size of the manual's captions, a transparent background, fonts embedded as TrueType,
+so a figure's words are text in the PDF), whether matplotlib was imported before the value or inside it, and whatever a
 matplotlibrc says; the settings are restored afterwards and figures the value opened with pyplot are
 closed, so that no state passes from one value to the next and a figure's bytes do not depend on what
 ran before it. A value may set its own style inside (``with matplotlib.rc_context({...}):``).
@@ -46,6 +46,8 @@ STYLE = {
     "lines.linewidth": 1.2,
     "figure.figsize": (4.8, 2.8),  # inches: about the manual's text width, scaled by | figure(width)
     "figure.dpi": 100,
+    "figure.facecolor": "none",  # transparent: a figure sits on a solution box's tint as text does
+    "axes.facecolor": "none",
     "pdf.fonttype": 42,  # TrueType: the figure's words are text in the PDF, found by search and pdftotext
     "pdf.compression": 6,
     "savefig.bbox": "tight",
