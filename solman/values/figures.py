@@ -10,12 +10,13 @@ the file being written under ``build/tex/figures`` with the chapter's ``.tex``. 
 by its code has another name, so the ``.tex`` that includes it changes too: stamps, the manifest
 and drift follow as for any printed value.
 
-While a value runs, matplotlib's built-in defaults with solman's figure style over them are in force
-(serif type in the size of the manual's captions, a transparent background, fonts embedded as TrueType,
-so a figure's words are text in the PDF), whether matplotlib was imported before the value or inside it, and whatever a
-matplotlibrc says; the settings are restored afterwards and figures the value opened with pyplot are
-closed, so that no state passes from one value to the next and a figure's bytes do not depend on what
-ran before it. A value may set its own style inside (``with matplotlib.rc_context({...}):``).
+While a value runs, matplotlib's built-in defaults with solman's figure style over them are in
+force (serif type in the size of the manual's captions, a transparent background, fonts embedded
+as TrueType, so a figure's words are text in the PDF), whether matplotlib was imported before the
+value or inside it, and whatever a matplotlibrc says; the settings are restored afterwards and
+figures the value opened with pyplot are closed, so that no state passes from one value to the
+next and a figure's bytes do not depend on what ran before it. A value may set its own style
+inside (``with matplotlib.rc_context({...}):``).
 """
 
 from __future__ import annotations
