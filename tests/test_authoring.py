@@ -103,6 +103,7 @@ def test_the_tutorial_from_a_new_chapter_to_an_export(tmp_path: Path):
         assert {f"{name}/main.tex", f"{name}/latexmkrc", f"{name}/solman.sty",
                 f"{name}/chapters/ml_final-solutions.tex"} <= set(names), names
         assert not any(n.endswith((".j2", ".py")) for n in names)
+        assert any(n.startswith(f"{name}/figures/") and n.endswith(".pdf") for n in names), names  # the plot
         compiled = subprocess.run(["latexmk", "-interaction=nonstopmode"], cwd=folder, capture_output=True,
                                   text=True, env={k: v for k, v in os.environ.items()
                                                   if not k.startswith(("openin", "openout"))})
@@ -129,6 +130,25 @@ def entropy_curve():
     return [(p / 20, -(p / 20) * math.log(p / 20) - (1 - p / 20) * math.log(1 - p / 20)) for p in range(1, 20)]
 
 
+import matplotlib.figure
+
+
+@value
+def entropy_plot():
+    """The binary entropy, drawn by matplotlib."""
+    fig = matplotlib.figure.Figure(figsize=(4, 2.4))
+    ax = fig.subplots()
+    ax.plot(*zip(*entropy_curve()))
+    ax.set_xlabel("$p$")
+    ax.set_ylabel("$H(p)$")
+    return fig
+
+
+def test_the_plot_draws_the_entropy_curve():
+    line = entropy_plot().figure.axes[0].lines[0]
+    assert list(zip(line.get_xdata(), line.get_ydata())) == entropy_curve()
+
+
 def test_log_two_is_the_entropy_of_a_fair_coin():
     assert abs(log_two() - (-2 * 0.5 * math.log(0.5))) < 1e-15
 
@@ -149,6 +169,9 @@ It is $\ln 2 = \VAR{ log_two | fixed(3) }$, for a fair coin:
 \addplot[thick, solaccent] coordinates {\VAR{ entropy_curve | coords(3) }};
 \end{axis}
 \end{tikzpicture}
+\end{center}
+\begin{center}
+\VAR{ entropy_plot | figure(0.7) }
 \end{center}
 \begin{erratum}[base of the logarithm]
 The source writes $\log_2 2$ for the same quantity: that is the entropy in bits.

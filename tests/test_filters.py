@@ -141,7 +141,7 @@ def test_coords():
 
 
 def test_registry_holds_every_filter_once():
-    assert set(FILTERS) == {"latex", "fixed", "sig", "sci", "percent", "text", "coords"}
+    assert set(FILTERS) == {"latex", "fixed", "sig", "sci", "percent", "text", "coords", "figure"}
     assert all(callable(f) and f.__doc__ for f in FILTERS.values())
 
 

@@ -11,6 +11,7 @@ import math
 import string
 from fractions import Fraction
 
+import matplotlib.figure
 import numpy as np
 import sympy as sp
 from scipy import integrate, stats
@@ -25,6 +26,7 @@ from epfl_ml_2024_algorithms import (clustering_accuracy, em_1d, gmm_em, gmm_em_
 from solman import checks, tex, value
 
 LETTERS = string.ascii_uppercase
+SOLACCENT, SOLRULE, ERRATA = "#1c3e6e", "#7894be", "#9e3416"  # the colours of solman.sty, for figures
 
 
 def rounding_exponent(x):
@@ -3096,19 +3098,53 @@ def _q41_noised_samples(seed: int, n: int, a: float = 0.8):
     return xi, a * x0 + s * xi, s
 
 
-@value
-def q41_learned_score_error():
-    """The best denoising predictor over all functions is the regression function E[target | X_t = x];
-    estimated by averaging the targets -xi / s in bins of width 1/10 of x_t (10^6 samples), its largest gap
-    to the true marginal score at the bin centres in [-5/2, 2] (where the data are)."""
+def _q41_binned_targets():
+    """The bin centres in [-5/2, 2] (bins of width 1/10) and, in each, the average of the denoising targets
+    -xi / s over 10^6 samples of x_t: the best denoising predictor over all functions, E[target | X_t = x]."""
     xi, xt, s = _q41_noised_samples(seed=410, n=1_000_000)
     edges = np.linspace(-2.5, 2.0, 46)
     which = np.digitize(xt, edges) - 1
     inside = (which >= 0) & (which < len(edges) - 1)
     sums = np.bincount(which[inside], weights=(-xi / s)[inside], minlength=len(edges) - 1)
     counts = np.bincount(which[inside], minlength=len(edges) - 1)
-    centres = (edges[1:] + edges[:-1]) / 2
-    return float(np.abs(sums / counts - q41_marginal(centres)[1]).max())
+    return (edges[1:] + edges[:-1]) / 2, sums / counts
+
+
+@value
+def q41_learned_score_error():
+    """The best denoising predictor over all functions is the regression function E[target | X_t = x];
+    estimated by averaging the targets -xi / s in bins of width 1/10 of x_t (10^6 samples), its largest gap
+    to the true marginal score at the bin centres in [-5/2, 2] (where the data are)."""
+    centres, means = _q41_binned_targets()
+    return float(np.abs(means - q41_marginal(centres)[1]).max())
+
+
+@value
+def q41_score_figure():
+    """The true marginal score of X_t (line), the averaged denoising targets of q41_learned_score_error
+    (dots), and the density of X_t (shaded, on its own scale): the denoising regression learns the score
+    where the data lie."""
+    fig = matplotlib.figure.Figure(figsize=(4.8, 2.5))
+    ax = fig.subplots()
+    density = ax.twinx()
+    x = np.linspace(-3.5, 3.0, 261)
+    dens, score = q41_marginal(x)
+    density.fill_between(x, dens, color=SOLRULE, alpha=0.25, linewidth=0)
+    density.set_ylim(0, 2.2 * dens.max())
+    density.set_yticks([])
+    density.set_ylabel(r"density $p(x_t)$", color="0.45")
+    centres, means = _q41_binned_targets()
+    ax.plot(x, score, color=SOLACCENT, label=r"score $\nabla\,\log p(x_t)$")
+    ax.plot(centres, means, "o", color=ERRATA, markersize=2.6,
+            label=r"mean of the targets $\nabla\,\log p(x_t \mid x_0)$ near $x_t$")
+    ax.set_zorder(density.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.axhline(0, color="0.7", linewidth=0.5)
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel(r"$x_t$")
+    ax.set_ylabel("score")
+    ax.legend(loc="upper right", frameon=False)
+    return fig
 
 
 @checks("q41")
@@ -3717,6 +3753,33 @@ def test_q41_objectives_by_exact_moments_and_mpmath():
             explicit = mpmath.quad(lambda x, t1=t1, t2=t2: marginal(x)[0] * (marginal(x)[1] - mp(t1) * x - mp(t2)) ** 2 / 2,
                                    [-mpmath.inf, -1.6, 1.2, mpmath.inf])
             assert abs(row["explicit"] - float(explicit)) < 1e-8
+
+
+def test_q41_figure_plots_the_marginal_score_and_the_averaged_targets():
+    """What the figure draws, read back from it: the line is the score of the mixture N(a m_i, a^2 sd_i^2 + s^2)
+    (by scipy's densities and a central difference), the dots the targets averaged in each bin (by
+    scipy's binned_statistic), and the largest gap between them the printed q41_learned_score_error."""
+    from scipy.stats import binned_statistic
+
+    figure = q41_score_figure().figure
+    score_axes = next(ax for ax in figure.axes if ax.lines)
+    line, dots = score_axes.lines[0], score_axes.lines[1]
+    x = line.get_xdata()
+
+    def log_density(z):
+        return np.log(sum(w * stats.norm.pdf(z, 0.8 * m, math.sqrt(0.64 * sd * sd + 0.36))
+                          for w, m, sd in zip(*Q41_DATA.values())))
+
+    h = 1e-5
+    assert np.allclose(line.get_ydata(), (log_density(x + h) - log_density(x - h)) / (2 * h), atol=1e-6)
+    assert x.min() < -2.5 and x.max() > 2.0  # the whole range of the dots
+    xi, xt, s = _q41_noised_samples(seed=410, n=1_000_000)
+    edges = np.linspace(-2.5, 2.0, 46)
+    means = binned_statistic(xt, -xi / s, statistic="mean", bins=edges).statistic
+    assert np.allclose(dots.get_xdata(), (edges[1:] + edges[:-1]) / 2)
+    assert np.allclose(dots.get_ydata(), means, atol=1e-12)
+    gap = np.abs(dots.get_ydata() - np.interp(dots.get_xdata(), x, line.get_ydata())).max()
+    assert abs(gap - q41_learned_score_error()) < 5e-3  # the printed gap is the one drawn (up to interpolation)
 
 
 def test_q41_learned_score_error_by_binned_statistics():

@@ -116,7 +116,7 @@ def ask_versions() -> dict[str, str]:
     from solman import __version__
 
     versions = {"python": platform.python_version(), "solman": __version__}  # its code's own version, installed or not
-    for package in ("jinja2", "sympy", "numpy", "scipy", "pylatexenc"):
+    for package in ("jinja2", "sympy", "numpy", "scipy", "matplotlib", "pylatexenc"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

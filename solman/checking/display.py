@@ -25,6 +25,7 @@ and booleans and case distinctions are in the language's words. ``{,}`` is never
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import sys
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ def check_display(uses: list[Use], language: Language = ENGLISH) -> tuple[list[F
 def compare(obj: object, latex: str, spec: str, language: Language = ENGLISH) -> str | None:
     """Why ``latex`` does not show ``obj`` as ``spec`` promised in ``language``, or None when it does."""
     name, digits = parse_spec(spec)
+    if name == "figure":
+        return compare_figure(obj, latex)
     latex = unwrap(latex).replace("\\allowbreak\\ ", " ").replace("\\allowbreak", "")
     if name == "coords":
         shown = [[parse_number(x) for x in point.split(",")] for point in re.findall(r"\(([^()]*)\)", latex)]
@@ -93,6 +96,20 @@ def compare(obj: object, latex: str, spec: str, language: Language = ENGLISH) ->
                 return f"item {index}: {problem}"
         return None
     return compare_entry(obj, latex, name, digits, language)
+
+
+def compare_figure(obj: object, latex: str) -> str | None:
+    """A figure is shown when the ``\\includegraphics`` names the file that holds the value's PDF: its
+    content hash (solman.values.figures), read back here, against the hash of the value's bytes."""
+    match = re.fullmatch(r"\\includegraphics\[width=[\d.]+\\linewidth\]\{figures/([0-9a-f]{16})\.pdf\}", latex.strip())
+    if match is None:
+        raise Unreadable(latex)
+    pdf = getattr(obj, "pdf", None)
+    if not isinstance(pdf, bytes):
+        return f"includes figures/{match[1]}.pdf, but the value is a {type(obj).__name__}, not a figure"
+    if hashlib.sha256(pdf).hexdigest()[:16] != match[1]:
+        return f"includes figures/{match[1]}.pdf, but the value's figure is {hashlib.sha256(pdf).hexdigest()[:16]}"
+    return None
 
 
 def compare_entry(expected: object, latex: str, name: str, digits: int | None,

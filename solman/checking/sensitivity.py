@@ -29,7 +29,7 @@ in what the filter prints (``visible``); if it does not, the change is made larg
   objects (an ``Interval``): one of their arguments, changed so.
 - numpy arrays, sympy matrices, lists and tuples printed whole: their middle entry, perturbed as above.
 
-Only printed values count (not those that only decide a condition). A value one of whose tests fails
+Only printed values count (not those that only decide a condition), and figures do not (``measured_prints``). A value one of whose tests fails
 (or that no passing test calls) is reported by the test and coverage checks and is not measured here.
 Values computed from a perturbed value are not recomputed: a test that calls the perturbed value
 directly sees the perturbation, and that is what is measured.
@@ -368,13 +368,18 @@ class Sensitivity:
         return sum(1 for key in keys if self.pinned(key)), len(keys)
 
 
+def measured_prints(uses: list) -> list:
+    """The prints whose values are measured: all but figures (``| figure``). A figure is a picture of data,
+    not a number that can be changed beyond a precision; its tests read the data it plots, and the values
+    of that data are measured where they are printed (solman.values.figures)."""
+    return [use for use in uses if use.latex is not None and use.filter.split("(")[0] != "figure"]
+
+
 def printed_parts(chapters: dict[tuple[str, str], Rendered]) -> dict[str, dict[str, dict]]:
-    """Chapter id -> value key -> its name and the (expression, filter) of every print of it."""
+    """Chapter id -> value key -> its name and the (expression, filter) of every print of it (figures aside)."""
     found: dict[str, dict[str, dict]] = {}
     for (chapter_id, _), rendered in sorted(chapters.items()):
-        for use in rendered.uses:
-            if use.latex is None:
-                continue
+        for use in measured_prints(rendered.uses):
             entry = found.setdefault(chapter_id, {}).setdefault(use.key, {"name": use.value, "parts": set()})
             entry["parts"].add((use.expr, use.filter))
     return found

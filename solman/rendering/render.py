@@ -35,6 +35,7 @@ from solman.project.language import ENGLISH, Language, language
 from solman.project.printing import CHAPTER_KEYS, Printing, printing_of
 from solman.project.settings import EDITIONS, Chapter, Project
 from solman.rendering.sourcemap import LINE_MARK, MARKS, USE_MARK, LineMarks, SourceMap, remove_marks, strip_marks
+from solman.values.figures import figure_files
 from solman.values.evaluation import ExitCalled, TimedOut, ValueFunction, failure_in_code, fingerprint, intercepted_exit, time_limit
 
 POINTS_TABLE = "\x00points-table\x00"
@@ -93,6 +94,7 @@ class Rendered:
     solutions: list[str] = field(default_factory=list)
     chapter: str | None = None
     title: str | None = None
+    figures: dict[str, bytes] = field(default_factory=dict)  # the figures it includes: name under build/tex -> PDF
 
 
 class Printed(str):
@@ -715,7 +717,7 @@ class Render:
                 self.uses[index].line = origin[1]
         return Rendered(output_name, self.project.relative(template_path), text, sources, self.uses, self.questions,
                         [remove_marks(s) for s in self.solutions], self.chapter.id if self.chapter else None,
-                        chapter_title(text))
+                        chapter_title(text), figure_files([u.obj for u in self.uses if u.latex is not None]))
 
     def locate(self, error: SolmanError, exc: BaseException) -> SolmanError:
         """Point ``error`` at the template line being rendered when ``exc`` was raised."""

@@ -27,7 +27,7 @@ from solman.project.printing import STYLE as PRINTING_STYLE
 from solman.project.printing import printing_style
 from solman.project.settings import EDITIONS, Chapter, Project
 from solman.rendering.render import Rendered, render_chapter, render_shell
-from solman.checking.sensitivity import Sensitivity
+from solman.checking.sensitivity import Sensitivity, measured_prints
 from solman.project.targets import Target, chapter_numbers, provenance_file
 from solman.checking.testrun import TestResults
 from solman.values.evaluation import ValueFunction, load_module, values_of
@@ -68,6 +68,7 @@ class Sources:
         files.update({f"status/{c}.tex": data for c, data in self.statuses.items()})
         for rendered in self.rendered():
             files[rendered.name] = rendered.text.encode("utf-8")
+            files.update(rendered.figures)
         return files
 
     def provenance_json(self, target: str) -> bytes:
@@ -143,7 +144,7 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
         rendered = chapters[chapter_id, "solutions"]
         sources.entries[chapter_id] = entries = chapter_entries(rendered, results, sensitivity, project.language)
         if sensitivity is not None:
-            figures[chapter_id] = sensitivity.figure({u.key for u in rendered.uses if u.latex is not None})
+            figures[chapter_id] = sensitivity.figure({u.key for u in measured_prints(rendered.uses)})
         sources.statuses[chapter_id] = status_file(entries, figures.get(chapter_id))
         sources.appendices[chapter_id] = render_appendix(project, rendered, numbers[chapter_id], entries)
         sources.outcomes[chapter_id] = {test_name(nodeid): test["outcome"]
@@ -155,6 +156,7 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
         inputs = {name: sha256(data) for name, data in sources.static.items()}
         for chapter_id in target.chapters:
             inputs[chapters[chapter_id, target.edition].name] = sha256(chapters[chapter_id, target.edition].text.encode())
+            inputs.update({name: sha256(data) for name, data in chapters[chapter_id, target.edition].figures.items()})
             if target.edition == "solutions":
                 inputs[f"status/{chapter_id}.tex"] = sha256(sources.statuses[chapter_id])
                 inputs[sources.appendices[chapter_id].name] = sha256(sources.appendices[chapter_id].text.encode())

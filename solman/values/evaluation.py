@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 
 from solman.errors import Location, ValueFailure
+from solman.values.figures import SavedFigure, figure_style, headless, saved
 from solman.values.reads import ENGINE
 
 
@@ -88,7 +89,8 @@ class ValueFunction:
         if self._result is _UNSET:
             _depth += 1
             try:
-                self._result = freeze(self.func())
+                with figure_style():  # a figure is saved (and closed) before pyplot's settings are restored
+                    self._result = freeze(self.func())
             finally:
                 _depth -= 1
         return self._result
@@ -143,7 +145,9 @@ def matrix_rows(obj: object) -> list[list[object]]:
 
 
 def freeze(result: object) -> object:
-    """Make matrices and arrays read-only, so the printed result cannot be altered later."""
+    """Make matrices and arrays read-only, so the printed result cannot be altered later; save figures
+    as their PDF (solman.values.figures)."""
+    result = saved(result)
     if is_array(result):
         result.setflags(write=False)
         return result
@@ -158,6 +162,7 @@ def load_module(path: Path, name: str, root: Path, timeout: float | None = None)
 
     ``timeout``: seconds the import may take (see ``time_limit``), none by default.
     """
+    headless()  # a module that imports pyplot draws without a display
     folder = str(path.parent)
     if folder in sys.path:
         sys.path.remove(folder)
@@ -371,6 +376,8 @@ def canonical(obj: object, _path: tuple[int, ...] = ()) -> object:
         return [canonical(item, inner) for item in obj]
     if isinstance(obj, Tex):
         return {"tex": str(obj)}
+    if isinstance(obj, SavedFigure):
+        return {"figure": obj.sha256}
     if isinstance(obj, bool):
         return {"bool": obj}
     if isinstance(obj, int):

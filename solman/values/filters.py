@@ -29,6 +29,7 @@ from numbers import Integral, Real
 from solman.project.language import LANGUAGES, Language
 from solman.project.printing import DEFAULT, Printing
 from solman.values.evaluation import Tex, is_array, is_matrix, is_sympy, library_types, matrix_rows
+from solman.values.figures import SavedFigure
 from solman.values.printer import latex_of
 
 
@@ -157,6 +158,17 @@ def coords(obj: object, digits: int) -> str:
     return " ".join("(" + ",".join(_fixed(x, digits) for x in point) + ")" for point in points)
 
 
+def figure(obj: object, width: object = 1) -> str:
+    r"""A figure a value returned (a matplotlib Figure), included ``width`` times the line width (0 < width <= 1):
+    ``\includegraphics[width=0.8\linewidth]{figures/<hash>.pdf}``; the build writes the PDF there."""
+    if not isinstance(obj, SavedFigure):
+        raise FilterError(f"figure() includes a figure that a value returns (a matplotlib Figure), "
+                          f"not {_kind(obj)}")
+    if isinstance(width, bool) or not isinstance(width, Real) or not 0 < width <= 1:
+        raise FilterError(f"figure(width) takes the share of the line width, 0 < width <= 1, not {width!r}")
+    return rf"\includegraphics[width={float(width):g}\linewidth]{{{obj.name}}}"
+
+
 FILTERS = {
     "latex": latex,
     "fixed": fixed,
@@ -165,6 +177,7 @@ FILTERS = {
     "percent": percent,
     "text": text,
     "coords": coords,
+    "figure": figure,
 }
 
 
@@ -492,7 +505,13 @@ def _check_digits(digits: object, name: str, minimum: int = 0) -> None:
         raise FilterError(f"{name}(n) needs a whole number {minimum} <= n <= {MAX_DECIMALS}, not {digits!r}")
 
 
+def _kind(obj: object) -> str:
+    return "None" if obj is None else f"a {type(obj).__name__}"
+
+
 def _unprintable(obj: object) -> str:
+    if isinstance(obj, SavedFigure):
+        return r"the value is a figure: include it with | figure(width), as in \VAR{ name | figure(0.8) }"
     if obj is None:
         return "the value is None; did the value function forget to return?"
     if isinstance(obj, dict):
