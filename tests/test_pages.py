@@ -77,11 +77,27 @@ edition; in the problems edition it is simply a question.
 The solution starts here.
 \BLOCK{ endcall }
 \BLOCK{ endcall }
+\clearpage
+
+\BLOCK{ call question("3d") }
+\noindent\rule{1pt}{14.5cm}
+
+A display of six lines that reaches the foot of the page moves to the next page whole:
+\begin{align*}
+a &= \text{RowOne} \\ b &= \text{RowTwo} \\ c &= \text{RowThree} \\
+d &= \text{RowFour} \\ e &= \text{RowFive} \\ f &= \text{RowSix}
+\end{align*}
+after which this text goes on, and then a paragraph of several lines
+ends the statement, its last line never alone at the top of a page, as its first line is never
+alone at the foot of one: these lines fill the width of the text several times, so the paragraph has
+at least three lines, and more than that.
+\BLOCK{ endcall }
 
 \BLOCK{ call question("3c", kind="mcq") }
 A question with more options than a page holds.
 \begin{options}
-""" + "".join(f"\\item Option number {i} of many.\n" for i in range(1, 61)) + r"""\end{options}
+""" + "".join(f"\\item Option number {i} of many, long enough to fill two lines of the text's width with "
+                                   "words that say no more than that they are here to fill it.\n" for i in range(1, 27)) + r"""\end{options}
 \BLOCK{ call solution() }
 None.
 \BLOCK{ endcall }
@@ -117,6 +133,18 @@ def test_a_question_at_a_page_foot_moves_whole_and_only_one_taller_than_a_page_s
     splits = page_splits(root / "build" / pdf)
     assert [s.question for s in splits] == ["3c"], splits
     assert "options start on page" in splits[0].message
+
+
+def page_texts(pdf: Path) -> list[str]:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout.split("\f")
+
+
+@pytest.mark.parametrize("pdf", ["chapters/demo-solutions.pdf", "chapters/demo-problems.pdf"])
+def test_a_display_at_a_page_foot_does_not_break(feet, pdf):
+    root, _ = feet
+    pages = [i for i, text in enumerate(page_texts(root / "build" / pdf)) if "RowOne" in text or "RowSix" in text]
+    assert len(pages) == 1, pages  # both rows on one page
 
 
 def test_invoke_pdf_warns_of_each_split_at_its_template_line(feet):
