@@ -532,17 +532,16 @@ class Render:
                 f"{body}\\end{{question}}\n")
 
     def wrapped_statement(self, body: str, drawn: tuple[str, str] | None) -> str:
-        r"""``body`` (a question's text) with its statement, the text before its solution, in ``statement``,
-        or in ``withspace`` when it gets answer space: one box in solman.sty, so that the stem and the options
-        stay on one page with the heading, and the solution's first lines with them (no bad breaks)."""
+        r"""``body`` (a question's text) with its statement, the text before its solution, in ``statement``
+        (``statement[solution]`` when its solution follows), or in ``withspace`` when it gets answer space: one
+        box in solman.sty with the question's heading, so that the stem and the options stay on one page with
+        the heading, and the solution's first lines with them (no bad breaks)."""
         at = body.find(self.placed_solution) if self.placed_solution else -1
         statement, rest = (body[:at], body[at:]) if at >= 0 else (body, "")
         self.placed_solution = None
         statement = statement.rstrip("\n")
-        if drawn is None and not remove_marks(statement).strip():
-            return body
         opening, closing = ((f"\\begin{{withspace}}{{{drawn[0]}}}{{{drawn[1]}}}", "\\end{withspace}") if drawn
-                            else ("\\begin{statement}", "\\end{statement}"))
+                            else ("\\begin{statement}" + ("[solution]" if rest else ""), "\\end{statement}"))
         return f"{opening}\n{statement}\n{closing}\n{rest}"
 
     def drawn_space(self, id: str, kind: str, space: object, fill: object) -> tuple[str, str] | None:
