@@ -78,6 +78,18 @@ The solution starts here.
 \BLOCK{ endcall }
 \BLOCK{ endcall }
 \clearpage
+\noindent\rule{1pt}{13.5cm}
+
+\BLOCK{ call question("3e") }
+A short stem, with room under it for the first lines of a solution, but not for its display.
+\BLOCK{ call solution() }
+The solution opens with a display that does not break:
+\begin{align*}
+a &= 1 \\ b &= 2 \\ c &= 3 \\ d &= 4 \\ e &= 5 \\ f &= 6 \\ g &= 7 \\ h &= 8
+\end{align*}
+\BLOCK{ endcall }
+\BLOCK{ endcall }
+\clearpage
 
 \BLOCK{ call question("3d") }
 \noindent\rule{1pt}{14.5cm}
@@ -130,6 +142,7 @@ def test_a_question_at_a_page_foot_moves_whole_and_only_one_taller_than_a_page_s
     if "solutions" in pdf or pdf == "manual.pdf":
         assert a["stem"] == a["solution"] == a["head"]
         assert b["stem"] == b["solution"]  # the stem's end went with its solution
+        assert marks["q:demo:3e"]["stem"] == marks["q:demo:3e"]["solution"]  # and with a display opening it
     splits = page_splits(root / "build" / pdf)
     assert [s.question for s in splits] == ["3c"], splits
     assert "options start on page" in splits[0].message
