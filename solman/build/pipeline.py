@@ -323,13 +323,27 @@ def located_warnings(project: Project, sources: Sources, result: Compiled) -> li
                 "font": f"font substituted: {entry.message}"}[entry.kind]
         found.append({"kind": entry.kind, "what": what,
                       "file": location.path if location else None, "line": location.line if location else None})
+    return found + split_warnings(project, sources, result)
+
+
+def split_warnings(project: Project, sources: Sources, result: Compiled) -> list[dict]:
+    """The questions a finished PDF splits across pages (solman.checking.pages), at their template lines."""
+    from solman.checking.pages import page_splits, split_location
+
+    found = []
+    for split in page_splits(result.pdf) if result.ok and result.pdf.exists() else []:
+        questions = [q for (chapter, _), rendered in sources.chapters.items() if chapter == split.chapter
+                     for q in rendered.questions]
+        location = split_location(project.root, questions, split)
+        found.append({"kind": "page-split", "what": split.message,
+                      "file": location.path if location else None, "line": location.line if location else None})
     return found
 
 
 def warning_text(warning: dict) -> str:
     where = f"{warning['file']}:{warning['line']}: " if warning["line"] else f"{warning['file']}: " \
         if warning["file"] else ""
-    return f"{where}latex: {warning['what']}"
+    return f"{where}{'pages' if warning['kind'] == 'page-split' else 'latex'}: {warning['what']}"
 
 
 def locate(project: Project, sources: Sources, file: str | None, line: int | None) -> Location | None:

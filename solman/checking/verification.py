@@ -18,6 +18,8 @@ Every check runs, and everything found is reported together:
    precision (see ``sensitivity``);
 9. questions: every test checks a question: it calls a printed value, or declares the question with
    ``@checks`` (and the chapter has that question).
+10. pages: no question of the current PDFs is split across pages: its heading, stem and options are on
+    one page, and its solution starts on the page its statement ends (see ``solman.checking.pages``).
 
 Results are reused when nothing they depend on changed, keyed by content like every cache
 (``solman.values.cache``): the tests' outcomes (the key hashes the verify module, the files its values
@@ -48,6 +50,7 @@ from solman.errors import (
     VerificationFailure,
 )
 from solman.checking.lint import problem_numbers
+from solman.checking.pages import page_check
 from solman.build.manifest import empty_manifest, load_manifest
 from solman.latex.pdfs import pdf_text, read_digest, read_provenance
 from solman.project.language import ENGLISH, Language, language
@@ -235,6 +238,7 @@ def checked(project: Project, pdf: Path | None, scope: list[Chapter], chapter: s
         if pdf is None:
             report.failures += quality_check(project, current)
         report.failures += leak_check(project, sources, current, scope)
+        report.failures += page_check(project.root, chapters, current, project.relative)
     except SolmanError as error:
         report.failures += errors_of(error)
     return report
@@ -628,6 +632,8 @@ def quality_check(project: Project, current_pdfs: list[Path]) -> list[SolmanErro
     for pdf in current_pdfs:
         record = manifest["outputs"][read_digest(pdf)]
         for warning in record["warnings"]:
+            if warning["kind"] == "page-split":  # page_check reads them from the PDF itself
+                continue
             location = Location.of(project.root / warning["file"], warning["line"], project.root) \
                 if warning["file"] else None
             failures.append(VerificationFailure(

@@ -454,6 +454,7 @@ class Render:
         self.extra: Mapping[str, object] = {}
         self.answer_space = AnswerSpace()  # the chapter's default, from answer_space() on
         self.printing = Printing()  # the chapter's printing policy, from printing() on (over the project's)
+        self.placed_solution: str | None = None  # the current question's solution, as solution() wrote it
 
     # --- the names a chapter sees --------------------------------------------------------
 
@@ -527,12 +528,23 @@ class Render:
             raise
         finally:
             self.question, self.role = None, "chapter"
-        if drawn is not None and self.edition == "problems":  # the statement, then room for the answer
-            statement = body.rstrip("\n")
-            body = f"\\begin{{withspace}}{{{drawn[0]}}}{{{drawn[1]}}}\n{statement}\n\\end{{withspace}}\n"
+        body = self.wrapped_statement(body, drawn if self.edition == "problems" else None)
         anchor = f"q:{self.chapter.id if self.chapter else ''}:{id}"
         return (f"{mark(at)}\\begin{{question}}{{{question.label}}}{{{points_text(points, self.language)}}}{{{anchor}}}\n"
                 f"{body}\\end{{question}}\n")
+
+    def wrapped_statement(self, body: str, drawn: tuple[str, str] | None) -> str:
+        r"""``body`` (a question's text) with its statement, the text before its solution, in ``statement``
+        (``statement[solution]`` when its solution follows), or in ``withspace`` when it gets answer space: one
+        box in solman.sty with the question's heading, so that the stem and the options stay on one page with
+        the heading, and the solution's first lines with them (no bad breaks)."""
+        at = body.find(self.placed_solution) if self.placed_solution else -1
+        statement, rest = (body[:at], body[at:]) if at >= 0 else (body, "")
+        self.placed_solution = None
+        statement = statement.rstrip("\n")
+        opening, closing = ((f"\\begin{{withspace}}{{{drawn[0]}}}{{{drawn[1]}}}", "\\end{withspace}") if drawn
+                            else ("\\begin{statement}" + ("[solution]" if rest else ""), "\\end{statement}"))
+        return f"{opening}\n{statement}\n{closing}\n{rest}"
 
     def drawn_space(self, id: str, kind: str, space: object, fill: object) -> tuple[str, str] | None:
         """The answer space of question ``id`` (its ``space`` and ``fill`` over the defaults), or None."""
@@ -594,7 +606,8 @@ class Render:
             self.role = "problem"
         self.solutions.append(body)
         anchor = f"q:{self.chapter.id if self.chapter else ''}:{self.question.id}"
-        return f"{mark(at)}\\begin{{solution}}{{{anchor}}}\n{body}\\end{{solution}}\n"
+        self.placed_solution = f"{mark(at)}\\begin{{solution}}{{{anchor}}}\n{body}\\end{{solution}}\n"
+        return self.placed_solution
 
     def open_problem(self, title: str, number: str | int | None = None, points: float | None = None,
                      heading: str | None = None) -> str:
