@@ -5,6 +5,7 @@ import pytest
 from conftest import REPO
 
 from solman.build.pipeline import build
+from solman.checking.pages import page_splits, question_marks
 from solman.latex.pdfs import pdf_text, read_digest
 from solman.project.settings import load_project
 from solman.rendering.sources import render_chapters
@@ -21,6 +22,13 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
     report = verify(project)
     assert report.ok, "\n".join(f.render() for f in report.failures)
     assert set(report.pdfs.values()) == {"current"} and len(report.pdfs) == 2 + 2 * len(project.chapters)
+
+    # No bad breaks: in both editions every question's heading, stem and options share a page, and its
+    # solution starts on the page its statement ends (verify checks it too; here it is said outright).
+    for edition in ("manual.pdf", "problems.pdf"):
+        marks = question_marks(project.build / edition)
+        assert len(marks) > 100 and any("option" in parts for parts in marks.values()), edition
+        assert page_splits(project.build / edition) == [], edition
 
     # The statements the ETH exam gets wrong (Eq. (9), 4.3(i), 4.4(ii)) are printed corrected, with a
     # footnote, in both editions; the problems edition shows no 64-digit digest, only its first 12 digits.

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE, REPO
+from conftest import FIXTURE
 
 from solman.build.pipeline import build
 from solman.checking.pages import Split, page_splits, question_marks
@@ -176,16 +176,3 @@ def test_verify_fails_on_a_split_and_names_the_pdf_and_the_question(feet):
         "build/chapters/demo-problems.pdf"}
     assert all(str(f.location) == f"chapters/demo.tex.j2:{question_line(root, '3c')}" for f in splits)
     assert not [f for f in report.failures if "LaTeX warning" in f.message]  # reported once, not twice
-
-
-FLAGSHIP = [REPO / "build" / name for name in ("manual.pdf", "problems.pdf")]
-
-
-@pytest.mark.skipif(not all(p.exists() for p in FLAGSHIP), reason="the flagship is not built (invoke pdf)")
-@pytest.mark.parametrize("pdf", FLAGSHIP, ids=lambda p: p.name)
-def test_the_flagship_editions_split_no_question(pdf):
-    """Both editions of the flagship as built by `invoke pdf` (test_flagship builds them from scratch and
-    requires no warning, a split included)."""
-    marks = question_marks(pdf)
-    assert len(marks) > 100 and any("option" in parts for parts in marks.values())
-    assert page_splits(pdf) == []
