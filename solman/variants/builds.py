@@ -152,6 +152,9 @@ def build_variants(project: Project, chapter_id: str, variants: list[Variant], j
         if outcome.error is not None:
             shutil.rmtree(folder / outcome.variant.id, ignore_errors=True)
     written = write_combined_key(folder, published) if published else []
+    if not published:  # no key of an earlier run stays beside no variant
+        for name in ("key.json", "key.csv"):
+            (folder / name).unlink(missing_ok=True)
     raise_collected([failure(o) for o in outcomes if o.error is not None])
     return written
 
