@@ -14,8 +14,18 @@ import pytest
 from solman.errors import ValueFailure, VerificationFailure
 from solman.project.settings import load_project
 from solman.values.cache import ChapterCache
-from solman.variants.builds import build_variants, numbered_variants, roster_variants, variant_seed
-from solman.variants.params import Variant, current_seed, parameter, rejections, selected
+from solman.variants.builds import (
+    build_variants,
+    numbered_variants,
+    roster_variants,
+    variant_seed,
+)
+from solman.variants.params import (
+    current_seed,
+    parameter,
+    rejections,
+    selected,
+)
 
 # --- parameters ----------------------------------------------------------------------------------
 
@@ -232,7 +242,7 @@ def test_invoke_variants_exits_6_naming_the_variant(quiz: Path):
     verify = quiz / "verify" / "quiz.py"
     verify.write_text(verify.read_text() + "\n\ndef test_only_the_default():\n    assert factors() == (3, 4)\n")
     result = subprocess.run([sys.executable, "-m", "solman", "variants", "--chapter", "quiz", "--count", "1"],
-                            cwd=quiz, capture_output=True, text=True)
+                            cwd=quiz, capture_output=True, text=True, check=False)
     assert result.returncode == 6, result.stderr
     assert "variant v001 (seed" in result.stderr and "Traceback" not in result.stderr
 
@@ -240,9 +250,9 @@ def test_invoke_variants_exits_6_naming_the_variant(quiz: Path):
 @pytest.mark.tex
 def test_variants_leave_the_default_build_as_it_was(built: Path):
     """Build the default, then a variant, then the default again: nothing to rebuild, the same PDFs."""
-    from solman.build.pipeline import build
-
     from conftest import snapshot
+
+    from solman.build.pipeline import build
 
     before = {name: data for name, data in snapshot(built).items() if name.endswith(".pdf")}
     project = load_project(built)

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from solman.errors import ConfigError, Location, SolmanError, TemplateError, ValueFailure, raise_collected, read_utf8
 from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
-if TYPE_CHECKING:
-    from solman.variants.params import Variant
 from solman.project.language import LANGUAGES as LANGUAGE_TABLE
 from solman.project.printing import EXAMPLE as PRINTING_EXAMPLE
 from solman.project.printing import Printing, printing_of
+
+if TYPE_CHECKING:
+    from solman.variants.params import Variant
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 SETTINGS = {

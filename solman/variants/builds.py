@@ -28,8 +28,15 @@ from concurrent.futures import Executor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 
-from solman.errors import (ConfigError, EnvironmentFailure, Location, SolmanError, ValueFailure,
-                           VerificationFailure, raise_collected)
+from solman.errors import (
+    ConfigError,
+    EnvironmentFailure,
+    Location,
+    SolmanError,
+    ValueFailure,
+    VerificationFailure,
+    raise_collected,
+)
 from solman.project.settings import Project
 from solman.variants.params import Variant
 
@@ -121,7 +128,7 @@ def build_variant(root: str, build: str, chapter_id: str, variant: Variant) -> O
         return Outcome(variant)
     except SolmanError as error:
         return Outcome(variant, error.render(), error.category)
-    except Exception as exc:  # a bug, not the author's: reported with the variant, not lost in a worker
+    except Exception as exc:  # noqa: BLE001 (a bug, not the author's: reported with the variant, not lost in a worker)
         return Outcome(variant, f"{type(exc).__name__}: {exc}", "error")
 
 
