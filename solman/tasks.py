@@ -335,6 +335,27 @@ def variants(c, chapter, count=None, roster=None, seed=1, jobs=None, scheduler=N
             print(project.relative(path))
 
 
+@task(help={"chapter": "the chapter whose values and tests run for each seed",
+            "count": "how many seeds (those of variants v001 ... of invoke variants with the same --seed)",
+            "seed": "the run's seed (default 1)",
+            "jobs": "worker processes (default: one per core)",
+            "timeout": "seconds each value and test may take for one seed (default: the project's timeout)"})
+def stress(c, chapter, count=100, seed=1, jobs=None, timeout=None):
+    """Run a chapter's values and tests over many variants; report build/variants/<chapter>/stress.html."""
+    configure_logging()
+    with reported():
+        from solman.variants.stress import failed, stress as run_stress
+
+        project = _project()
+        report = run_stress(project, chapter, _number("--count", count, 1), _number("--seed", seed, 0),
+                            jobs=_jobs(jobs), timeout=float(timeout) if timeout else None)
+        print(f"{len(report.runs) - len(report.failures)} of {len(report.runs)} seeds passed; "
+              f"report: {project.relative(report.html)}")
+        error = failed(report)
+        if error is not None:
+            raise error
+
+
 def _number(option: str, text, least: int) -> int:
     from solman.errors import ConfigError
 
@@ -354,5 +375,5 @@ def clean(c):
               else "nothing to clean")
 
 
-ns = Collection(init, setup, new, pdf, watch, verify, keys, export, variants, clean)
+ns = Collection(init, setup, new, pdf, watch, verify, keys, export, variants, stress, clean)
 HELP = {name: dict(task.help) for name, task in ns.tasks.items()}  # the options' help texts, for _print_help

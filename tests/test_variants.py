@@ -27,6 +27,8 @@ from solman.variants.params import (
     selected,
 )
 
+REPO = Path(__file__).resolve().parent.parent
+
 # --- parameters ----------------------------------------------------------------------------------
 
 
@@ -260,3 +262,57 @@ def test_variants_leave_the_default_build_as_it_was(built: Path):
     again = build(project)
     assert not again.compiled
     assert {name: data for name, data in snapshot(built).items() if name.endswith(".pdf")} == before
+
+
+# --- stress --------------------------------------------------------------------------------------
+
+def test_stress_runs_values_and_tests_per_seed_and_reports(quiz: Path):
+    from solman.variants.stress import stress
+
+    report = stress(load_project(quiz), "quiz", 30, seed=1, jobs=1)
+    assert len(report.runs) == 30 and not report.failures
+    assert len({run.numbers["product"] for run in report.runs}) > 10
+    assert report.rejections["factors"]["distinct"] > 0  # some draws had equal factors
+    assert report.draws["factors"] == 30
+    page = report.html.read_text()
+    assert "<svg" in page and "distinct" in page and "0 failed" in page
+    assert not (quiz / "verify" / "quiz.regression-seeds.json").exists()
+
+
+def test_failing_seeds_are_reported_kept_and_rerun(quiz: Path):
+    from solman.variants.stress import check_seed, failed, stress
+
+    verify = quiz / "verify" / "quiz.py"
+    verify.write_text(verify.read_text() + "\n\ndef test_small_products():\n    assert product() < 100\n")
+    project = load_project(quiz)
+    report = stress(project, "quiz", 20, seed=1, jobs=1)
+    bad = {run.seed for run in report.runs if run.numbers["product"] >= 100}
+    assert bad and {run.seed for run in report.failures} == bad
+    assert all("test test_small_products raised AssertionError" in run.errors[0] for run in report.failures)
+    kept = json.loads((quiz / "verify" / "quiz.regression-seeds.json").read_text())["seeds"]
+    assert set(kept) == bad
+    assert failed(report).exit_code == 6 and failed(report).render().count("seed") >= 1
+    seed = kept[0]
+    assert check_seed(project, "quiz", seed)  # still failing
+    again = stress(project, "quiz", 1, seed=99, jobs=1)  # the kept seeds run again, beside the new one
+    assert set(kept) <= {run.seed for run in again.runs}
+
+
+def test_multiple_choice_questions_and_the_position_test():
+    from solman.variants.stress import chi_square, multiple_choice
+
+    project = load_project(REPO)
+    assert multiple_choice(project.chapter("variant_exam")) == {"4": ("conv_answer", "conv_options")}
+    assert chi_square([0, 1, 2, 3] * 10, 4)[1] > 0.99
+    assert chi_square([0] * 40, 4)[1] < 1e-6
+
+
+def test_the_repositorys_regression_seeds_pass():
+    """Seeds that once failed `invoke stress` (kept in verify/<chapter>.regression-seeds.json) are rerun by
+    the test suite until they are removed from their file."""
+    from solman.variants.stress import check_seed, regression_seeds
+
+    project = load_project(REPO)
+    failing = {(c.id, seed): errors for c in project.chapters for seed in regression_seeds(c)
+               if (errors := check_seed(project, c.id, seed))}
+    assert not failing
