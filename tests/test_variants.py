@@ -316,3 +316,51 @@ def test_the_repositorys_regression_seeds_pass():
     failing = {(c.id, seed): errors for c in project.chapters for seed in regression_seeds(c)
                if (errors := check_seed(project, c.id, seed))}
     assert not failing
+
+
+# --- on a Dask cluster ---------------------------------------------------------------------------
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """A scheduler and two workers started with Dask's own commands, as a user would, on random ports."""
+    pytest.importorskip("distributed")
+    import time
+
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed beside this Python")
+    info = tmp_path / "scheduler.json"
+    options = ["--no-dashboard"]
+    started = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                 "--scheduler-file", str(info), *options],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(600):
+            if info.exists() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        started += [subprocess.Popen([str(dask), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                      *options, "--local-directory", str(tmp_path / f"worker{n}")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for n in range(2)]
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            process.wait(timeout=60)
+
+
+@pytest.mark.tex
+def test_variants_built_on_a_dask_cluster_equal_the_local_build(quiz: Path, dask_cluster: str):
+    project = load_project(quiz)
+    variants = numbered_variants(2, seed=4)
+    build_variants(project, "quiz", variants, jobs=2)
+    local = published(quiz)
+    shutil.rmtree(quiz / "build" / "variants")
+    build_variants(project, "quiz", variants, scheduler=dask_cluster)
+    assert published(quiz) == local

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, as_completed
 from contextlib import contextmanager
@@ -105,8 +106,19 @@ class Outcome:
     category: str = ""
 
 
+_one_at_a_time = threading.Lock()  # the variant selected is the process's (its environment): one build at a time
+
+
 def build_variant(root: str, build: str, chapter_id: str, variant: Variant) -> Outcome:
-    """Build and publish one variant (in a worker process, local or on a cluster). Every error is returned."""
+    """Build and publish one variant (in a worker process, local or on a cluster). Every error is returned.
+
+    A Dask worker with several threads would run several at once in one process: they take turns.
+    """
+    with _one_at_a_time:
+        return build_one(root, build, chapter_id, variant)
+
+
+def build_one(root: str, build: str, chapter_id: str, variant: Variant) -> Outcome:
     from solman.build.pipeline import build as build_pdfs
     from solman.exports.keys import write_keys
     from solman.project.settings import load_project

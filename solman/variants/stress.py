@@ -260,16 +260,17 @@ def histogram_svg(numbers: list[float], bins: int = 20, width: int = 320, height
     return f'<svg width="{width}" height="{height}" role="img">{rects}</svg>'
 
 
+STYLE = ("<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:2px 8px;text-align:left;"
+         "vertical-align:middle}table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}.bad{color:#a00}</style>")
+
+
 def render_html(report: StressReport) -> str:
     e = html.escape
     runs = report.runs
     parts = [f"<!doctype html><meta charset=utf-8><title>Stress test: {e(report.chapter)}</title>",
-             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:2px 8px;"
-             "text-align:left;vertical-align:middle}table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}"
-             ".bad{color:#a00}</style>",
+             STYLE,
              f"<h1>Stress test of chapter {e(report.chapter)}</h1>",
-             f"<p>{len(runs)} seeds; <span class={'bad' if report.failures else 'ok'}>{len(report.failures)} failed"
-             "</span>.</p>"]
+             f"<p>{len(runs)} seeds; <span class={'bad' if report.failures else 'ok'}>{len(report.failures)} failed</span>.</p>"]
     if report.skipped:
         parts.append(f"<p>Tests that take arguments (run by pytest only): {e(', '.join(report.skipped))}</p>")
     parts.append("<h2>Failures and timeouts</h2>")
