@@ -92,7 +92,8 @@ def test_gcn_q_matches_numpy():
 
 
 def test_degree_counts_neighbours_and_self():
-    assert [degree()[i, i] for i in range(NODES)] == [1 + sum(row) for row in adjacency()]
+    expected = np.diag([1 + sum(row) for row in adjacency()])
+    assert np.array_equal(np.array(degree(), dtype=int), expected)
 
 
 def test_gcn_q_has_top_eigenvalue_one_with_root_degree_eigenvector():
@@ -260,7 +261,7 @@ def test_dropout_weights_minimise_the_enumerated_expected_loss():
 
 def test_gamma_squared_holds_the_squared_column_norms():
     x = np.array(design(), dtype=float)
-    assert np.array_equal(np.diag(np.array(gamma_squared(), dtype=float)), (x ** 2).sum(axis=0))
+    assert np.array_equal(np.array(gamma_squared(), dtype=float), np.diag((x ** 2).sum(axis=0)))
 
 
 def test_dropout_lambda_at_the_instance():
@@ -330,6 +331,15 @@ def test_conv_parameter_count_from_the_tensors_shapes():
     assert len(set(conv_options())) == 4
 
 
+def test_conv_options_are_the_count_and_three_slips_in_the_drawn_order():
+    """The slips, from tensors: no bias; a kernel k wide and one deep; a bias per input and output channel."""
+    weight = np.zeros((channels_out(), channels_in(), kernel(), kernel()))
+    flat = np.zeros((channels_out(), channels_in(), kernel()))
+    counts = [weight.size + channels_out(), weight.size, flat.size + channels_out(),
+              weight.size + channels_in() * channels_out()]
+    assert conv_options() == [counts[i] for i in conv_layer()["order"]]
+
+
 @parameter(default={"n": 7, "k": 3, "padding": 1, "stride": 2},
            nice={"windows tile the input": lambda g: (g["n"] + 2 * g["padding"] - g["k"]) % g["stride"] == 0,
                  "kernel fits": lambda g: g["k"] <= g["n"] + 2 * g["padding"]})
@@ -370,3 +380,8 @@ def test_output_width_counts_the_windows():
     padded = np.pad(np.arange(input_width()), padding())
     windows = np.lib.stride_tricks.sliding_window_view(padded, output_kernel())[::stride()]
     assert len(windows) == output_width()
+
+
+def test_the_windows_cover_the_padded_input_exactly():
+    """The last window ends at the padded input's end (the nice rule: the windows tile the input)."""
+    assert (output_width() - 1) * stride() + output_kernel() == input_width() + 2 * padding()
