@@ -226,22 +226,29 @@ def key_rows(folder: Path, variants: list[Variant]) -> list[dict]:
             if answer is None:
                 continue
             rows.append({"variant": variant.id, "name": variant.name, "seed": variant.seed, "question": question["id"],
-                         "answer": answer["value"], "tolerance": answer.get("tolerance", 0)})
+                         "answer": answer["value"], "exact": answer.get("exact"), "tolerance": answer.get("tolerance", 0)})
     return rows
 
 
+def cell(obj: object) -> str:
+    """A CSV cell: a number or a string as it is, a matrix or list as JSON, nothing as empty."""
+    if obj is None:
+        return ""
+    return str(obj) if isinstance(obj, (str, int, float)) and not isinstance(obj, bool) else json.dumps(obj)
+
+
 def write_combined_key(folder: Path, variants: list[Variant]) -> list[Path]:
-    """``key.json`` and ``key.csv`` (matrices and lists as JSON in their cell) for every published variant."""
+    """``key.json`` and ``key.csv`` (matrices and lists as JSON in their cell) for every published variant:
+    the answer as a number (or an option's letter), its exact form when it has one, and the tolerance."""
     from solman.build.outputs import replace_atomically
 
     rows = key_rows(folder, variants)
     replace_atomically(folder / "key.json", (json.dumps(rows, indent=1, ensure_ascii=False) + "\n").encode())
     text = io.StringIO()
-    writer = csv.DictWriter(text, ["variant", "name", "seed", "question", "answer", "tolerance"], lineterminator="\n")
+    writer = csv.DictWriter(text, ["variant", "name", "seed", "question", "answer", "exact", "tolerance"],
+                            lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        answer = row["answer"]
-        writer.writerow({**row, "answer": answer if isinstance(answer, (str, int, float)) and not isinstance(answer, bool)
-                         else json.dumps(answer)})
+        writer.writerow({**row, "answer": cell(row["answer"]), "exact": cell(row["exact"])})
     replace_atomically(folder / "key.csv", text.getvalue().encode())
     return [folder / "key.json", folder / "key.csv"]
