@@ -298,6 +298,17 @@ def test_failing_seeds_are_reported_kept_and_rerun(quiz: Path):
     assert set(kept) <= {run.seed for run in again.runs}
 
 
+def test_a_seed_that_runs_too_long_is_a_timeout_with_its_seed(quiz: Path):
+    from solman.variants.stress import stress
+
+    verify = quiz / "verify" / "quiz.py"
+    verify.write_text(verify.read_text() + "\n\ndef test_slow():\n    import time\n    time.sleep(30)\n")
+    report = stress(load_project(quiz), "quiz", 2, seed=1, jobs=1, timeout=0.5)
+    assert len(report.failures) == 2
+    assert all("test test_slow did not return within 0.5 s" in run.errors[0] for run in report.failures)
+    assert "did not return" in report.html.read_text()
+
+
 def test_multiple_choice_questions_and_the_position_test():
     from solman.variants.stress import chi_square, multiple_choice
 
