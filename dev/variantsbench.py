@@ -16,7 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from dev.bench import BenchReport, Goal, Measure, copy_project, run_timed, task_environment
+from dev.bench import (
+    BenchReport,
+    Goal,
+    Measure,
+    copy_project,
+    run_timed,
+    task_environment,
+)
 from solman.errors import MissingTool
 
 README_START, README_END = "<!-- bench-variants:start -->", "<!-- bench-variants:end -->"
@@ -104,4 +111,4 @@ def record_variants_in_readme(readme: Path, report: BenchReport, machine: str) -
     block = (f"{README_START}\n_Measured by `invoke bench --variants` on {machine}, {report.size} of "
              f"{CHAPTER}._\n\n{report.table()}\n{README_END}")
     readme.write_text(re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: block, text,
-                             flags=re.S))
+                             flags=re.DOTALL))
