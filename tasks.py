@@ -21,12 +21,25 @@ REPOSITORY = Path(__file__).resolve().parent
 @task(help={
     "quick": "small sizes, for CI: the fixture project instead of the flagship, smaller generated manuals",
     "record": "write the results into README.md's performance section (the default for the full size)",
+    "variants": "measure per-student variants instead: COUNT variants of variant_exam, 1 and 2 processes, Dask",
+    "count": "how many variants --variants builds (default 100)",
 })
-def bench(c, quick=False, record=None):
+def bench(c, quick=False, record=None, variants=False, count=100):
     """Measure builds: cold, no-op, one value changed, verify, 100 chapters, against PythonTeX and the TeX floor."""
     configure_logging()
     with reported():
         import platform
+
+        if variants:
+            from dev.variantsbench import bench_variants, record_variants_in_readme
+
+            report = bench_variants(REPOSITORY, REPOSITORY / "build" / "bench-variants", int(count))
+            print(report.table())
+            if record is not False:
+                machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+                record_variants_in_readme(REPOSITORY / "README.md", report, machine)
+                print("recorded in README.md")
+            return
 
         from dev.bench import bench as run_bench, record_in_readme
 

@@ -1,6 +1,7 @@
 """solman: LaTeX solution manuals whose every number is computed and tested by Python.
 
-Verify modules need only ``value`` (to declare what a chapter may print), ``tex`` (to
+Verify modules need only ``value`` (to declare what a chapter may print), ``parameter`` (a given
+drawn for each student's variant), ``tex`` (to
 return trusted LaTeX) and ``checks`` (for a test that calls no printed value, the question it
 checks); the rest of the engine is driven by the tasks in ``solman.tasks`` (the `solman` command,
 or `invoke` with a project's tasks.py).
@@ -18,5 +19,6 @@ __version__ = "0.2.0"
 
 from solman.values.declarations import checks
 from solman.values.evaluation import tex, value
+from solman.variants.params import parameter
 
-__all__ = ["checks", "tex", "value"]
+__all__ = ["checks", "parameter", "tex", "value"]

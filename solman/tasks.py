@@ -310,6 +310,60 @@ def keys(c):
             print(project.relative(path))
 
 
+@task(help={"chapter": "the chapter to build once per student (its parameters are drawn for each)",
+            "count": "how many variants: v001, v002, ...",
+            "roster": "a CSV file with an id column (each student's variant) and an optional name column",
+            "seed": "the run's seed: the same seed and roster give the same PDFs (default 1)",
+            "jobs": "variants built at once (default: one per core)",
+            "scheduler": "build on this Dask cluster instead, for example tcp://host:8786",
+            "quiet": "print only warnings and errors"})
+def variants(c, chapter, count=None, roster=None, seed=1, jobs=None, scheduler=None, quiet=False):
+    """Build a chapter per student: build/variants/<chapter>/<variant>/problems.pdf, solutions.pdf, key.json."""
+    configure_logging(quiet)
+    with reported():
+        from solman.errors import ConfigError
+        from solman.variants.builds import build_variants, numbered_variants, roster_variants
+
+        project = _project()
+        if (count is None) == (roster is None):
+            raise ConfigError("give either --count N or --roster students.csv",
+                              hint="for example: invoke variants --chapter <id> --count 4")
+        seed = _number("--seed", seed, 0)
+        chosen = roster_variants(Path(roster).resolve(), seed, project.root) if roster else \
+            numbered_variants(_number("--count", count, 1), seed)
+        for path in build_variants(project, chapter, chosen, jobs=_jobs(jobs), scheduler=scheduler):
+            print(project.relative(path))
+
+
+@task(help={"chapter": "the chapter whose values and tests run for each seed",
+            "count": "how many seeds (those of variants v001 ... of invoke variants with the same --seed)",
+            "seed": "the run's seed (default 1)",
+            "jobs": "worker processes (default: one per core)",
+            "timeout": "seconds each value and test may take for one seed (default: the project's timeout)"})
+def stress(c, chapter, count=100, seed=1, jobs=None, timeout=None):
+    """Run a chapter's values and tests over many variants; report build/variants/<chapter>/stress.html."""
+    configure_logging()
+    with reported():
+        from solman.variants.stress import failed, stress as run_stress
+
+        project = _project()
+        report = run_stress(project, chapter, _number("--count", count, 1), _number("--seed", seed, 0),
+                            jobs=_jobs(jobs), timeout=float(timeout) if timeout else None)
+        print(f"{len(report.runs) - len(report.failures)} of {len(report.runs)} seeds passed; "
+              f"report: {project.relative(report.html)}")
+        error = failed(report)
+        if error is not None:
+            raise error
+
+
+def _number(option: str, text, least: int) -> int:
+    from solman.errors import ConfigError
+
+    if not str(text).strip().isdigit() or int(text) < least:
+        raise ConfigError(f"{option} needs a whole number of at least {least}, not {text!r}")
+    return int(text)
+
+
 @task
 def clean(c):
     """Remove everything generated in build/ (waits for a running build to finish)."""
@@ -321,5 +375,5 @@ def clean(c):
               else "nothing to clean")
 
 
-ns = Collection(init, setup, new, pdf, watch, verify, keys, export, clean)
+ns = Collection(init, setup, new, pdf, watch, verify, keys, export, variants, stress, clean)
 HELP = {name: dict(task.help) for name, task in ns.tasks.items()}  # the options' help texts, for _print_help

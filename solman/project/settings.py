@@ -6,12 +6,16 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from solman.errors import ConfigError, Location, SolmanError, TemplateError, ValueFailure, raise_collected, read_utf8
 from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
 from solman.project.language import LANGUAGES as LANGUAGE_TABLE
 from solman.project.printing import EXAMPLE as PRINTING_EXAMPLE
 from solman.project.printing import Printing, printing_of
+
+if TYPE_CHECKING:
+    from solman.variants.params import Variant
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 SETTINGS = {
@@ -58,6 +62,7 @@ class Project:
     timeout: float = TIMEOUT  # seconds a value or a test may run
     answer_space: AnswerSpace = AnswerSpace()  # the default for open questions of the problems edition
     printing: Printing = Printing()  # noqa: RUF009 (frozen) the printing policy of every chapter (a chapter's printing() over it)
+    variant: Variant | None = None  # a student's variant (solman.variants): its id on every page, its givens drawn
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""

@@ -165,6 +165,8 @@ def assemble(project: Project, targets: list[Target], chapters: dict[tuple[str, 
         placeholder = render_target_shell(project, target, numbers)
         if draft:
             placeholder = marked_draft(placeholder, project.language)
+        if project.variant is not None:
+            placeholder = marked_variant(placeholder, project.variant)
         inputs[placeholder.name] = sha256(placeholder.text.encode())
         digest = sha256(json.dumps(inputs, sort_keys=True).encode())
         sources.inputs[target.name] = inputs
@@ -240,6 +242,22 @@ def marked_draft(shell: Rendered, code: str = "en") -> Rendered:
                             location=Location(shell.template))
     words = language(code).words
     mark = string.Template(DRAFT_MARK).substitute(draft=words["draft"], draft_line=words["draft_line"])
+    return replace(shell, text=shell.text.replace(r"\begin{document}", mark + r"\begin{document}", 1))
+
+
+# A student's variant: its id (and the student's name) at the foot of every page, set as a macro that a
+# project's solman.sty may redefine.
+VARIANT_MARK = (r"\providecommand{\solmanvariantmark}[1]{\AddToHook{shipout/foreground}{\put(0.5\paperwidth,"
+                r"-\paperheight+7mm){\makebox[0pt]{\footnotesize\sffamily #1}}}}\solmanvariantmark{$label}")
+
+
+def marked_variant(shell: Rendered, variant) -> Rendered:
+    r"""The shell with the variant's id and name on every page, added on the ``\begin{document}`` line."""
+    if r"\begin{document}" not in shell.text:
+        raise TemplateError(f"{shell.template} has no \\begin{{document}}: a variant cannot be marked",
+                            location=Location(shell.template))
+    label = text(f"{variant.id} ({variant.name})" if variant.name else variant.id)
+    mark = string.Template(VARIANT_MARK).substitute(label=label)
     return replace(shell, text=shell.text.replace(r"\begin{document}", mark + r"\begin{document}", 1))
 
 

@@ -183,8 +183,13 @@ class ChapterCache(ProjectCache):
         return sorted(set(files))
 
     def values_key(self) -> str:
-        """What the chapter's values depend on: its module, the files its values read, the engine."""
-        return file_hash(self.chapter.verify, *self.reads("values")) + engine_hash()
+        """What the chapter's values depend on: its module, the files its values read, the engine, and the
+        variant selected (its parameters draw other givens)."""
+        from solman.variants.params import current_seed
+
+        seed = current_seed()
+        drawn = f":variant={seed}" if seed is not None else ""  # the default variant's keys are as they were
+        return file_hash(self.chapter.verify, *self.reads("values")) + engine_hash() + drawn
 
     def tests_key(self) -> str:
         """What the chapter's test results depend on: the values' inputs, the files its tests read, and
@@ -195,6 +200,8 @@ class ChapterCache(ProjectCache):
         """Everything a chapter's rendering depends on (``shared``: ``shared_templates()``, if known)."""
         settings = [self.project.title, self.project.author, [c.id for c in self.project.chapters], edition,
                     self.project.language, self.project.printing.setting()]
+        if self.project.variant is not None:  # its id and name are on every page
+            settings.append([self.project.variant.id, self.project.variant.name, self.project.variant.seed])
         if edition == "problems":  # the solutions edition has no answer space
             settings.append([self.project.answer_space.space, self.project.answer_space.fill])
         shared = shared or shared_templates(self.chapter.template.parent)

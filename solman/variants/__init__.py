@@ -1,0 +1,1 @@
+"""Per-student variants: drawn givens (params), building every variant (builds), stress tests (stress)."""
