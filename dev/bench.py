@@ -29,6 +29,8 @@ from pathlib import Path
 
 from solman.errors import MissingTool, SolmanError
 from solman.project.language import STYLE, language_style
+from solman.project.printing import STYLE as PRINTING_STYLE
+from solman.project.printing import Printing, printing_style
 from solman.project.settings import BUILTIN_TEMPLATES
 
 log = logging.getLogger("solman")
@@ -325,6 +327,7 @@ def write_pythontex(folder: Path, chapters: int, values: int) -> Path:
     (folder / "document.tex").write_text("\n".join(body) + "\n")
     shutil.copy(BUILTIN_TEMPLATES / "solman.sty", folder / "solman.sty")
     (folder / STYLE).write_bytes(language_style("en"))  # solman.sty loads the words of the language
+    (folder / PRINTING_STYLE).write_bytes(printing_style(Printing()))  # and the printing policy's macros
     return folder
 
 

@@ -398,10 +398,11 @@ def test_drift_names_the_one_entry_that_changed(built: Path):
 
 
 def test_pdftex_warnings_are_reported_at_their_template_line_and_fail_verify(built: Path):
-    # two tagged equations give hyperref the same destination: pdfTeX warns, LaTeX does not
-    edit(built / "chapters" / "demo.tex.j2", "What is half of one?",
-         "What is half of one?\n\\begin{equation} a = b \\tag{A} \\end{equation}\n"
-         "\\begin{equation} c = d \\tag{B} \\end{equation}")
+    # two tagged equations give hyperref the same destination: pdfTeX warns, LaTeX does not; the page
+    # they are on is written at the \clearpage after them (a question's statement is a box, set later)
+    edit(built / "chapters" / "demo.tex.j2", "\\VAR{ problem(\"Estimation\", 2) }",
+         "\\begin{equation} a = b \\tag{A} \\end{equation}\n"
+         "\\begin{equation} c = d \\tag{B} \\end{equation}\n\\clearpage\n\\VAR{ problem(\"Estimation\", 2) }")
     built_again = build(load_project(built))
     duplicate = [w for w in built_again.warnings if "(name{equation.1.0.1}) has been already used" in w]
     assert any(w.startswith("chapters/demo.tex.j2:") for w in duplicate)  # where the page was written
