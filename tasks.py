@@ -21,7 +21,7 @@ REPOSITORY = Path(__file__).resolve().parent
 @task(help={
     "quick": "small sizes, for CI: the fixture project instead of the flagship, smaller generated manuals",
     "record": "write the results into README.md's performance section (the default for the full size)",
-    "variants": "measure per-student variants instead: COUNT variants of variant_exam, 1 and 2 processes, Dask",
+    "variants": "measure per-student variants instead: COUNT of variant_exam on 2 processes, rates of 1 and Dask",
     "count": "how many variants --variants builds (default 100)",
 })
 def bench(c, quick=False, record=None, variants=False, count=100):
