@@ -332,9 +332,7 @@ def split_warnings(project: Project, sources: Sources, result: Compiled) -> list
 
     found = []
     for split in page_splits(result.pdf) if result.ok and result.pdf.exists() else []:
-        questions = [q for (chapter, _), rendered in sources.chapters.items() if chapter == split.chapter
-                     for q in rendered.questions]
-        location = split_location(project.root, questions, split)
+        location = split_location(project.root, sources.chapters, split)
         found.append({"kind": "page-split", "what": split.message,
                       "file": location.path if location else None, "line": location.line if location else None})
     return found

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solman.errors import Location, SolmanError, VerificationFailure
-from solman.rendering.render import Question, Rendered
+from solman.rendering.render import Rendered
 
 PARTS = ("head", "option", "options", "stem", "solution")
 MARK = re.compile(rf"solman\.(?P<anchor>q:[^:]*:.+)\.(?P<part>{'|'.join(PARTS)})\.(?P<number>\d+)")  # \solman@mark
@@ -88,9 +88,11 @@ def page_splits(pdf: Path) -> list[Split]:
     return sorted(splits, key=lambda s: (min(p for pages in marks[s.anchor].values() for p in pages), s.message))
 
 
-def split_location(root: Path, questions: Iterable[Question], split: Split) -> Location | None:
-    """The template line of the question that splits (``questions``: its chapter's, as rendered)."""
-    question = next((q for q in questions if q.id == split.question), None)
+def split_location(root: Path, chapters: Mapping[tuple[str, str], Rendered], split: Split) -> Location | None:
+    """The template line of the question that splits (``chapters``: the rendered chapters, by (chapter,
+    edition))."""
+    question = next((q for (chapter, _), rendered in chapters.items() if chapter == split.chapter
+                     for q in rendered.questions if q.id == split.question), None)
     if question is None or question.template is None:
         return None
     return Location.of(root / question.template, question.line, root)
@@ -103,8 +105,6 @@ def page_check(root: Path, chapters: Mapping[tuple[str, str], Rendered], pdfs: I
     failures: list[SolmanError] = []
     for pdf in pdfs:
         for split in page_splits(pdf):
-            questions = [q for (chapter, _), rendered in chapters.items() if chapter == split.chapter
-                         for q in rendered.questions]
             failures.append(VerificationFailure(f"{shown(pdf)}: {split.message} (chapter {split.chapter})",
-                                                location=split_location(root, questions, split), hint=HINT))
+                                                location=split_location(root, chapters, split), hint=HINT))
     return failures
