@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_project import write_project
+from test_project import assert_reported_at, write_project
 from test_rendering import render
 
-from solman.errors import ConfigError, Errors, TemplateError
+from solman.errors import Errors, TemplateError
 from solman.project.printing import DEFAULT, Printing, printing_of, printing_style
 from solman.project.settings import load_project
 
@@ -38,12 +38,7 @@ def test_the_policy_is_read_as_a_table_or_inline_and_defaults_to_sympy_s_choices
     ('printing = "ln"\n', 7, "setting 'printing' must be a dict"),
 ])
 def test_mistakes_are_reported_at_their_line(tmp_path: Path, settings: str, line: int, message: str):
-    write_project(tmp_path, settings.replace("[tool", 'chapters = ["one"]\n\n[tool', 1) if settings.startswith("[")
-                  else 'chapters = ["one"]\n' + settings)
-    with pytest.raises(ConfigError) as caught:
-        load_project(tmp_path)
-    assert message in caught.value.message
-    assert str(caught.value.location) == f"pyproject.toml:{line}" and caught.value.hint
+    assert_reported_at(tmp_path, settings, line, message)
 
 
 def test_every_mistake_is_reported_at_once(tmp_path: Path):

@@ -19,6 +19,17 @@ def write_project(root: Path, settings: str, chapters=("one",)) -> Path:
     return root
 
 
+def assert_reported_at(root: Path, settings: str, line: int, message: str) -> None:
+    """Settings of a one-chapter project (a table of its own after ``chapters``, or keys of
+    [tool.solman]) are refused with ``message`` at line ``line`` of pyproject.toml, with a hint."""
+    write_project(root, settings.replace("[tool", 'chapters = ["one"]\n\n[tool', 1) if settings.startswith("[")
+                  else 'chapters = ["one"]\n' + settings)
+    with pytest.raises(ConfigError) as caught:
+        load_project(root)
+    assert message in caught.value.message
+    assert str(caught.value.location) == f"pyproject.toml:{line}" and caught.value.hint
+
+
 def test_settings_and_chapters_are_read(tmp_path: Path):
     project = load_project(write_project(tmp_path, 'title = "T"\nyear = 2024\nchapters = ["one"]\n'))
     assert project.title == "T" and project.year == 2024
@@ -123,12 +134,7 @@ def test_answer_space_is_read_as_a_table_or_inline_and_is_none_by_default(tmp_pa
     ('answer_space = "3cm"\n', 7, "setting 'answer_space' must be a dict"),
 ])
 def test_answer_space_mistakes_are_reported_at_their_line(tmp_path: Path, settings: str, line: int, message: str):
-    write_project(tmp_path, settings.replace("[tool", 'chapters = ["one"]\n\n[tool', 1) if settings.startswith("[")
-                  else 'chapters = ["one"]\n' + settings)
-    with pytest.raises(ConfigError) as caught:
-        load_project(tmp_path)
-    assert message in caught.value.message
-    assert str(caught.value.location) == f"pyproject.toml:{line}" and caught.value.hint
+    assert_reported_at(tmp_path, settings, line, message)
 
 
 @pytest.mark.parametrize("year", ["99999999999", "0", "-5", "10000"])
