@@ -194,6 +194,11 @@ def test_a_roster_saved_by_a_spreadsheet_is_read_or_its_separator_named(tmp_path
     roster = tmp_path / "students.csv"
     roster.write_bytes("\ufeffid,name\nada,Ada\n".encode())  # Excel's "CSV UTF-8" begins with a byte-order mark
     assert [v.id for v in roster_variants(roster, 1, tmp_path)] == ["ada"]
+    roster.write_text("id,name\nzoe,Zoë Łukasz\nli,李小龙\n", encoding="utf-8")  # checked here, not in a worker
+    with pytest.raises(ConfigError) as caught:
+        roster_variants(roster, 1, tmp_path)
+    assert "students.csv:3: configuration: the name of student 'li' cannot be printed" in caught.value.render()
+    assert "students.csv:2" not in caught.value.render()
     roster.write_text("id;name\nada;Ada\n")  # a spreadsheet in a language whose decimal mark is a comma
     with pytest.raises(ConfigError) as caught:
         roster_variants(roster, 1, tmp_path)
@@ -246,6 +251,13 @@ def test_an_interrupted_run_leaves_a_combined_key_that_matches_every_folder(quiz
     assert {r["seed"] for r in rows} != {v.seed for v in numbered_variants(4, seed=1)}  # v001 is of the new run
     assert "published in build/variants/quiz" in __import__("solman.tasks").tasks._interrupted()
     builds.interrupted.clear()
+
+
+def test_two_variants_with_one_seed_are_refused(project):
+    from solman.variants.builds import Variant
+
+    with pytest.raises(ConfigError, match="variants ada and bob have the same seed, 5: they would be the same exam"):
+        build_variants(project, "demo", [Variant("ada", 5), Variant("bob", 5)], jobs=1)
 
 
 def test_variants_of_a_chapter_without_parameters_are_built_with_a_warning(project, caplog):

@@ -92,6 +92,11 @@ def roster_variants(path: Path, seed: int, root: Path) -> list[Variant]:
             errors.append(ConfigError(f"student id {variant_id!r} is listed twice", location=Location.of(path, line, root),
                                       hint="each student has one row (ids that differ only in case name one folder "
                                       "on macOS and Windows)"))
+        elif (unprintable := unprintable_name(name)) is not None:
+            errors.append(ConfigError(f"the name of student {variant_id!r} cannot be printed at the foot of the pages: "
+                                      f"{unprintable}", location=Location.of(path, line, root),
+                                      hint="write the name without that character (a letter without its accent, say), "
+                                      "or leave the name out: the id alone is printed"))
         else:
             seen.add(variant_id.casefold())
             variants.append(Variant(variant_id, variant_seed(seed, variant_id), name))
@@ -100,6 +105,17 @@ def roster_variants(path: Path, seed: int, root: Path) -> list[Variant]:
         raise ConfigError("the roster lists no student", location=Location.of(path, 1, root),
                           hint="one row per student after the header: id,name")
     return variants
+
+
+def unprintable_name(name: str) -> str | None:
+    """Why LaTeX cannot print a student's name on the variant's pages (a character it has no form for), or None."""
+    from solman.values.filters import FilterError, text
+
+    try:
+        text(name)
+    except FilterError as error:
+        return str(error).split("; ")[0]
+    return None
 
 
 @dataclasses.dataclass
@@ -177,6 +193,7 @@ def build_variants(project: Project, chapter_id: str, variants: list[Variant], j
                    scheduler: str | None = None) -> list[Path]:
     """Build every variant (``jobs`` at once locally, or on the Dask cluster at ``scheduler``); write the
     combined key of those published. Raises for the variants not published, naming each and its seed."""
+    refuse_shared_seeds(variants)
     warn_if_nothing_varies(project, chapter_id)
     folder = variants_folder(project, chapter_id)
     outcomes = []
@@ -208,6 +225,17 @@ def build_variants(project: Project, chapter_id: str, variants: list[Variant], j
                     project.relative(folder), len(earlier), ", ".join(earlier[:5]) + (", ..." if len(earlier) > 5 else ""))
     raise_collected([failure(o) for o in outcomes if o.error is not None])
     return written
+
+
+def refuse_shared_seeds(variants: list[Variant]) -> None:
+    """Two variants with one seed would be one exam under two ids. Seeds are 32-bit hashes, so in a class of a
+    thousand this happens about once in ten thousand runs: then another run's seed is needed."""
+    first: dict[int, str] = {}
+    for variant in variants:
+        if variant.seed in first:
+            raise ConfigError(f"variants {first[variant.seed]} and {variant.id} have the same seed, {variant.seed}: "
+                              "they would be the same exam", hint="choose another --seed")
+        first[variant.seed] = variant.id
 
 
 interrupted: list[str] = []  # the variants' folders of a run interrupted in this process (for its Ctrl-C message)
