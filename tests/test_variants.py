@@ -229,7 +229,7 @@ def fake_variant_build(root: str, build: str, chapter_id: str, variant) -> Outco
     return Outcome(variant)
 
 
-def test_an_interrupted_run_leaves_a_combined_key_that_matches_every_folder(quiz: Path, monkeypatch):
+def test_an_interrupted_run_leaves_a_combined_key_that_matches_every_folder(quiz: Path, monkeypatch, caplog):
     """Variants published before Ctrl-C replace an earlier run's: key.csv lists each with its own PDFs' answers,
     and the variants an earlier run left (v004) too, never an earlier answer beside a newer PDF."""
     from concurrent.futures import ThreadPoolExecutor
@@ -251,6 +251,9 @@ def test_an_interrupted_run_leaves_a_combined_key_that_matches_every_folder(quiz
     assert {r["seed"] for r in rows} != {v.seed for v in numbered_variants(4, seed=1)}  # v001 is of the new run
     assert "published in build/variants/quiz" in __import__("solman.tasks").tasks._interrupted()
     builds.interrupted.clear()
+    build_variants(project, "quiz", numbered_variants(1, seed=3), jobs=1)  # a smaller run: the others stay, said
+    assert [r["variant"] for r in json.loads((folder / "key.json").read_text())] == ["v001", "v002", "v004"]
+    assert "holds 2 variant(s) of an earlier run, listed in its key too: v002, v004" in caplog.text
 
 
 def test_two_variants_with_one_seed_are_refused(project):
