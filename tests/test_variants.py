@@ -183,10 +183,10 @@ def test_roster_reads_ids_and_names_and_locates_mistakes(tmp_path: Path):
     roster.write_text("id,name\nada,Ada Lovelace\nalan,Alan Turing\n")
     assert [(v.id, v.name) for v in roster_variants(roster, 1, tmp_path)] == [("ada", "Ada Lovelace"),
                                                                               ("alan", "Alan Turing")]
-    roster.write_text("id,name\nada,Ada\nada,Again\n../x,Bad\nADA,Case\n")
+    roster.write_text("id,name\nada,Ada\nada,Again\n../x,Bad\nADA,Case\nkey.csv,File\n")
     with pytest.raises(Exception) as caught:
         roster_variants(roster, 1, tmp_path)
-    for line in (3, 4, 5):  # 'ADA' is the folder of 'ada' on macOS and Windows
+    for line in (3, 4, 5, 6):  # 'ADA' is the folder of 'ada' on macOS and Windows; key.csv is the graders' key
         assert f"students.csv:{line}" in caught.value.render()
 
 

@@ -46,6 +46,7 @@ log = logging.getLogger("solman")
 
 VARIANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 EDITIONS = {"problems": "problems.pdf", "solutions": "solutions.pdf"}
+RESERVED = {"key.json", "key.csv", "stress.html"}  # files beside the variants' folders: no variant is named so
 
 
 def variants_folder(project: Project, chapter_id: str) -> Path:
@@ -88,6 +89,11 @@ def roster_variants(path: Path, seed: int, root: Path) -> list[Variant]:
         if not VARIANT_ID.fullmatch(variant_id):
             errors.append(ConfigError(f"student id {variant_id!r} cannot name a folder", location=Location.of(path, line, root),
                                       hint="use letters, digits, '.', '_' and '-' (starting with a letter or digit)"))
+        elif variant_id.casefold() in RESERVED:
+            errors.append(ConfigError(f"student id {variant_id!r} is the name of a file beside the variants",
+                                      location=Location.of(path, line, root),
+                                      hint=f"the variants' folder also holds {', '.join(sorted(RESERVED))}: "
+                                      "choose another id"))
         elif variant_id.casefold() in seen:  # 'Ada' and 'ada' are one folder on macOS and Windows
             errors.append(ConfigError(f"student id {variant_id!r} is listed twice", location=Location.of(path, line, root),
                                       hint="each student has one row (ids that differ only in case name one folder "
