@@ -90,6 +90,10 @@ def _terminal_width(stream) -> int | None:
 
 def _interrupted() -> str:
     """What an interruption left in build/, as far as this process knows (see solman.build.outputs.publish)."""
+    variants = sys.modules.get("solman.variants.builds")
+    if variants is not None and variants.interrupted:  # a variant's PDFs are published as soon as it is built
+        return (f"interrupted; the variants built before are published in {variants.interrupted[-1]}, "
+                "each with the key of its PDFs, and key.csv lists them")
     outputs = sys.modules.get("solman.build.outputs")  # not imported: nothing was published
     state = outputs.publishing if outputs is not None else "not started"
     if state in ("not started", "staging"):
@@ -348,12 +352,29 @@ def stress(c, chapter, count=100, seed=1, jobs=None, timeout=None):
 
         project = _project()
         report = run_stress(project, chapter, _number("--count", count, 1), _number("--seed", seed, 0),
-                            jobs=_jobs(jobs), timeout=float(timeout) if timeout else None)
+                            jobs=_jobs(jobs), timeout=_seconds("--timeout", timeout))
         print(f"{len(report.runs) - len(report.failures)} of {len(report.runs)} seeds passed; "
               f"report: {project.relative(report.html)}")
         error = failed(report)
         if error is not None:
             raise error
+
+
+def _seconds(option: str, text) -> float | None:
+    """A positive, finite number of seconds (absent: None)."""
+    import math
+
+    from solman.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        seconds = float(str(text).strip())
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{option} needs a number of seconds above 0, not {text!r}", hint=f"for example {option} 60")
+    return seconds
 
 
 def _number(option: str, text, least: int) -> int:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from solman.errors import ValueFailure, VerificationFailure
+from solman.errors import ConfigError, ValueFailure, VerificationFailure
 from solman.project.settings import load_project
 from solman.values.cache import ChapterCache
 from solman.variants.builds import (
+    Outcome,
     build_variants,
     numbered_variants,
     roster_variants,
@@ -182,10 +183,92 @@ def test_roster_reads_ids_and_names_and_locates_mistakes(tmp_path: Path):
     roster.write_text("id,name\nada,Ada Lovelace\nalan,Alan Turing\n")
     assert [(v.id, v.name) for v in roster_variants(roster, 1, tmp_path)] == [("ada", "Ada Lovelace"),
                                                                               ("alan", "Alan Turing")]
-    roster.write_text("id,name\nada,Ada\nada,Again\n../x,Bad\n")
+    roster.write_text("id,name\nada,Ada\nada,Again\n../x,Bad\nADA,Case\nkey.csv,File\n")
     with pytest.raises(Exception) as caught:
         roster_variants(roster, 1, tmp_path)
-    assert "students.csv:3" in caught.value.render() and "students.csv:4" in caught.value.render()
+    for line in (3, 4, 5, 6):  # 'ADA' is the folder of 'ada' on macOS and Windows; key.csv is the graders' key
+        assert f"students.csv:{line}" in caught.value.render()
+
+
+def test_a_roster_saved_by_a_spreadsheet_is_read_or_its_separator_named(tmp_path: Path):
+    roster = tmp_path / "students.csv"
+    roster.write_bytes("\ufeffid,name\nada,Ada\n".encode())  # Excel's "CSV UTF-8" begins with a byte-order mark
+    assert [v.id for v in roster_variants(roster, 1, tmp_path)] == ["ada"]
+    roster.write_text("id,name\nzoe,Zoë Łukasz\nli,李小龙\n", encoding="utf-8")  # checked here, not in a worker
+    with pytest.raises(ConfigError) as caught:
+        roster_variants(roster, 1, tmp_path)
+    assert "students.csv:3: configuration: the name of student 'li' cannot be printed" in caught.value.render()
+    assert "students.csv:2" not in caught.value.render()
+    roster.write_text("id;name\nada;Ada\n")  # a spreadsheet in a language whose decimal mark is a comma
+    with pytest.raises(ConfigError) as caught:
+        roster_variants(roster, 1, tmp_path)
+    assert "students.csv:1" in caught.value.render() and "separated by ';'" in caught.value.render()
+
+
+def test_stress_timeout_must_be_a_positive_number_of_seconds():
+    """Not a traceback (abc), nor a failure per seed kept as a regression seed (-1), nor the default (0)."""
+    from solman.tasks import _seconds
+
+    assert _seconds("--timeout", None) is None and _seconds("--timeout", "2.5") == 2.5
+    for bad in ("abc", "-1", "0", "nan", "inf"):
+        with pytest.raises(ConfigError, match="--timeout needs a number of seconds above 0"):
+            _seconds("--timeout", bad)
+
+
+def fake_variant_build(root: str, build: str, chapter_id: str, variant) -> Outcome:
+    """A variant published without LaTeX: its PDFs' text is its seed, its key's one answer too."""
+    from solman.variants.builds import publish_folder, variants_folder
+
+    if variant.id == "v003":
+        raise KeyboardInterrupt  # Ctrl-C, as the third variant builds
+    folder = variants_folder(load_project(root), chapter_id)
+    key = {"questions": [{"id": "1", "answer": {"value": variant.seed}}],
+           "variant": {"id": variant.id, "name": variant.name, "seed": variant.seed}}
+    publish_folder(folder / variant.id, folder / ".work" / variant.id,
+                   {"problems.pdf": str(variant.seed).encode(), "key.json": json.dumps(key).encode()})
+    return Outcome(variant)
+
+
+def test_an_interrupted_run_leaves_a_combined_key_that_matches_every_folder(quiz: Path, monkeypatch, caplog):
+    """Variants published before Ctrl-C replace an earlier run's: key.csv lists each with its own PDFs' answers,
+    and the variants an earlier run left (v004) too, never an earlier answer beside a newer PDF."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from solman.variants import builds
+
+    monkeypatch.setattr(builds, "interrupted", [])  # this process's Ctrl-C message, as if none came before
+    monkeypatch.setattr(builds, "build_variant", fake_variant_build)
+    monkeypatch.setattr(builds, "executor", lambda jobs, scheduler: ThreadPoolExecutor(1))
+    project = load_project(quiz)
+    folder = quiz / "build" / "variants" / "quiz"
+    build_variants(project, "quiz", [v for v in numbered_variants(4, seed=1) if v.id != "v003"], jobs=1)
+    with pytest.raises(KeyboardInterrupt):
+        build_variants(project, "quiz", numbered_variants(4, seed=2), jobs=1)
+    rows = json.loads((folder / "key.json").read_text())
+    assert [r["variant"] for r in rows] == ["v001", "v002", "v004"]
+    for row in rows:
+        assert str(row["answer"]).encode() == (folder / row["variant"] / "problems.pdf").read_bytes()
+        assert row["seed"] == row["answer"]
+    new = {v.id: v.seed for v in numbered_variants(4, seed=2)}
+    assert [r["seed"] for r in rows[:2]] == [new["v001"], new["v002"]]  # republished before Ctrl-C
+    assert "published in build/variants/quiz" in __import__("solman.tasks").tasks._interrupted()
+    build_variants(project, "quiz", numbered_variants(1, seed=3), jobs=1)  # a smaller run: the others stay, said
+    assert [r["variant"] for r in json.loads((folder / "key.json").read_text())] == ["v001", "v002", "v004"]
+    assert "holds 2 variant(s) of an earlier run, listed in its key too: v002, v004" in caplog.text
+
+
+def test_two_variants_with_one_seed_are_refused(project):
+    from solman.variants.builds import Variant
+
+    with pytest.raises(ConfigError, match="variants ada and bob have the same seed, 5: they would be the same exam"):
+        build_variants(project, "demo", [Variant("ada", 5), Variant("bob", 5)], jobs=1)
+
+
+def test_variants_of_a_chapter_without_parameters_are_built_with_a_warning(project, caplog):
+    from solman.variants.builds import warn_if_nothing_varies
+
+    warn_if_nothing_varies(project, "demo")
+    assert "chapter demo declares no @parameter" in caplog.text
 
 
 @pytest.mark.tex

@@ -14,6 +14,7 @@ the run's seed and the variant's id, so the same roster and seed give the same P
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -45,6 +46,7 @@ log = logging.getLogger("solman")
 
 VARIANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 EDITIONS = {"problems": "problems.pdf", "solutions": "solutions.pdf"}
+RESERVED = {"key.json", "key.csv", "stress.html"}  # files beside the variants' folders: no variant is named so
 
 
 def variants_folder(project: Project, chapter_id: str) -> Path:
@@ -70,11 +72,14 @@ def roster_variants(path: Path, seed: int, root: Path) -> list[Variant]:
 
     if not path.is_file():
         raise ConfigError(f"no roster at {path}", hint="a CSV file with a header row: id,name")
-    rows = list(csv.reader(io.StringIO(read_utf8(path, ConfigError, root))))
+    text = read_utf8(path, ConfigError, root).removeprefix("\ufeff")  # spreadsheets' "CSV UTF-8" starts with a BOM
+    rows = list(csv.reader(io.StringIO(text)))
     header = [cell.strip().lower() for cell in rows[0]] if rows else []
     if "id" not in header:
+        separator = next((s for s in (";", "\t") if rows and s in rows[0][0]), None)
         raise ConfigError("the roster has no id column", location=Location.of(path, 1, root),
-                          hint="its first row names the columns: id,name (name is optional)")
+                          hint=(f"its columns are separated by {separator!r}: save it with commas, " if separator else "")
+                          + "its first row names the columns: id,name (name is optional)")
     errors, variants, seen = [], [], set()
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -84,17 +89,39 @@ def roster_variants(path: Path, seed: int, root: Path) -> list[Variant]:
         if not VARIANT_ID.fullmatch(variant_id):
             errors.append(ConfigError(f"student id {variant_id!r} cannot name a folder", location=Location.of(path, line, root),
                                       hint="use letters, digits, '.', '_' and '-' (starting with a letter or digit)"))
-        elif variant_id in seen:
+        elif variant_id.casefold() in RESERVED:
+            errors.append(ConfigError(f"student id {variant_id!r} is the name of a file beside the variants",
+                                      location=Location.of(path, line, root),
+                                      hint=f"the variants' folder also holds {', '.join(sorted(RESERVED))}: "
+                                      "choose another id"))
+        elif variant_id.casefold() in seen:  # 'Ada' and 'ada' are one folder on macOS and Windows
             errors.append(ConfigError(f"student id {variant_id!r} is listed twice", location=Location.of(path, line, root),
-                                      hint="each student has one row"))
+                                      hint="each student has one row (ids that differ only in case name one folder "
+                                      "on macOS and Windows)"))
+        elif (unprintable := unprintable_name(name)) is not None:
+            errors.append(ConfigError(f"the name of student {variant_id!r} cannot be printed at the foot of the pages: "
+                                      f"{unprintable}", location=Location.of(path, line, root),
+                                      hint="write the name without that character (a letter without its accent, say), "
+                                      "or leave the name out: the id alone is printed"))
         else:
-            seen.add(variant_id)
+            seen.add(variant_id.casefold())
             variants.append(Variant(variant_id, variant_seed(seed, variant_id), name))
     raise_collected(errors)
     if not variants:
         raise ConfigError("the roster lists no student", location=Location.of(path, 1, root),
                           hint="one row per student after the header: id,name")
     return variants
+
+
+def unprintable_name(name: str) -> str | None:
+    """Why LaTeX cannot print a student's name on the variant's pages (a character it has no form for), or None."""
+    from solman.values.filters import FilterError, text
+
+    try:
+        text(name)
+    except FilterError as error:
+        return str(error).split("; ")[0]
+    return None
 
 
 @dataclasses.dataclass
@@ -132,11 +159,9 @@ def build_one(root: str, build: str, chapter_id: str, variant: Variant) -> Outco
         with selected(variant.seed):
             built = build_pdfs(project, chapter=chapter_id, jobs=1)
             [key] = write_keys(project)
-        published = variants_folder(loaded, chapter_id) / variant.id
-        published.mkdir(parents=True, exist_ok=True)
-        for target in built.targets:
-            copy_atomically(work / target.output, published / EDITIONS[target.edition])
-        copy_atomically(key, published / "key.json")
+        files = {EDITIONS[target.edition]: (work / target.output).read_bytes() for target in built.targets}
+        files["key.json"] = variant_key(key, variant)
+        publish_folder(variants_folder(loaded, chapter_id) / variant.id, work, files)
         return Outcome(variant)
     except SolmanError as error:
         return Outcome(variant, error.render(), error.category)
@@ -144,38 +169,99 @@ def build_one(root: str, build: str, chapter_id: str, variant: Variant) -> Outco
         return Outcome(variant, f"{type(exc).__name__}: {exc}", "error")
 
 
-def copy_atomically(source: Path, target: Path) -> None:
+def variant_key(path: Path, variant: Variant) -> bytes:
+    """The chapter's answer key with the variant it belongs to (id, student's name, seed): the combined key
+    is made from the published folders alone, so it always matches the PDFs beside it."""
+    key = json.loads(path.read_text(encoding="utf-8"))
+    key["variant"] = {"id": variant.id, "name": variant.name, "seed": variant.seed}
+    return (json.dumps(key, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def publish_folder(published: Path, work: Path, files: dict[str, bytes]) -> None:
+    """Replace the variant's folder by one holding ``files``, as a whole: written beside it, then swapped in by
+    two renames. An interruption leaves the old folder, the new one, or (between the renames) none: never a
+    problems.pdf of one build beside the key of another."""
     from solman.build.outputs import replace_atomically
 
-    replace_atomically(target, source.read_bytes())
+    staged, replaced = work / "publishing", work / "replaced"
+    for leftover in (staged, replaced):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for name, data in files.items():
+        replace_atomically(staged / name, data)
+    if published.exists():
+        os.replace(published, replaced)
+    published.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, published)
+    shutil.rmtree(replaced, ignore_errors=True)
 
 
 def build_variants(project: Project, chapter_id: str, variants: list[Variant], jobs: int | None = None,
                    scheduler: str | None = None) -> list[Path]:
     """Build every variant (``jobs`` at once locally, or on the Dask cluster at ``scheduler``); write the
     combined key of those published. Raises for the variants not published, naming each and its seed."""
-    project.chapter(chapter_id)
+    refuse_shared_seeds(variants)
+    warn_if_nothing_varies(project, chapter_id)
     folder = variants_folder(project, chapter_id)
     outcomes = []
-    with executor(jobs, scheduler) as pool:
-        futures = [pool.submit(build_variant, str(project.root), str(project.build), chapter_id, v) for v in variants]
-        for number, future in enumerate(as_completed(futures), start=1):
-            outcome = future.result()
-            outcomes.append(outcome)
-            log.info("variant %d/%d %s (%s)", number, len(variants),
-                     "built" if outcome.error is None else "FAILED", outcome.variant.id)
+    try:
+        with executor(jobs, scheduler) as pool:
+            futures = [pool.submit(build_variant, str(project.root), str(project.build), chapter_id, v)
+                       for v in variants]
+            for number, future in enumerate(as_completed(futures), start=1):
+                outcome = future.result()
+                outcomes.append(outcome)
+                log.info("variant %d/%d %s (%s)", number, len(variants),
+                         "built" if outcome.error is None else "FAILED", outcome.variant.id)
+    except KeyboardInterrupt:
+        # Some variants may be published already, by workers interrupted after it: the combined key is
+        # made again from the folders as they are, so it lists each with the answers of the PDFs beside it.
+        interrupted.append(variants_folder_name(project, chapter_id))
+        with contextlib.suppress(OSError):
+            write_combined_key(folder, variants)
+        raise
     order = {v.id: n for n, v in enumerate(variants)}
     outcomes.sort(key=lambda o: order[o.variant.id])
-    published = [o.variant for o in outcomes if o.error is None]
     for outcome in outcomes:  # a variant that failed now keeps no PDFs of an earlier run
         if outcome.error is not None:
             shutil.rmtree(folder / outcome.variant.id, ignore_errors=True)
-    written = write_combined_key(folder, published) if published else []
-    if not published:  # no key of an earlier run stays beside no variant
-        for name in ("key.json", "key.csv"):
-            (folder / name).unlink(missing_ok=True)
+    written = write_combined_key(folder, variants)
+    earlier = [name for name in published_ids(folder) if name not in order]
+    if earlier:
+        log.warning("%s also holds %d variant(s) of an earlier run, listed in its key too: %s",
+                    project.relative(folder), len(earlier), ", ".join(earlier[:5]) + (", ..." if len(earlier) > 5 else ""))
     raise_collected([failure(o) for o in outcomes if o.error is not None])
     return written
+
+
+def refuse_shared_seeds(variants: list[Variant]) -> None:
+    """Two variants with one seed would be one exam under two ids. Seeds are 32-bit hashes, so in a class of a
+    thousand this happens about once in ten thousand runs: then another run's seed is needed."""
+    first: dict[int, str] = {}
+    for variant in variants:
+        if variant.seed in first:
+            raise ConfigError(f"variants {first[variant.seed]} and {variant.id} have the same seed, {variant.seed}: "
+                              "they would be the same exam", hint="choose another --seed")
+        first[variant.seed] = variant.id
+
+
+interrupted: list[str] = []  # the variants' folders of a run interrupted in this process (for its Ctrl-C message)
+
+
+def variants_folder_name(project: Project, chapter_id: str) -> str:
+    return project.relative(variants_folder(project, chapter_id))
+
+
+def warn_if_nothing_varies(project: Project, chapter_id: str) -> None:
+    """A chapter without a parameter gives every student the same givens: allowed (a copy per student, with
+    its id on every page), but said, since it is more often a forgotten ``@parameter``."""
+    from solman.values.evaluation import load_module, values_of
+    from solman.variants.params import parameters_of
+
+    chapter = project.chapter(chapter_id)
+    module = load_module(chapter.verify, f"solman_variants_{chapter_id}", project.root, project.timeout)
+    if not parameters_of(values_of(module)):
+        log.warning("%s: chapter %s declares no @parameter: every variant has the same givens, and differs only "
+                    "in the id on its pages", project.relative(chapter.verify), chapter_id)
 
 
 def failure(outcome: Outcome) -> SolmanError:
@@ -216,11 +302,23 @@ def executor(jobs: int | None, scheduler: str | None) -> Iterator[Executor]:
         yield pool
 
 
-def key_rows(folder: Path, variants: list[Variant]) -> list[dict]:
+def published_ids(folder: Path) -> list[str]:
+    """The variants published in ``folder``: its sub-folders holding a variant's key (sorted)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / "key.json").is_file())
+
+
+def key_rows(folder: Path, variant_ids: list[str]) -> list[dict]:
     """One row per variant and question that has an answer: what a grader compares with."""
     rows = []
-    for variant in variants:
-        key = json.loads((folder / variant.id / "key.json").read_text())
+    for variant_id in variant_ids:
+        key = json.loads((folder / variant_id / "key.json").read_text(encoding="utf-8"))
+        if "variant" not in key:  # published before keys named their variant: not listed, rather than wrong
+            log.warning("%s/key.json names no variant (an older solman published it): not in the combined key; "
+                        "build that variant again", folder / variant_id)
+            continue
+        variant = Variant(**key["variant"])
         for question in key["questions"]:
             answer = question["answer"]
             if answer is None:
@@ -238,11 +336,19 @@ def cell(obj: object) -> str:
 
 
 def write_combined_key(folder: Path, variants: list[Variant]) -> list[Path]:
-    """``key.json`` and ``key.csv`` (matrices and lists as JSON in their cell) for every published variant:
-    the answer as a number (or an option's letter), its exact form when it has one, and the tolerance."""
+    """``key.json`` and ``key.csv`` (matrices and lists as JSON in their cell) for every variant published in
+    ``folder`` (those of ``variants`` first, in their order, then any left by earlier runs), each from its own
+    ``key.json``: the answer as a number (or an option's letter), its exact form when it has one, and the
+    tolerance. With no variant published, neither file."""
     from solman.build.outputs import replace_atomically
 
-    rows = key_rows(folder, variants)
+    present = published_ids(folder)
+    ids = [v.id for v in variants if v.id in present] + [i for i in present if i not in {v.id for v in variants}]
+    if not ids:  # no key of an earlier run stays beside no variant
+        for name in ("key.json", "key.csv"):
+            (folder / name).unlink(missing_ok=True)
+        return []
+    rows = key_rows(folder, ids)
     replace_atomically(folder / "key.json", (json.dumps(rows, indent=1, ensure_ascii=False) + "\n").encode())
     text = io.StringIO()
     writer = csv.DictWriter(text, ["variant", "name", "seed", "question", "answer", "exact", "tolerance"],
