@@ -1,6 +1,8 @@
 """The benchmark's own parts: the generated projects, the memory sampler, the README record."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,8 +52,16 @@ def test_the_pythontex_document_has_every_package_it_loads(tmp_path: Path):
     assert "solman" in loaded and "solman-language" in loaded and missing <= {"pythontex"}, missing
 
 
-def test_memory_of_a_process_tree_is_positive():
-    assert 1 < tree_rss_mib(os.getpid()) < 4096
+def test_memory_of_a_process_tree_counts_its_descendants():
+    alone = tree_rss_mib(os.getpid())
+    assert 1 < alone < 4096
+    code = "import sys, time; block = bytearray(300 * 2**20); print(flush=True); time.sleep(30)"
+    with subprocess.Popen(["sh", "-c", f'{sys.executable} -c "{code}"'], stdout=subprocess.PIPE) as shell:
+        shell.stdout.readline()  # the grandchild holds its 300 MiB
+        try:
+            assert tree_rss_mib(os.getpid()) - alone > 280
+        finally:
+            shell.kill()
 
 
 def test_results_are_recorded_between_the_readme_markers(tmp_path: Path):

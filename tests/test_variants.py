@@ -289,6 +289,13 @@ def test_variants_are_built_distinct_marked_and_byte_identical_when_rebuilt(quiz
         factors = [int(w) for w in texts[row["variant"]].split("Multiply")[1].split(".")[0].split(" by ")]
         assert row["answer"] == factors[0] * factors[1] and row["tolerance"] == 0
     assert [p.name for p in written] == ["key.json", "key.csv"]
+    work = quiz / "build" / "variants" / "quiz" / ".work"
+    [shared] = (work / "formats").glob("*.fmt")  # the variants' one preamble: its format is built once
+    for variant in variants:
+        assert (work / variant.id / "tex" / shared.name).read_bytes() == shared.read_bytes()
+        fonts = subprocess.run(["pdffonts", str(work.parent / variant.id / "problems.pdf")], capture_output=True,
+                               text=True, check=True).stdout
+        assert "Type 3" not in fonts  # the mark is set in the text's outline font, not a bitmap one
     shutil.rmtree(quiz / "build" / "variants")
     build_variants(project, "quiz", variants, jobs=1)
     assert published(quiz) == first

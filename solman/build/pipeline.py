@@ -88,7 +88,7 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
     # shared and builds a reference PDF; export holds it exclusively), the hold is shared, upgraded.
     with writing_in(project.build, project.root), lock(project.build, exclusive=True), \
             ThreadPoolExecutor(max_workers=2) as background, \
-            Compiler(tex, project.year, jobs, stages, project.sandbox) as compiler:
+            Compiler(tex, project.year, jobs, stages, project.sandbox, project.formats) as compiler:
         built_chapters = [project.chapter(c) for c in dict.fromkeys(c for t in targets for c in t.chapters)]
         log.info("rendering %d chapter(s)", len(built_chapters))
         tests = background.submit(test_results, project, built_chapters)
@@ -196,7 +196,8 @@ def warm_formats(project: Project, tex: Path, targets: list[Target]) -> None:
         numbers = chapter_numbers(project)
         preambles = {render_target_shell(project, t, numbers).text: t for t in targets}
         for text, target in preambles.items():
-            prepare_format(tex, target.name, project.year, text, sandboxed=project.sandbox)
+            prepare_format(tex, target.name, project.year, text, sandboxed=project.sandbox,
+                           shared=project.formats)
     except Exception as exc:  # only a head start: the compile step builds what is missing itself
         log.debug("could not build the formats early: %s", exc)
 
@@ -230,8 +231,9 @@ def load_or_empty(project: Project, load) -> dict:
 class Compiler:
     """latexmk runs, ``jobs`` at once (one per core by default), started as targets become ready."""
 
-    def __init__(self, tex: Path, year: int, jobs: int | None, stages: Stopwatch, sandboxed: bool = True) -> None:
-        self.tex, self.year, self.stages, self.sandboxed = tex, year, stages, sandboxed
+    def __init__(self, tex: Path, year: int, jobs: int | None, stages: Stopwatch, sandboxed: bool = True,
+                 formats: Path | None = None) -> None:
+        self.tex, self.year, self.stages, self.sandboxed, self.formats = tex, year, stages, sandboxed, formats
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.futures: dict[str, tuple[Target, object]] = {}
         self.started: float | None = None
@@ -251,7 +253,7 @@ class Compiler:
             self.started = time.perf_counter()
         for target in sorted(targets, key=lambda t: -len(t.chapters)):
             preloaded = prepare_format(self.tex, target.name, self.year,  # here, not in parallel: built once
-                                       sandboxed=self.sandboxed)
+                                       sandboxed=self.sandboxed, shared=self.formats)
             self.futures[target.name] = (target, self.pool.submit(run_latexmk, self.tex, target.name, self.year,
                                                                   preloaded, sandboxed=self.sandboxed))
 

@@ -102,10 +102,12 @@ def run_tex(command: list[str], folder: Path, year: int, sandboxed: bool) -> sub
 
 
 def prepare_format(folder: Path, target: str, year: int, text: str | None = None, *,
-                   sandboxed: bool = True) -> str | None:
+                   sandboxed: bool = True, shared: Path | None = None) -> str | None:
     """The name of a format with ``target``'s preamble preloaded, built when missing; None without one.
 
-    ``text`` is the target's ``.tex`` when it is not written yet (to build the format early).
+    ``text`` is the target's ``.tex`` when it is not written yet (to build the format early). ``shared`` is
+    a folder of formats that builds of the same preamble share (a chapter's variants): a format found there
+    is linked in rather than built, one built here is added to it. Its name is its preamble's hash.
     """
     text = text if text is not None else (folder / f"{target}.tex").read_text(encoding="utf-8")
     if FORMAT_MARK not in text:
@@ -117,9 +119,33 @@ def prepare_format(folder: Path, target: str, year: int, text: str | None = None
     digest.update(subprocess.run(["pdftex", "--version"], capture_output=True, text=True).stdout.encode())
     name = f"solman-{digest.hexdigest()[:12]}"
     with _building:  # one build of each format, even when two threads ask at once
-        if not (folder / f"{name}.fmt").exists():
-            return build_format(folder, name, source, target, year, sandboxed=sandboxed)
+        if not (folder / f"{name}.fmt").exists() and not link_shared(shared, folder, f"{name}.fmt"):
+            built = build_format(folder, name, source, target, year, sandboxed=sandboxed)
+            if built and shared is not None:
+                share(folder / f"{name}.fmt", shared)
+            return built
     return name
+
+
+def link_shared(shared: Path | None, folder: Path, file: str) -> bool:
+    """Hard-link (or copy, across file systems) ``shared/file`` into ``folder``; False when it is not there."""
+    if shared is None or not (shared / file).exists():
+        return False
+    for old in folder.glob("solman-*.fmt"):
+        old.unlink()
+    try:
+        os.link(shared / file, folder / file)
+    except OSError:
+        shutil.copyfile(shared / file, folder / file)
+    return True
+
+
+def share(fmt: Path, shared: Path) -> None:
+    """Add a format to the shared folder (renamed into place: a build that links it never sees half a file)."""
+    shared.mkdir(parents=True, exist_ok=True)
+    partial = shared / f".{fmt.name}.{os.getpid()}"
+    shutil.copyfile(fmt, partial)
+    os.replace(partial, shared / fmt.name)
 
 
 def build_format(folder: Path, name: str, source: str, target: str, year: int, *,

@@ -63,6 +63,7 @@ class Project:
     answer_space: AnswerSpace = AnswerSpace()  # the default for open questions of the problems edition
     printing: Printing = Printing()  # noqa: RUF009 (frozen) the printing policy of every chapter (a chapter's printing() over it)
     variant: Variant | None = None  # a student's variant (solman.variants): its id on every page, its givens drawn
+    formats: Path | None = None  # preloaded formats shared with other builds of the same preambles (variants)
 
     def chapter(self, chapter_id: str) -> Chapter:
         """The chapter called ``chapter_id``, or a ``ConfigError`` listing the known ones."""

@@ -248,7 +248,7 @@ def marked_draft(shell: Rendered, code: str = "en") -> Rendered:
 # A student's variant: its id (and the student's name) at the foot of every page, set as a macro that a
 # project's solman.sty may redefine.
 VARIANT_MARK = (r"\providecommand{\solmanvariantmark}[1]{\AddToHook{shipout/foreground}{\put(0.5\paperwidth,"
-                r"-\paperheight+7mm){\makebox[0pt]{\footnotesize\sffamily #1}}}}\solmanvariantmark{$label}")
+                r"-\paperheight+7mm){\makebox[0pt]{\normalfont\footnotesize #1}}}}\solmanvariantmark{$label}")
 
 
 def marked_variant(shell: Rendered, variant) -> Rendered:

@@ -155,7 +155,9 @@ def build_one(root: str, build: str, chapter_id: str, variant: Variant) -> Outco
         loaded = load_project(root, build)
         chapter = loaded.chapter(chapter_id)
         work = variants_folder(loaded, chapter_id) / ".work" / variant.id
-        project = dataclasses.replace(loaded, build=work, chapters=(chapter,), variant=variant)
+        # the variants' preambles are the same: their preloaded format is built once, then shared
+        project = dataclasses.replace(loaded, build=work, chapters=(chapter,), variant=variant,
+                                      formats=work.parent / "formats")
         with selected(variant.seed):
             built = build_pdfs(project, chapter=chapter_id, jobs=1)
             [key] = write_keys(project)
