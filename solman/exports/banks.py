@@ -14,6 +14,7 @@ them, as ``invoke variants`` builds it; the writers then group the questions by 
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -166,6 +167,8 @@ def answer_text(converter: Converter, item: Item) -> str:
         return f"({item.answer['value']})"
     if item.answer["kind"] == "boolean" and not item.answer["latex"]:
         return "true" if item.answer["value"] else "false"
+    if item.answer["kind"] == "text":
+        return html.escape(str(item.answer["value"]), quote=False)
     return converter.inline(f"${item.answer['latex']}$") if item.answer["latex"] else str(item.answer["value"])
 
 

@@ -246,7 +246,7 @@ class Converter:
         if name in LISTS:
             tag = LISTS[name]
             kind = ' type="A"' if name == "options" else ""
-            items = "".join(f"<li>{paragraphs(self.nodes(item)).strip()}</li>" for item in split_items(node.nodelist))
+            items = "".join(f"<li>{single(paragraphs(self.nodes(item)).strip())}</li>" for item in split_items(node.nodelist))
             return f"\n\n<{tag}{kind}>{items}</{tag}>\n\n"
         if name in TABLES:
             return self.table(node)
@@ -328,3 +328,10 @@ def paragraphs(text: str) -> str:
     """HTML with blank lines made paragraphs (blocks stay as they are)."""
     parts = [p.strip() for p in PARAGRAPH.split(text)]
     return "".join(p if BLOCK_START.match(p) else f"<p>{p}</p>" for p in parts if p)
+
+
+def single(html: str) -> str:
+    """A list item's HTML without its paragraph when it is one paragraph."""
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        return html[3:-4]
+    return html

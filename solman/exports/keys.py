@@ -55,11 +55,11 @@ def describe(kind: str, obj: object, printed: Use | None, tolerance: float | Non
     if kind == "tf" or isinstance(obj, bool) or type(obj).__name__ == "bool_":
         return {"kind": "boolean", "value": bool(obj), "latex": latex}
     tolerance = printed_tolerance(printed, obj) if tolerance is None else tolerance
-    if is_matrix(obj):
+    if is_matrix(obj) and all(_is_number(x) for x in _flatten(obj)):  # a symbolic matrix is an expression
         rows = matrix_rows(obj)
         return {"kind": "matrix", "value": [[_float(x) for x in row] for row in rows],
                 "exact": [[_exact(x) for x in row] for row in rows], "tolerance": tolerance, "latex": latex}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, (list, tuple)) and not is_matrix(obj):
         return {"kind": "list", "value": [_float(x) if _is_number(x) else str(x) for x in obj],
                 "exact": [_exact(x) for x in obj], "tolerance": tolerance, "latex": latex}
     if _is_number(obj):
@@ -137,7 +137,7 @@ def _flatten(obj: object) -> list[object]:
 
 def _is_number(obj: object) -> bool:
     if is_sympy(obj):
-        return bool(obj.is_number)
+        return bool(obj.is_number and obj.is_real)  # a complex number is kept as an expression
     return isinstance(obj, (int, float, Fraction)) or type(obj).__module__ == "numpy"
 
 

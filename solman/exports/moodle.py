@@ -41,7 +41,7 @@ def moodle_xml(banks: list[Bank], top: str) -> bytes:
             question(quiz, entry, first.files)
     else:  # variants: one category per question, one question per variant in it
         for index, entry in enumerate(first.entries):
-            category(quiz, f"{top}/{first.title}/{entry.item.label}", entry.item.label)
+            category(quiz, f"{top}/{first.title}/{entry.item.name}", entry.item.name)
             for bank in banks:
                 question(quiz, bank.entries[index], bank.files, suffix=f" ({bank.variant})")
     ET.indent(quiz, space=" ")
