@@ -322,6 +322,7 @@ def keys(c):
         project = _project()
         for path in write_keys(project):
             print(project.relative(path))
+            print(project.relative(path.with_suffix(".csv")))
 
 
 @task(help={"chapter": "the chapter to build once per student (its parameters are drawn for each)",

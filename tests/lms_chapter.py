@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import shutil
 import zipfile
@@ -160,7 +161,7 @@ def qti_items(path: Path) -> dict[str, etree._Element]:
 def qti_numbers(path: Path) -> dict[str, tuple[float, float]]:
     """Item identifier -> (correct response, tolerance) of every float item of a QTI package."""
     found = {}
-    for name, root in qti_items(path).items():
+    for root in qti_items(path).values():
         declared = root.find("q:responseDeclaration[@baseType='float']", QTI_NS)
         if declared is None:
             continue
@@ -170,22 +171,28 @@ def qti_numbers(path: Path) -> dict[str, tuple[float, float]]:
     return found
 
 
+@functools.cache
+def schema(name: str):
+    """A schema of tests/schemas, compiled once per test process."""
+    path = SCHEMAS / name
+    return etree.RelaxNG(etree.parse(str(path))) if path.suffix == ".rng" else etree.XMLSchema(etree.parse(str(path)))
+
+
 def qti_invalid(path: Path) -> list[str]:
     """The errors of every item and the manifest against the IMS QTI 2.1 and IMS CP 1.1 schemas."""
-    item = etree.XMLSchema(etree.parse(str(SCHEMAS / "qti21" / "qtiv2p1" / "imsqti_v2p1.xsd")))
-    manifest = etree.XMLSchema(etree.parse(str(SCHEMAS / "qti21" / "imscp_v1p1.xsd")))
+    item, manifest = schema("qti21/qtiv2p1/imsqti_v2p1.xsd"), schema("qti21/imscp_v1p1.xsd")
     errors = []
     for name, root in qti_items(path).items():
-        schema = manifest if name == "imsmanifest.xml" else item
-        if not schema.validate(root):
-            errors.extend(f"{path.name}/{name}: {e.message}" for e in schema.error_log)
+        against = manifest if name == "imsmanifest.xml" else item
+        if not against.validate(root):
+            errors.extend(f"{path.name}/{name}: {e.message}" for e in against.error_log)
     return errors
 
 
 def moodle_invalid(path: Path) -> list[str]:
     """The errors of a Moodle XML file against the schema written from Moodle's importer."""
-    schema = etree.RelaxNG(etree.parse(str(SCHEMAS / "moodle" / "moodle-xml.rng")))
-    return [] if schema.validate(etree.parse(str(path))) else [f"{path.name}: {e.message}" for e in schema.error_log]
+    moodle = schema("moodle/moodle-xml.rng")
+    return [] if moodle.validate(etree.parse(str(path))) else [f"{path.name}: {e.message}" for e in moodle.error_log]
 
 
 def zip_names(path: Path) -> list[str]:

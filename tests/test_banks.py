@@ -8,18 +8,23 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURE
-from lms_chapter import NUMBERS, make_project, moodle_files, moodle_numbers, moodle_types, qti_numbers
+from lms_chapter import (
+    NUMBERS,
+    make_project,
+    moodle_files,
+    moodle_numbers,
+    moodle_types,
+    qti_numbers,
+)
 
 from solman.errors import ConfigError, TemplateError
 from solman.exports.banks import export_banks
 from solman.project.settings import load_project
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> dict:
-    root = make_project(tmp_path_factory.mktemp("lms") / "project", FIXTURE)
-    project = load_project(root)
-    return {"root": root, "moodle": export_banks(project, "moodle"), "qti": export_banks(project, "qti")}
+@pytest.fixture
+def exported(lms_exports) -> dict:
+    return lms_exports
 
 
 def verify_values(root: Path) -> dict[str, float]:
@@ -66,8 +71,8 @@ def test_an_exact_answer_with_no_short_decimal_needs_tol(exported, tmp_path):
     template.write_text(template.read_text().replace("answer=third, tol=0.001", "answer=third"))
     done = export_banks(load_project(root), "moodle")
     line = next(n for n, text in enumerate(template.read_text().splitlines(), 1) if '"1d"' in text)
-    assert done.warnings == [f"chapters/demo.tex.j2:{line}: export: question 1d: the exact answer 1/3 has no short "
-                             "decimal, so a platform cannot accept it without a tolerance: give question(..., tol=...)"]
+    assert done.warnings == [(f"chapters/demo.tex.j2:{line}: export: question 1d: the exact answer 1/3 has no short "
+                              "decimal, so a platform cannot accept it without a tolerance: give question(..., tol=...)")]
 
 
 @pytest.mark.parametrize("call", ['question("1d", answer=third, tol=-1)', 'question("1d", tol=0.1)',

@@ -6,21 +6,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import FIXTURE
-from lms_chapter import make_project, moodle_invalid
+from lms_chapter import moodle_invalid
 from lxml import etree
 
-from solman.exports.banks import collect_banks
 from solman.exports.moodle import moodle_xml
-from solman.project.settings import load_project
 
 
-@pytest.fixture(scope="module")
-def banks(tmp_path_factory):
-    project = load_project(make_project(tmp_path_factory.mktemp("moodle") / "project", FIXTURE))
-    found, warnings = collect_banks(project, ["demo"])
-    assert warnings == []
-    return found["demo"]
+@pytest.fixture
+def banks(lms_exports):
+    assert lms_exports["moodle"].warnings == []
+    return lms_exports["moodle"].banks["demo"]
 
 
 def test_the_file_is_valid_moodle_xml(banks, tmp_path):

@@ -4,21 +4,15 @@ every item and image listed in the manifest."""
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURE
-from lms_chapter import QTI_NS, make_project, qti_invalid, qti_items, zip_names
-
-from solman.exports.banks import export_banks
-from solman.project.settings import load_project
+from lms_chapter import QTI_NS, qti_invalid, qti_items, zip_names
 
 CP = {"cp": "http://www.imsglobal.org/xsd/imscp_v1p1"}
 
 
-@pytest.fixture(scope="module")
-def package(tmp_path_factory):
-    project = load_project(make_project(tmp_path_factory.mktemp("qti") / "project", FIXTURE))
-    done = export_banks(project, "qti")
-    assert done.warnings == []
-    return done.paths[0]
+@pytest.fixture
+def package(lms_exports):
+    assert lms_exports["qti"].warnings == []
+    return lms_exports["qti"].paths[0]
 
 
 def test_every_item_and_the_manifest_are_valid(package):

@@ -86,7 +86,7 @@ def export_banks(project: Project, format: str, chapter: str | None = None,
     with lock(project.build, exclusive=False):
         banks, warnings = collect_banks(project, [c.id for c in chapters], variants, seed)
         paths = []
-        for chapter_id, chapter_banks in banks.items():
+        for chapter_banks in banks.values():
             for name, data in write_format(project, format, chapter_banks).items():
                 path = project.build / "export" / format / name
                 replace_atomically(path, data)
@@ -185,8 +185,8 @@ def answer_warnings(item: Item) -> list[str]:
     if item.kind == "truefalse" and answer is None:
         return ["a true/false question without answer= is exported without its truth value"]
     if item.kind == "numerical" and answer["tolerance"] == 0 and not short_decimal(answer["value"]):
-        return [f"the exact answer {answer['exact'] or answer['value']} has no short decimal, so a platform "
-                f"cannot accept it without a tolerance: give question(..., tol=...)"]
+        return [(f"the exact answer {answer['exact'] or answer['value']} has no short decimal, so a platform "
+                 "cannot accept it without a tolerance: give question(..., tol=...)")]
     return []
 
 

@@ -28,11 +28,11 @@ from solman.rendering.render import Rendered
 
 QUESTION = re.compile(r"\\begin\{question\}\{(?P<label>(?:[^{}]|\{[^{}]*\})*)\}\{(?:[^{}]|\{[^{}]*\})*\}"
                       r"\{q:(?P<chapter>[^:}]*):(?P<id>[^}]*)\}")
-PROBLEM = re.compile(r"^\\problem(?:\[[^\]]*\])?\{(?P<number>[^{}]*)\}\{(?P<title>.*)\}\s*$", re.M)
-SECTION = re.compile(r"^\\(?:sub)*section\*?\{.*\}\s*$", re.M)
-STATEMENT = re.compile(r"\\begin\{statement\}(?:\[solution\])?\n?(?P<body>.*?)\\end\{statement\}", re.S)
-SOLUTION = re.compile(r"\\begin\{solution\}\{[^}]*\}\n?(?P<body>.*?)\\end\{solution\}", re.S)
-OPTIONS = re.compile(r"\\begin\{options\}(?P<body>.*?)\\end\{options\}", re.S)
+PROBLEM = re.compile(r"^\\problem(?:\[[^\]]*\])?\{(?P<number>[^{}]*)\}\{(?P<title>.*)\}\s*$", re.MULTILINE)
+SECTION = re.compile(r"^\\(?:sub)*section\*?\{.*\}\s*$", re.MULTILINE)
+STATEMENT = re.compile(r"\\begin\{statement\}(?:\[solution\])?\n?(?P<body>.*?)\\end\{statement\}", re.DOTALL)
+SOLUTION = re.compile(r"\\begin\{solution\}\{[^}]*\}\n?(?P<body>.*?)\\end\{solution\}", re.DOTALL)
+OPTIONS = re.compile(r"\\begin\{options\}(?P<body>.*?)\\end\{options\}", re.DOTALL)
 ITEM = re.compile(r"\\item\b\s*")
 
 

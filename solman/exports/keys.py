@@ -87,7 +87,8 @@ CSV_COLUMNS = ("chapter", "question", "label", "type", "points", "answer", "tole
 
 
 def write_keys(project: Project) -> list[Path]:
-    """Write ``build/keys/<chapter>.json`` and ``<chapter>.csv`` for every chapter; return the files written."""
+    """Write ``build/keys/<chapter>.json`` and, beside it, ``<chapter>.csv`` (``key_csv``) for every chapter;
+    return the JSON files."""
     from solman.build.outputs import lock
 
     targets = [t for t in plan_targets(project, edition="solutions") if not t.is_manual]
@@ -102,7 +103,7 @@ def write_keys(project: Project) -> list[Path]:
             replace_atomically(path, (json.dumps(key, indent=1, ensure_ascii=False) + "\n").encode())
             table = path.with_suffix(".csv")
             replace_atomically(table, key_csv(key).encode())
-            written.extend([path, table])
+            written.append(path)
     return written
 
 

@@ -36,37 +36,39 @@ def moodle_xml(banks: list[Bank], top: str) -> bytes:
     quiz = ET.Element("quiz")
     first = banks[0]
     if len(banks) == 1:
-        category(quiz, f"{top}/{first.title}", first.title)
+        category(quiz, f"{top}/{first.title}")
         for entry in first.entries:
             question(quiz, entry, first.files)
     else:  # variants: one category per question, one question per variant in it
         for index, entry in enumerate(first.entries):
-            category(quiz, f"{top}/{first.title}/{entry.item.name}", entry.item.name)
+            category(quiz, f"{top}/{first.title}/{entry.item.name}")
             for bank in banks:
-                question(quiz, bank.entries[index], bank.files, suffix=f" ({bank.variant})")
+                question(quiz, bank.entries[index], bank.files, bank.variant)
     ET.indent(quiz, space=" ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="utf-8") + b"\n"
 
 
-def category(quiz: ET.Element, path: str, title: str) -> None:
+def category(quiz: ET.Element, path: str) -> None:
+    """A category question: the questions after it go into ``path`` (created on import)."""
     element = ET.SubElement(quiz, "question", type="category")
-    text(ET.SubElement(element, "category"), path.replace("/", "/"), files=None)
+    ET.SubElement(ET.SubElement(element, "category"), "text").text = path
     info = ET.SubElement(element, "info", format="html")
     ET.SubElement(info, "text").text = ""
     ET.SubElement(element, "idnumber").text = ""
-    del title
 
 
-def question(quiz: ET.Element, entry: Entry, files: dict[str, bytes], suffix: str = "") -> None:
+def question(quiz: ET.Element, entry: Entry, files: dict[str, bytes], variant: str | None = None) -> None:
+    """One question: the parts every type has (format.php's import_headers), then its type's."""
     item = entry.item
+    suffix = f" ({variant})" if variant else ""
     element = ET.SubElement(quiz, "question", type=item.kind)
-    text(ET.SubElement(element, "name"), f"{item.name}{suffix}", files=None)
+    ET.SubElement(ET.SubElement(element, "name"), "text").text = f"{item.name}{suffix}"
     html_field(element, "questiontext", entry.text, files)
     html_field(element, "generalfeedback", entry.solution, files)
     ET.SubElement(element, "defaultgrade").text = number(item.points if item.points is not None else 1)
     ET.SubElement(element, "penalty").text = "0"
     ET.SubElement(element, "hidden").text = "0"
-    ET.SubElement(element, "idnumber").text = f"{item.chapter}:{item.id}{suffix.strip(' ()') and ':' + suffix.strip(' ()')}"
+    ET.SubElement(element, "idnumber").text = ":".join([item.chapter, item.id, *([variant] if variant else [])])
     getattr(Writers, item.kind)(element, entry, files)
 
 
@@ -131,10 +133,6 @@ def html_field(parent: ET.Element, name: str, html: str, files: dict[str, bytes]
     ET.SubElement(element, "text").text = html
     attach(element, html, files)
     return element
-
-
-def text(parent: ET.Element, value: str, files: None) -> None:
-    ET.SubElement(parent, "text").text = value
 
 
 def attach(element: ET.Element, html: str, files: dict[str, bytes]) -> None:

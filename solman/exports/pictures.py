@@ -10,6 +10,7 @@ their source, and kept in ``build/export/.pictures`` so that the next export reu
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -68,33 +69,45 @@ class Pictures:
         return data
 
     def draw(self, warnings: list[str]) -> None:
-        """Draw the pending TikZ pictures, one pdfLaTeX run per chapter; a picture that fails is a warning."""
-        from solman.latex.latexmk import run_tex
-        from solman.rendering.sources import static_files
+        """Draw the pending TikZ pictures, one pdfLaTeX run per chapter (several at once); a picture that
+        fails is a warning."""
+        from concurrent.futures import ThreadPoolExecutor
 
-        for preamble, pictures in self.pending.items():
-            work = self.folder / "tex"
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(parents=True)
-            for name, data in static_files(self.project).items():
-                (work / name).parent.mkdir(parents=True, exist_ok=True)
-                (work / name).write_bytes(data)
+        groups = list(self.pending.items())
+        with ThreadPoolExecutor(max_workers=max(1, min(len(groups), os.cpu_count() or 1))) as pool:
+            drawn = list(pool.map(lambda job: self.draw_group(job[0], job[1], job[2]),
+                                  [(index, preamble, pictures) for index, (preamble, pictures) in enumerate(groups)]))
+        for (preamble, pictures), (pages, log) in zip(groups, drawn):
             names = list(pictures)
-            body = "\n".join(f"{pictures[n]}\n\\clearpage" for n in names)
-            (work / "pictures.tex").write_text(f"{PREAMBLE}{preamble}\n\\begin{{document}}\n{body}\n\\end{{document}}\n",
-                                               encoding="utf-8")
-            run = run_tex(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "pictures.tex"], work,
-                          self.project.year, self.project.sandbox)
-            pdf = work / "pictures.pdf"
-            pages = png_pages(pdf.read_bytes(), work) if run.returncode == 0 and pdf.exists() else []
             if len(pages) != len(names):
-                warnings.append(f"export: {len(names)} TikZ pictures could not be drawn as images "
-                                f"(see {self.project.relative(work / 'pictures.log')})")
+                warnings.append(f"export: {len(names)} TikZ pictures could not be drawn as images (see {log})")
                 continue
             for name, data in zip(names, pages):
                 self.files[name] = self.keep(name, data)
-            shutil.rmtree(work, ignore_errors=True)
         self.pending.clear()
+
+    def draw_group(self, index: int, preamble: str, pictures: dict[str, str]) -> tuple[list[bytes], str]:
+        """The pages of one run: ``pictures`` drawn with the chapter's ``preamble``; and its log's path."""
+        from solman.latex.latexmk import run_tex
+        from solman.rendering.sources import static_files
+
+        work = self.folder / f"tex-{index}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        for name, data in static_files(self.project).items():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            (work / name).write_bytes(data)
+        body = "\n".join(f"{source}\n\\clearpage" for source in pictures.values())
+        (work / "pictures.tex").write_text(f"{PREAMBLE}{preamble}\n\\begin{{document}}\n{body}\n\\end{{document}}\n",
+                                           encoding="utf-8")
+        run = run_tex(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "pictures.tex"], work,
+                      self.project.year, self.project.sandbox)
+        pdf = work / "pictures.pdf"
+        pages = png_pages(pdf.read_bytes(), work) if run.returncode == 0 and pdf.exists() else []
+        log = self.project.relative(work / "pictures.log")
+        if len(pages) == len(pictures):
+            shutil.rmtree(work, ignore_errors=True)
+        return pages, log
 
 
 def chapter_definitions(text: str) -> str:

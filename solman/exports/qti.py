@@ -96,7 +96,7 @@ def assessment_item(entry: Entry, identifier: str, variant: str | None) -> bytes
     item = entry.item
     ET.register_namespace("", QTI)
     ET.register_namespace("xsi", XSI)
-    q = lambda tag: f"{{{QTI}}}{tag}"  # noqa: E731 (a namespace, said once)
+    q = lambda tag: f"{{{QTI}}}{tag}"
     title = f"{item.chapter} {item.name}" + (f" ({variant})" if variant else "")
     root = ET.Element(q("assessmentItem"), {"identifier": identifier, "title": title, "adaptive": "false",
                                             "timeDependent": "false", f"{{{XSI}}}schemaLocation": QTI_LOCATION})
