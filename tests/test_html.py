@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from solman.exports.html import Converter, definitions, expand
+from solman.exports.html import Converter, definitions, expand, float_labels
 
 
 @pytest.mark.parametrize(("latex", "html"), [
@@ -46,3 +46,13 @@ def test_figures_become_files_and_an_unknown_environment_is_a_warning():
     lost = Converter()
     lost.html(r"\begin{tikzpicture}\end{tikzpicture}")
     assert lost.warnings == ["a TikZ picture could not be exported as an image"]
+
+
+def test_a_reference_to_a_figure_or_table_is_its_number_in_the_pdf():
+    latex = (r"\begin{figure}\caption{One}\label{fig:a}\end{figure}"
+             r"\begin{table}\caption{Two}\label{tab:b}\end{table}"
+             r"\captionof{figure}{Three}\label{fig:c}")
+    labels = float_labels(latex, 3)
+    assert labels == {"fig:a": "3.1", "tab:b": "3.1", "fig:c": "3.2"}
+    assert Converter(labels=labels).html(r"Figure~\ref{fig:c} and Table~\ref{tab:b}") == \
+        "<p>Figure&#160;3.2 and Table&#160;3.1</p>"

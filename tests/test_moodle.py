@@ -38,6 +38,7 @@ def test_a_multiple_choice_question_keeps_the_pdf_letters_and_marks_the_right_on
     assert question.findtext("shuffleanswers") == "false" and question.findtext("answernumbering") == "ABCD"
     answers = question.findall("answer")
     assert [a.get("fraction") for a in answers] == ["0", "100"]  # the answer is (B)
+    assert [a.findtext("feedback/text") for a in answers] == ["The answer is (B).", "Correct."]
     assert "\\(x \\ge 1\\)" in answers[1].findtext("text") and "<strong>bold</strong>" in answers[1].findtext("text")
     assert "\\({\\mathbb{E}}[x] = 1\\)" in question.findtext("generalfeedback/text")  # the chapter's macro expanded
     truth = tree.find("question[@type='truefalse']")

@@ -22,7 +22,7 @@ from pathlib import Path
 from pylatexenc.latex2text import LatexNodes2Text
 
 from solman.errors import ConfigError, Location, VerificationFailure
-from solman.exports.html import Converter
+from solman.exports.html import Converter, float_labels
 from solman.exports.items import Item, chapter_items, chapter_macros
 from solman.exports.pictures import Pictures
 from solman.project.language import language
@@ -45,13 +45,11 @@ class Entry:
     options: list[str]
     solution: str
     answer: str  # the answer as the solution prints it (HTML), or ""
-    words: dict[str, str] = field(default_factory=dict)
+    replies: dict[str, str] = field(default_factory=dict)  # "right" and "wrong": the language's feedback
 
     def feedback(self, correct: bool) -> str:
         """The feedback of a response: right, or what the answer is."""
-        if correct:
-            return self.words.get("right", "Correct.")
-        return self.words.get("wrong", "Not this one; the answer is {answer}.").format(answer=self.answer)
+        return self.replies["right"] if correct else self.replies["wrong"].format(answer=self.answer)
 
 
 @dataclass
@@ -83,7 +81,9 @@ def export_banks(project: Project, format: str, chapter: str | None = None,
         raise ConfigError(f"unknown export format '{format}'",
                           hint="use --format moodle, --format qti or --format overleaf")
     chapters = [project.chapter(chapter)] if chapter else list(project.chapters)
-    with lock(project.build, exclusive=False):
+    # Exclusive, as for the Overleaf export: the pictures are drawn in build/export/.pictures, and two exports
+    # at once would draw into the same folders.
+    with lock(project.build, exclusive=True, doing="exporting"):
         banks, warnings = collect_banks(project, [c.id for c in chapters], variants, seed)
         paths = []
         for chapter_banks in banks.values():
@@ -144,15 +144,18 @@ def chapter_bank(project: Project, rendered: Rendered, pictures: Pictures, warni
             shown.add(name)
         return name
 
+    number = next((n for n, c in enumerate(project.chapters, start=1) if c.id == rendered.chapter), 1)
     converter = Converter(chapter_macros(rendered), figure,
-                          words={"corrected": plain(words["corrected"]), "erratum": plain(words["erratum"])})
+                          words={"corrected": plain(words["corrected"]), "erratum": plain(words["erratum"])},
+                          labels=float_labels(rendered.text, number))
+    feedback = {"right": html.escape(words["answer_right"]), "wrong": html.escape(words["answer_wrong"])}
     entries = []
     for item in chapter_items(rendered):
         before = len(converter.warnings)
         context = converter.html(item.context)
         entry = Entry(item, (context + "\n" if context else "") + converter.html(item.statement),
                       [converter.inline(option) for option in item.options], converter.html(item.solution),
-                      answer_text(converter, item))
+                      answer_text(converter, item), feedback)
         warnings.extend(located(project, item, w) for w in converter.warnings[before:])
         warnings.extend(located(project, item, w) for w in answer_warnings(item))
         entries.append(entry)

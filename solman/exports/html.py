@@ -28,7 +28,7 @@ STYLES = {"textbf": ("<strong>", "</strong>"), "emph": ("<em>", "</em>"), "texti
 # macros that print (part of) their last argument as it is
 LAST_ARGUMENT = {"hyperref", "seequestion", "href"}
 # layout macros without a counterpart on a web page
-DROPPED = {"label", "ref", "eqref", "pageref", "centering", "raggedright", "raggedleft", "noindent", "small", "footnotesize",
+DROPPED = {"label", "pageref", "centering", "raggedright", "raggedleft", "noindent", "small", "footnotesize",
            "scriptsize", "tiny", "normalsize", "large", "Large", "medskip", "smallskip", "bigskip", "clearpage",
            "newpage", "hfill", "vfill", "vspace", "hspace", "setlength", "providecommand", "newcommand",
            "renewcommand", "allowbreak", "begingroup", "endgroup", "color", "toprule", "midrule", "bottomrule",
@@ -70,6 +70,27 @@ def definitions(latex: str) -> dict[str, Definition]:
         if end is not None and match[1] not in ("arraystretch",):
             found[match[1]] = Definition(int(match[2] or 0), latex[match.end():end])
     return found
+
+
+FLOAT_TOKENS = re.compile(r"\\begin\{(?P<float>figure|table)\*?\}|\\caption(?:of\{(?P<of>figure|table)\})?\s*(?:\[[^\]]*\])?\{"
+                          r"|\\label\{(?P<label>[^}]*)\}")
+
+
+def float_labels(latex: str, chapter: int) -> dict[str, str]:
+    """The number LaTeX gives each labelled figure and table of chapter ``chapter`` ("3.2"), for ``\\ref``."""
+    counters = {"figure": 0, "table": 0}
+    current, last, labels = "figure", None, {}
+    for match in FLOAT_TOKENS.finditer(latex):
+        if match["float"]:
+            current = match["float"]
+        elif match["label"] is not None:
+            if last is not None:
+                labels[match["label"]] = last
+        else:
+            kind = match["of"] or current
+            counters[kind] += 1
+            last = f"{chapter}.{counters[kind]}"
+    return labels
 
 
 def closing_brace(text: str, at: int) -> int | None:
@@ -130,7 +151,7 @@ def context_db():
         MacroSpec("hyperref", "[{"), MacroSpec("captionof", "{{"), MacroSpec("caption", "[{"),
         MacroSpec("multicolumn", "{{{"), MacroSpec("cmidrule", "{"), MacroSpec("solmancode", "{"),
         MacroSpec("problem", "[{{"), MacroSpec("source", "{"), MacroSpec("color", "{"), MacroSpec("tag", "{"),
-        MacroSpec("includegraphics", "[{"), MacroSpec("href", "{{"), MacroSpec("url", "{"),
+        MacroSpec("includegraphics", "[{"), MacroSpec("ref", "{"), MacroSpec("eqref", "{"), MacroSpec("href", "{{"), MacroSpec("url", "{"),
         MacroSpec("setlength", "{{"), MacroSpec("hspace", "*{"), MacroSpec("vspace", "*{"),
         MacroSpec("providecommand", "*{[{"), MacroSpec("newcommand", "*{[{"), MacroSpec("renewcommand", "*{[{"),
     ], environments=[
@@ -153,6 +174,7 @@ class Converter:
     figure: Callable[[str, str], str | None] = lambda kind, source: None  # ("graphics"|"tikz", source) -> file
     warnings: list[str] = field(default_factory=list)
     words: dict[str, str] = field(default_factory=lambda: {"corrected": "corrected", "erratum": "Erratum"})
+    labels: dict[str, str] = field(default_factory=dict)  # \label -> its number ("2.1"), for \ref
 
     def html(self, latex: str) -> str:
         """``latex`` (a statement, an option, a solution) as HTML paragraphs."""
@@ -222,6 +244,9 @@ class Converter:
             return f"\n\n<p><em>{self.node(arguments[-1]) if arguments else ''}</em></p>\n\n"
         if name in HEADINGS:
             return f"\n\n<{HEADINGS[name]}>{self.node(arguments[-1]) if arguments else ''}</{HEADINGS[name]}>\n\n"
+        if name in ("ref", "eqref"):
+            number = self.labels.get(self.text_of(arguments[-1]).strip(), "") if arguments else ""
+            return f"({number})" if name == "eqref" and number else number
         if name == "multicolumn":
             return self.node(arguments[-1]) if arguments else ""
         if name == "url":

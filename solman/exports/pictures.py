@@ -64,8 +64,9 @@ class Pictures:
         return path.read_bytes() if path.is_file() else None
 
     def keep(self, name: str, data: bytes) -> bytes:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / name).write_bytes(data)
+        from solman.build.outputs import replace_atomically
+
+        replace_atomically(self.folder / name, data)
         return data
 
     def draw(self, warnings: list[str]) -> None:
