@@ -17,7 +17,7 @@ from lms_chapter import (
     qti_numbers,
 )
 
-from solman.errors import ConfigError, TemplateError
+from solman.errors import ConfigError, SolmanError, TemplateError
 from solman.exports.banks import export_banks
 from solman.project.settings import load_project
 
@@ -93,3 +93,12 @@ def test_tol_must_be_a_non_negative_number_with_an_answer(tmp_path, call):
 def test_an_unknown_format_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown export format 'blackboard'"):
         export_banks(load_project(make_project(tmp_path / "project", FIXTURE)), "blackboard")
+
+
+def test_a_chapter_whose_tests_fail_is_not_exported(tmp_path):
+    root = make_project(tmp_path / "project", FIXTURE)
+    verify = root / "verify" / "demo.py"
+    verify.write_text(verify.read_text().replace("assert choice() == \"B\"", "assert choice() == \"C\""))
+    with pytest.raises(SolmanError, match="test test_values failed"):
+        export_banks(load_project(root), "moodle")
+    assert not (root / "build" / "export" / "moodle").exists()

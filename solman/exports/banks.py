@@ -1,5 +1,8 @@
 """``invoke export --format moodle|qti``: question banks for learning platforms, from the rendered chapters.
 
+Only chapters whose tests pass are exported, as only those are published as PDFs: the numbers a
+platform grades with are tested ones.
+
 A bank is one chapter's items (solman.exports.items) with their text converted to HTML
 (solman.exports.html) and their figures as image files (solman.exports.pictures). The same
 rendered LaTeX and the same answer key feed the PDF, ``invoke keys`` and these banks, so a platform
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from pylatexenc.latex2text import LatexNodes2Text
 
-from solman.errors import ConfigError, Location, VerificationFailure
+from solman.errors import ConfigError, Location, VerificationFailure, raise_collected
 from solman.exports.html import Converter, float_labels
 from solman.exports.items import Item, chapter_items, chapter_macros
 from solman.exports.pictures import Pictures
@@ -109,13 +112,20 @@ def write_format(project: Project, format: str, banks: list[Bank]) -> dict[str, 
 
 def collect_banks(project: Project, chapter_ids: list[str], variants: int = DEFAULT_VARIANTS,
                   seed: int = 1) -> tuple[dict[str, list[Bank]], list[str]]:
-    """Chapter id -> its banks (one, or one per variant), and the warnings, from the rendered chapters."""
+    """Chapter id -> its banks (one, or one per variant), and the warnings, from the rendered chapters.
+
+    As ``invoke pdf`` publishes a PDF, a bank is written only when the chapter's tests pass and call every
+    value it prints (the test results are cached: right after a build, nothing runs again)."""
+    from solman.checking.testrun import failed_tests, test_results, untested_values
     from solman.project.targets import plan_targets
     from solman.rendering.sources import render_chapters
 
     targets = [t for t in plan_targets(project, edition="solutions") if not t.is_manual
                and set(t.chapters) & set(chapter_ids)]
     rendered = render_chapters(project, targets, objects=True)
+    results = test_results(project, [project.chapter(c) for c in chapter_ids])
+    raise_collected([*failed_tests(project, results),
+                     *untested_values(project, {k: v for k, v in rendered.items() if k[0] in chapter_ids}, results)])
     pictures = Pictures(project)
     banks: dict[str, list[Bank]] = {}
     warnings: list[str] = []
