@@ -271,16 +271,30 @@ def new(c, chapter_id, title=""):
               "to check it")
 
 
-@task(help={"chapter": "export this chapter only (default: the whole manual)",
-            "edition": "solutions (default) or problems"})
-def export(c, chapter=None, edition="solutions"):
-    """Write a plain LaTeX project (zip) that compiles without solman, for Overleaf or a colleague."""
+@task(help={"format": "overleaf (default): a plain LaTeX project; moodle: Moodle XML question banks; "
+                      "qti: QTI 2.1 packages (Canvas, Blackboard, ILIAS, OpenOLAT)",
+            "chapter": "export this chapter only (default: the whole manual)",
+            "edition": "overleaf only: solutions (default) or problems",
+            "variants": "moodle and qti: how many variants of a chapter with drawn givens (default 5)",
+            "seed": "moodle and qti: the seed the variants are drawn with, as for invoke variants (default 1)"})
+def export(c, format="overleaf", chapter=None, edition="solutions", variants=None, seed=1):
+    """Export the manual: a LaTeX project for Overleaf, or question banks for Moodle and QTI platforms."""
     configure_logging()
     with reported():
-        from solman.exports.overleaf import export as export_project
-
         project = _project()
-        print(project.relative(export_project(project, chapter, edition)))
+        if format == "overleaf":
+            from solman.exports.overleaf import export as export_project
+
+            print(project.relative(export_project(project, chapter, edition)))
+            return
+        from solman.exports.banks import DEFAULT_VARIANTS, export_banks
+
+        count = _number("--variants", variants, 1) if variants is not None else DEFAULT_VARIANTS
+        done = export_banks(project, format, chapter, count, _number("--seed", seed, 0))
+        for path in done.paths:
+            print(project.relative(path))
+        if done.warnings:
+            print(f"{len(done.warnings)} warnings: the platform will not show or grade those questions as the PDF does")
 
 
 @task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
@@ -304,7 +318,7 @@ def verify(c, pdf=None, chapter=None, fresh=False, quiet=False, verbose=False):
 
 @task
 def keys(c):
-    """Write machine-readable answer keys, build/keys/<chapter>.json, for autograders."""
+    """Write answer keys for graders: build/keys/<chapter>.json (for autograders) and <chapter>.csv."""
     configure_logging()
     with reported():
         from solman.exports.keys import write_keys
@@ -312,6 +326,7 @@ def keys(c):
         project = _project()
         for path in write_keys(project):
             print(project.relative(path))
+            print(project.relative(path.with_suffix(".csv")))
 
 
 @task(help={"chapter": "the chapter to build once per student (its parameters are drawn for each)",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from solman.project.settings import load_project
 from solman.latex.toolchain import missing_packages
+from solman.project.settings import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixture_project"
@@ -87,3 +87,16 @@ def override(root: Path, name: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(BUILTIN_TEMPLATES / name, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def lms_exports(tmp_path_factory) -> dict:
+    """A project whose chapter has every kind of question (tests/lms_chapter.py), exported once per test
+    session in both LMS formats: its root, and the ``Export`` of each format (files, warnings, banks)."""
+    from lms_chapter import make_project
+
+    from solman.exports.banks import export_banks
+
+    root = make_project(tmp_path_factory.mktemp("lms") / "project", FIXTURE)
+    project = load_project(root)
+    return {"root": root, "moodle": export_banks(project, "moodle"), "qti": export_banks(project, "qti")}

@@ -1,16 +1,29 @@
 """The flagship manual shipped in this repository builds and verifies, from scratch, and builds the
 same from its caches."""
 
+import importlib.util
+import re
+
 import pytest
 from conftest import REPO
+from lms_chapter import (
+    moodle_invalid,
+    moodle_numbers,
+    moodle_types,
+    qti_invalid,
+    qti_numbers,
+)
 
 from solman.build.pipeline import build
 from solman.checking.pages import page_splits, question_marks
+from solman.checking.verification import verify
+from solman.exports.banks import collect_banks, write_format
 from solman.latex.pdfs import pdf_text, read_digest
 from solman.project.settings import load_project
-from solman.rendering.sources import render_chapters
 from solman.project.targets import plan_targets
-from solman.checking.verification import verify
+from solman.rendering.sources import render_chapters
+from solman.variants.builds import numbered_variants
+from solman.variants.params import selected
 
 pytestmark = pytest.mark.tex
 
@@ -53,3 +66,42 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
         spaces = rendered.text.count("\\begin{withspace}")
         exam = rendered.chapter in ("eth_dl_2020", "epfl_ml_2024") and rendered.name.endswith("-problems.tex")
         assert spaces == (sum(q.kind == "open" for q in rendered.questions) if exam else 0), rendered.name
+
+    # The LMS exports (README, "Exports"): every chapter in both formats, valid, without warnings; the EPFL
+    # exam's 12 multiple-choice and 20 true/false questions among them; every numeric answer with its
+    # tolerance, read back from the files as the verify module computes it (variant_exam: in each variant).
+    check_lms_exports(project)
+
+
+def check_lms_exports(project):
+    banks, warnings = collect_banks(project, [c.id for c in project.chapters], variants=2)
+    assert warnings == []
+    types, numbers = {}, {}
+    for chapter_id, chapter_banks in banks.items():
+        for format, checks in (("moodle", (moodle_invalid, moodle_numbers)), ("qti", (qti_invalid, qti_numbers))):
+            [(name, data)] = write_format(project, format, chapter_banks).items()
+            path = project.build / "lms" / format / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            assert checks[0](path) == [], path
+            numbers[format, chapter_id] = checks[1](path)
+            if format == "moodle":
+                types.update(moodle_types(path))
+    kinds = [kind for id, kind in types.items() if id.count(":") == 1 or id.endswith(":v001")]
+    assert kinds.count("multichoice") >= 12 and kinds.count("truefalse") >= 20
+    numerical = [id for id, kind in types.items() if kind == "numerical"]
+    assert numerical and set(numerical) == {id for (f, _), found in numbers.items() if f == "moodle" for id in found}
+    for (format, chapter_id), found in numbers.items():
+        template = (project.root / "chapters" / f"{chapter_id}.tex.j2").read_text()
+        names = dict(re.findall(r'call question\("([^"]+)"[^)]*answer=(\w+)', template))
+        for id, (answer, tolerance) in found.items():
+            question, variant = (id.split(":")[1:] + [None])[:2] if format == "moodle" else \
+                re.fullmatch(rf"i-{chapter_id}-(.+?)(?:-(v\d+))?", id).groups()
+            seed = next(v.seed for v in numbered_variants(2, 1) if v.id == variant) if variant else None
+            with selected(seed):
+                spec = importlib.util.spec_from_file_location(f"flagship_{chapter_id}_{seed}",
+                                                              project.root / "verify" / f"{chapter_id}.py")
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                value = float(getattr(module, names[question])())
+            assert abs(answer - value) <= 1e-12 and tolerance >= 0, (format, id)

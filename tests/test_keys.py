@@ -91,3 +91,17 @@ def test_write_keys_writes_one_valid_file_per_chapter(project_dir: Path):
     import json
 
     jsonschema.validate(json.loads(path.read_text()), schema())
+
+
+def test_the_csv_key_has_one_row_per_question_with_the_answer_a_grader_reads(project_dir: Path):
+    import csv
+
+    (project_dir / "chapters" / "demo.tex.j2").write_text(TEMPLATE)
+    (project_dir / "verify" / "demo.py").write_text(VERIFY)
+    [path] = write_keys(load_project(project_dir))
+    rows = {row["question"]: row for row in csv.DictReader(path.with_suffix(".csv").open())}
+    assert list(rows) == ["1a", "1b", "1c", "1d", "1e"]
+    assert (rows["1a"]["answer"], rows["1a"]["type"], rows["1a"]["points"]) == ("B", "mcq", "2")
+    assert rows["1b"]["answer"] == "false"
+    assert (rows["1c"]["answer"], rows["1c"]["tolerance"], rows["1c"]["latex"]) == ("0.1234567", "0.0005", "0.123")
+    assert rows["1d"]["exact"] == '[["1", "1/2"], ["0", "sqrt(2)"]]' and rows["1e"]["answer"] == ""

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, edit
 
-from solman import tasks as solman_tasks
-
 import tasks  # the repository's tasks.py: solman's tasks and the developers'
+from solman import tasks as solman_tasks
 
 
 def run_invoke(*args: str) -> subprocess.CompletedProcess:
@@ -208,3 +207,18 @@ def test_wrapping_keeps_paths_urls_and_hyphenated_words_whole():
                      "        then run pdf-again"]
     assert wrapped(error.render(), None) == error.render()
     assert wrapped("short\n  lines stay", 40) == "short\n  lines stay"
+
+
+def test_the_readme_export_commands_write_a_bank_per_chapter(tmp_path: Path):
+    """README, "Exports to learning platforms": invoke export --format moodle, then --format qti."""
+    from conftest import FIXTURE
+    from lms_chapter import make_project
+
+    project = make_project(tmp_path / "project", FIXTURE)
+    for format, name in (("moodle", "demo.xml"), ("qti", "demo.zip")):
+        result = subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), "export", "--format", format],
+                                cwd=project, capture_output=True, text=True)
+        assert (result.returncode, result.stdout.split()) == (0, [f"build/export/{format}/{name}"]), result.stderr
+    result = subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), "export", "--format", "scorm"],
+                            cwd=project, capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown export format 'scorm'" in result.stderr

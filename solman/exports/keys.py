@@ -8,6 +8,8 @@ tolerance implied by how the solution prints it. The format is documented by the
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from decimal import Decimal
 from fractions import Fraction
@@ -37,26 +39,27 @@ def chapter_key(rendered: Rendered) -> dict:
         if question.answer is not None:
             uses = [u for u in rendered.uses if u.question == question.id and u.expr == question.answer]
             printed = next((u for u in uses if u.latex is not None), None)
-            answer = describe(question.kind, uses[0].obj, printed)
+            answer = describe(question.kind, uses[0].obj, printed, question.tolerance)
         questions.append({"id": question.id, "label": question.label, "type": question.kind,
                           "points": question.points, "problem": question.problem, "answer": answer})
     return {"schema": SCHEMA_ID, "chapter": rendered.chapter, "title": rendered.title,
             "source": sha256(rendered.text.encode()), "questions": questions}
 
 
-def describe(kind: str, obj: object, printed: Use | None) -> dict:
-    """One answer: its kind, value, exact form and tolerance."""
+def describe(kind: str, obj: object, printed: Use | None, tolerance: float | None = None) -> dict:
+    """One answer: its kind, value, exact form and tolerance (``tolerance``, the question's ``tol=``, if
+    given; else the printed precision's)."""
     latex = printed.latex if printed else ""
     if kind == "mcq":
         return {"kind": "option", "value": str(obj), "latex": latex or str(obj)}
     if kind == "tf" or isinstance(obj, bool) or type(obj).__name__ == "bool_":
         return {"kind": "boolean", "value": bool(obj), "latex": latex}
-    tolerance = printed_tolerance(printed, obj)
-    if is_matrix(obj):
+    tolerance = printed_tolerance(printed, obj) if tolerance is None else tolerance
+    if is_matrix(obj) and all(_is_number(x) for x in _flatten(obj)):  # a symbolic matrix is an expression
         rows = matrix_rows(obj)
         return {"kind": "matrix", "value": [[_float(x) for x in row] for row in rows],
                 "exact": [[_exact(x) for x in row] for row in rows], "tolerance": tolerance, "latex": latex}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, (list, tuple)) and not is_matrix(obj):
         return {"kind": "list", "value": [_float(x) if _is_number(x) else str(x) for x in obj],
                 "exact": [_exact(x) for x in obj], "tolerance": tolerance, "latex": latex}
     if _is_number(obj):
@@ -80,8 +83,12 @@ def printed_tolerance(printed: Use | None, obj: object) -> float:
     return 0.0 if all(_is_rational(x) for x in _flatten(obj)) else 1e-12
 
 
+CSV_COLUMNS = ("chapter", "question", "label", "type", "points", "answer", "tolerance", "exact", "latex")
+
+
 def write_keys(project: Project) -> list[Path]:
-    """Write ``build/keys/<chapter>.json`` for every chapter; return the files written."""
+    """Write ``build/keys/<chapter>.json`` and, beside it, ``<chapter>.csv`` (``key_csv``) for every chapter;
+    return the JSON files."""
     from solman.build.outputs import lock
 
     targets = [t for t in plan_targets(project, edition="solutions") if not t.is_manual]
@@ -94,8 +101,29 @@ def write_keys(project: Project) -> list[Path]:
             path = project.build / "keys" / f"{chapter.id}.json"
             key = chapter_key(rendered[chapter.id, "solutions"])
             replace_atomically(path, (json.dumps(key, indent=1, ensure_ascii=False) + "\n").encode())
+            table = path.with_suffix(".csv")
+            replace_atomically(table, key_csv(key).encode())
             written.append(path)
     return written
+
+
+def key_csv(key: dict) -> str:
+    """One chapter's key as a table for graders: one row per question, the answer as a grader reads it
+    (an option letter, true/false, a number with its tolerance, a matrix's rows)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for question in key["questions"]:
+        answer = question["answer"] or {}
+        value = answer.get("value", "")
+        shown = ("true" if value else "false") if isinstance(value, bool) else \
+            json.dumps(value) if isinstance(value, list) else value
+        exact = answer.get("exact")
+        writer.writerow([key["chapter"], question["id"], question["label"], question["type"],
+                         "" if question["points"] is None else question["points"], shown,
+                         "" if answer.get("tolerance") is None else answer["tolerance"],
+                         json.dumps(exact) if isinstance(exact, list) else exact or "", answer.get("latex", "")])
+    return out.getvalue()
 
 
 # --- values as numbers -----------------------------------------------------------------------
@@ -110,7 +138,7 @@ def _flatten(obj: object) -> list[object]:
 
 def _is_number(obj: object) -> bool:
     if is_sympy(obj):
-        return bool(obj.is_number)
+        return bool(obj.is_number and obj.is_real)  # a complex number is kept as an expression
     return isinstance(obj, (int, float, Fraction)) or type(obj).__module__ == "numpy"
 
 

@@ -130,6 +130,8 @@ problems edition shows no solution's text or value.""",
     # the style (solman.sty): the solution box, errata, the points table
     "solution": "Solution",
     "erratum": "Erratum",
+    "answer_right": "Correct.",  # LMS exports: the feedback of a right response
+    "answer_wrong": "The answer is {answer}.",  # ... and of a wrong one (str.format: the answer)
     "points_heading": "Points",
     "total": "Total",
 }
@@ -215,6 +217,8 @@ lieu d'être imprimé depuis une valeur, que chaque valeur imprimée est verroui
 l'édition des énoncés ne montre ni le texte ni les valeurs d'aucune solution.""",
     "solution": "Solution",
     "erratum": "Erratum",
+    "answer_right": "Correct.",
+    "answer_wrong": "La réponse est {answer}.",
     "points_heading": "Points",
     "total": "Total",
 }
@@ -300,6 +304,8 @@ ist, dass jeder gedruckte Wert abgesichert ist, und dass die Aufgabenausgabe wed
 Werte einer Lösung zeigt.""",
     "solution": "Lösung",
     "erratum": "Erratum",
+    "answer_right": "Richtig.",
+    "answer_wrong": "Die Antwort ist {answer}.",
     "points_heading": "Punkte",
     "total": "Summe",
 }

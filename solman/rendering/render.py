@@ -79,6 +79,7 @@ class Question:
     answer: str | None
     template: str | None = None
     line: int | None = None
+    tolerance: float | None = None  # tol=: the accepted absolute error of a numeric answer, over the printed one
 
 
 @dataclass
@@ -480,7 +481,7 @@ class Render:
 
     def open_question(self, id: str, points: int | float | None = None, kind: str = "open",
                       answer: ValueRef | None = None, label: str | None = None,
-                      space: object = NOT_GIVEN, fill: object = NOT_GIVEN, *,
+                      space: object = NOT_GIVEN, fill: object = NOT_GIVEN, tol: int | float | None = None, *,
                       caller: Callable[[], str] | None = None) -> str:
         r"""``\BLOCK{ call question("4.1a", points=2) } problem... \BLOCK{ endcall }``.
 
@@ -512,11 +513,17 @@ class Render:
         if answer is not None and not isinstance(answer, ValueRef):
             raise TemplateError(f"the answer of question '{id}' must be a value from verify/, "
                                 f"not the literal {answer!r}", hint="so that a test checks it")
+        if tol is not None and (answer is None or isinstance(tol, bool) or not isinstance(tol, (int, float))
+                                or not tol >= 0):
+            raise TemplateError(f"tol= of question '{id}' must be a non-negative number and needs answer=, "
+                                f"not {tol!r}", hint="write answer=my_value, tol=0.01: the accepted absolute "
+                                "error of the answer when a platform grades it")
         drawn = self.drawn_space(id, kind, space, fill)
         at = here()
         question = Question(id, label or question_label(id, self.language), points, kind, self.problem,
                             answer._name if answer is not None else None,
-                            self.project.relative(Path(at[0])) if at else None, at[1] if at else None)
+                            self.project.relative(Path(at[0])) if at else None, at[1] if at else None,
+                            float(tol) if tol is not None else None)
         self.questions.append(question)
         self.question, self.role = question, "problem"
         if answer is not None:
