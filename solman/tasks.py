@@ -251,6 +251,22 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
         watch_sources(_root(), rebuild, report)
 
 
+@task(help={"jobs": "how many chapters LaTeXML converts at once (default: one per core)",
+            "quiet": SELECTION["quiet"], "verbose": SELECTION["verbose"], "draft": SELECTION["draft"]})
+def html(c, jobs=None, quiet=False, verbose=False, draft=False):
+    """Build the HTML edition, build/html: a page per chapter and edition, mathematics as MathML."""
+    configure_logging(quiet, verbose)
+    with reported():
+        from solman.html.site import build_html
+
+        project = _project()
+        site = build_html(project, jobs=_jobs(jobs), draft=draft)
+        if not quiet:
+            converted = len(site.converted)
+            print(f"{project.relative(site.index)} ({len(site.pages)} pages, {converted} converted "
+                  f"in {site.seconds:.0f} s)")
+
+
 @task(help={"chapter_id": "the new chapter's id: lower-case letters, digits and underscores",
             "title": "the chapter's title, as it should appear in the manual"}, positional=["chapter_id"])
 def new(c, chapter_id, title=""):
@@ -375,5 +391,5 @@ def clean(c):
               else "nothing to clean")
 
 
-ns = Collection(init, setup, new, pdf, watch, verify, keys, export, variants, stress, clean)
+ns = Collection(init, setup, new, pdf, html, watch, verify, keys, export, variants, stress, clean)
 HELP = {name: dict(task.help) for name, task in ns.tasks.items()}  # the options' help texts, for _print_help

@@ -132,6 +132,12 @@ problems edition shows no solution's text or value.""",
     "erratum": "Erratum",
     "points_heading": "Points",
     "total": "Total",
+    # the HTML edition (solman/html)
+    "contents": "Contents",
+    "navigation": "Manual",
+    "hide_solutions": "Hide the solutions",
+    "show_solutions": "Show the solutions",
+    "picture": "Picture",
 }
 
 FRENCH_WORDS = {
@@ -217,6 +223,11 @@ l'édition des énoncés ne montre ni le texte ni les valeurs d'aucune solution.
     "erratum": "Erratum",
     "points_heading": "Points",
     "total": "Total",
+    "contents": "Table des matières",
+    "navigation": "Manuel",
+    "hide_solutions": "Masquer les solutions",
+    "show_solutions": "Afficher les solutions",
+    "picture": "Figure",
 }
 
 GERMAN_WORDS = {
@@ -302,6 +313,11 @@ Werte einer Lösung zeigt.""",
     "erratum": "Erratum",
     "points_heading": "Punkte",
     "total": "Summe",
+    "contents": "Inhalt",
+    "navigation": "Handbuch",
+    "hide_solutions": "Lösungen ausblenden",
+    "show_solutions": "Lösungen einblenden",
+    "picture": "Abbildung",
 }
 
 # French babel keeps LaTeX's own layout of lists and footnotes (solman's design is the same in every
