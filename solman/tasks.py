@@ -161,15 +161,29 @@ def init(c, folder, title="", author="", language="en"):
               f"edit chapters/{EXAMPLE}.tex.j2 and verify/{EXAMPLE}.py, or start another chapter with invoke new")
 
 
-@task
-def setup(c):
+@task(help={"html": "also LaTeXML, Chromium and npm, for the HTML edition (invoke html) and its browser checks; "
+                    "and axe-core (npm ci) where the project has a package.json"})
+def setup(c, html=False):
     """Install TeX Live, latexmk, poppler and bubblewrap from Debian's packages if any are missing."""
     configure_logging()
     with reported():
-        from solman.latex.toolchain import install_tex
+        from solman.latex.toolchain import install_axe, install_tex
 
-        installed = install_tex()
-        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk, poppler and bubblewrap are ready")
+        installed = install_tex(html=html)
+        if html and install_axe(_project_or_here()):
+            installed.append("axe-core (npm)")
+        ready = "TeX Live, latexmk, poppler and bubblewrap" + (", LaTeXML, Chromium and axe-core" if html else "")
+        print(f"installed: {' '.join(installed)}" if installed else f"{ready} are ready")
+
+
+def _project_or_here() -> Path:
+    """The project's folder, or the current one outside a project (setup needs no project)."""
+    from solman.errors import SolmanError
+
+    try:
+        return _root()
+    except SolmanError:
+        return Path.cwd()
 
 
 SELECTION = {
