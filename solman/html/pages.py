@@ -95,8 +95,8 @@ def describe_images(body, words: dict, images: dict[str, str]) -> None:
         else:
             question = next((a for a in image.iterancestors() if "solman-question" in (a.get("class") or "")), None)
             heading = question.find("h6") if question is not None else None
-            alternative = words["picture"] + (f" ({' '.join(heading.text_content().split())})" if heading is not None
-                                              else "")
+            label = (heading.text or "").strip() if heading is not None else ""  # the label, not its points
+            alternative = words["picture"] + (f" ({words['question']} {label})" if label else "")
         image.set("alt", alternative)
         image.attrib.pop("width", None) if image.get("width") == "0" else None
 
