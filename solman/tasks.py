@@ -309,7 +309,8 @@ def export(c, chapter=None, edition="solutions"):
         print(project.relative(export_project(project, chapter, edition)))
 
 
-@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
+@task(help={"pdf": "check this PDF, or this saved page of the HTML edition (for example one downloaded from a "
+                   "course page), instead of build/",
             "chapter": "check only this chapter: its tests, values and PDFs (build/chapters/<id>-*.pdf)",
             "fresh": "run every test and check afresh, reusing no cached result",
             "quiet": "print only the problems and the summary",

@@ -151,3 +151,61 @@ def test_the_fixture_pages_pass_the_browser_checks(html_once):
     solutions = next(r for r in reports if r.page == "solutions/demo.html")
     assert solutions.toggles == 3 and solutions.maths > 5
     assert all(r.screenshot.stat().st_size > 1000 for r in reports)
+
+
+def test_values_are_read_back_from_the_mathml_not_from_its_annotation():
+    from solman.checking.mathml import latex_tokens, read_back
+    from solman.rendering.render import Use
+
+    def use(latex: str, line: int) -> Use:
+        return Use("v", "k", "v", latex, "fixed(3)", "h", "1a", "solution", output_line=line)
+
+    assert latex_tokens(r"-1\,234.5 \times 10^{-3}") == ["-", "1234.5", "10", "-", "3"]
+    assert latex_tokens(r"3{,}14", LANGUAGES["fr"]) == ["3.14"]
+    page = ('<html><body><p>The estimate is <math><semantics><mrow><mo>\u2212</mo><mn>3.142</mn></mrow>'
+            '<annotation encoding="application/x-tex">-3.142</annotation></semantics></math> and 7 in text.</p>'
+            '</body></html>')
+    assert read_back(page, [use("-3.142", 1), use("7", 2), use(r"\alpha", 3)]).findings == []
+    assert read_back(page, [use(r"\alpha", 3)]).without_numbers == 1
+    tampered = page.replace("<mn>3.142</mn>", "<mn>3.241</mn>")  # the annotation still says -3.142
+    [(_, problem)] = read_back(tampered, [use("-3.142", 1)]).findings
+    assert problem == "the page's MathML does not show - 3.142"
+    unsigned = page.replace("<mo>\u2212</mo>", "")
+    assert read_back(unsigned, [use("-3.142", 1)]).findings
+
+
+@pytest.mark.tex
+def test_verify_checks_the_html_pages_drift_values_and_leaks(html_once, tmp_path):
+    from solman.checking.verification import verify, verify_folder
+
+    root = tmp_path / "project"
+    shutil.copytree(html_once[0], root)
+    html = root / "build" / "html"
+    report = verify(load_project(root))
+    assert report.ok, [f.render() for f in report.failures]
+    assert set(report.pages.values()) == {"current"} and len(report.pages) == 2 and report.read_from_html >= 7
+    assert "HTML: 2 of 2 pages current" in "\n".join(report.summary())
+
+    # a saved page: current now; stale once its chapter changes, saying what changed
+    saved = tmp_path / "saved.html"
+    shutil.copy(html / "problems" / "demo.html", saved)
+    assert verify_folder(root, saved).pages == {str(saved): "current"}
+    # the MathML of a current page shows another number than the value's LaTeX (its annotation does not)
+    solutions = html / "solutions" / "demo.html"
+    page = solutions.read_text(encoding="utf-8")
+    [estimate] = re.findall(r"<mn>(3\.\d{3})</mn>", page)  # the Monte Carlo estimate of pi, fixed(3)
+    solutions.write_text(page.replace(f"<mn>{estimate}</mn>", "<mn>3.000</mn>"), encoding="utf-8")
+    # the problems page shows a solution's words
+    problems = html / "problems" / "demo.html"
+    problems.write_text(problems.read_text(encoding="utf-8").replace(
+        "What is half of one?", "What is half of one? The characteristic polynomial is, so the eigenvalues are"),
+        encoding="utf-8")
+    messages = [f.message for f in verify(load_project(root)).failures]
+    assert any(f"solutions/demo.html: value 'pi_estimate' is printed as '{estimate}', but the page's MathML does "
+               f"not show {estimate}" in m for m in messages), messages
+    assert any(m.startswith("build/html/problems/demo.html shows solution text") for m in messages), messages
+    edit(root / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    stale = verify_folder(root, saved)
+    assert stale.pages == {str(saved): "stale"}
+    assert any("saved.html is stale" in f.message and "chapters/demo.tex.j2" in " ".join(f.details)
+               for f in stale.failures)
