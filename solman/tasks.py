@@ -241,8 +241,11 @@ def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, ver
 
 
 @task(help={**SELECTION, "draft": "build even when checks fail, marking every page DRAFT (the default; "
-                                   "--no-draft keeps the last good PDFs instead)"})
-def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True):
+                                   "--no-draft keeps the last good PDFs instead)",
+            "html": "rebuild the HTML edition instead, served at http://127.0.0.1:PORT/ with live reload",
+            "port": "the port --html serves on (default 8000)"})
+def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True, html=False,
+          port=8000):
     """Rebuild on every save of a chapter, verify module, template or pyproject.toml; Ctrl-C stops."""
     configure_logging(quiet, verbose)
     with reported():
@@ -251,6 +254,22 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
 
         _selection(chapter, edition, manual)
         jobs = _jobs(jobs)
+        if html:
+            from solman.html.serve import serve_site
+            from solman.html.site import build_html
+
+            def rebuild_html(project):
+                site = build_html(project, jobs=jobs, draft=draft)
+                if site.converted:
+                    print(f"rebuilt {', '.join(project.relative(p.path) for p in site.converted)}", flush=True)
+
+            def report_html(error):
+                _print_error(error.render())
+                print("the previous pages in build/html are unchanged; watching on", file=sys.stderr, flush=True)
+
+            project = _project()
+            serve_site(project.root, project.build / "html", rebuild_html, report_html, _number("--port", port, 1))
+            return
 
         def rebuild(project):
             built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=jobs, draft=draft)

@@ -209,3 +209,41 @@ def test_verify_checks_the_html_pages_drift_values_and_leaks(html_once, tmp_path
     assert stale.pages == {str(saved): "stale"}
     assert any("saved.html is stale" in f.message and "chapters/demo.tex.j2" in " ".join(f.details)
                for f in stale.failures)
+
+
+@pytest.mark.tex
+def test_watch_html_serves_the_pages_with_live_reload_and_rebuilds_them(html_once, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path / "project"
+    shutil.copytree(html_once[0], root)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    watcher = subprocess.Popen([sys.executable, "-m", "solman", "-C", str(root), "watch", "--html", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def served(path: str, wanted: str, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5).read().decode()
+                if wanted in text:
+                    return text
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{path} never showed {wanted!r}")
+
+    try:
+        page = served("problems/demo.html", "What is half of one?", 60)
+        assert "livereload.js" in page  # the server's script: the browser reloads when build/html changes
+        edit(root / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
+        served("problems/demo.html", "What is one half of one?", 120)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
