@@ -26,7 +26,7 @@ VIEWPORT = {"width": 1000, "height": 800}
 
 # Formulas and pictures that are displayed (not inside a closed toggle) and have no box.
 LAYOUT = """() => {
-  const shown = (e) => e.getClientRects().length > 0 || !e.closest('details:not([open])');
+  const shown = (e) => e.checkVisibility();  // not in a closed toggle, not hidden by the style
   const empty = (e) => { const r = e.getBoundingClientRect(); return r.width <= 0 || r.height <= 0; };
   const maths = [...document.querySelectorAll('math')];
   const images = [...document.querySelectorAll('img')];

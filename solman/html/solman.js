@@ -1,5 +1,9 @@
-// solman's HTML edition: the button that closes or opens every solution at once.
+// solman's HTML edition: the button that closes or opens every solution at once; and a formula wider than
+// the page scrolls sideways, so it takes the keyboard's focus (arrow keys scroll it).
 (function () {
+  document.querySelectorAll('math[display="block"], .ltx_equation, .ltx_equationgroup').forEach(function (m) {
+    if (m.scrollWidth > m.clientWidth + 1) { m.tabIndex = 0; }
+  });
   var button = document.getElementById("solman-toggle");
   if (!button) { return; }
   button.addEventListener("click", function () {
