@@ -6,7 +6,8 @@ MathML's own elements (``<mn>``, ``<mo>``, ``<mi>``), never the ``<annotation>``
 source: the numbers and minus signs of the value's LaTeX must appear, in its order and next to each
 other, in one formula of the page (a value printed in running text, in the page's text). A value
 whose LaTeX has no number (a symbol, a word) has nothing to read back this way, and a value printed
-in a picture is in an SVG whose text pdfLaTeX drew as outlines: both are counted apart.
+in a picture is in an SVG whose text pdfLaTeX drew as outlines, and a text value with formulas in it
+spans several formulas: these are counted apart, not read back.
 Formulas are searched in the order of the page from the last value found, so that a number is found
 in the formula where it is printed rather than anywhere.
 """
@@ -32,13 +33,15 @@ class Readback:
     findings: list[tuple[Use, str]] = field(default_factory=list)
     checked: int = 0
     without_numbers: int = 0
+    mixed: int = 0  # text with formulas in it (several formulas), and graphics: not read back
     in_pictures: int = 0  # values printed in a picture: an SVG, whose text is drawn as outlines
 
 
 def latex_tokens(latex: str, language: Language = ENGLISH) -> list[str]:
     """The numbers and minus signs of a value's LaTeX, in order (digit groups joined, the decimal marker a
     full stop)."""
-    text = latex.replace("\\allowbreak", "")
+    latex = latex.replace("--", " ")  # a dash in text, not two minus signs
+    text = re.sub(r"\\renewcommand\*?\{\\arraystretch\}\{[^{}]*\}", " ", latex.replace("\\allowbreak", ""))
     if language.decimal == "{,}":
         text = re.sub(r"(?<=\d)\{,\}(?=\d)", ".", text)
     text = GROUPED.sub("", text)
@@ -71,6 +74,9 @@ def element_tokens(element, language: Language = ENGLISH) -> list[str]:
 
 def previous_was_number(node) -> bool:
     """Whether the element before ``node`` is a number too, with only spacing between (``12\\,345``)."""
+    parent = node.getparent()
+    if parent is None or parent.tag.rpartition("}")[2] not in ("mrow", "math", "semantics", "mstyle", "mpadded"):
+        return False  # in a fraction, a script or a root, the numbers are the element's parts
     before = node.getprevious()
     while before is not None and isinstance(before.tag, str) and before.tag.rpartition("}")[2] == "mspace":
         before = before.getprevious()
@@ -99,12 +105,16 @@ def read_back(page: str, uses: list[Use], language: Language = ENGLISH, pictures
         math.drop_tree()
     for skipped in document.xpath("//script | //style"):
         skipped.drop_tree()
-    text = ["-" if t in MINUS else t for t in TOKEN.findall(GROUPED.sub("", document.text_content()))]
+    running = re.sub(r"(?<=\d)[\u2009\u202f\u00a0 ](?=\d{3}(?!\d))", "", document.text_content())  # 20 000
+    text = ["-" if t in MINUS else t for t in TOKEN.findall(running)]
     result = Readback()
     cursor = 0
     for use in sorted((u for u in uses if u.latex is not None), key=lambda u: u.output_line or 0):
         if any(use.output_line in lines for lines in pictures):
             result.in_pictures += 1
+            continue
+        if "$" in use.latex or use.filter.startswith("figure"):  # words with formulas in them, a graphic
+            result.mixed += 1
             continue
         wanted = latex_tokens(use.latex, language)
         if not wanted:
