@@ -83,7 +83,7 @@ def html_once(built_once: Path, tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.mark.tex
 def test_the_html_edition_has_an_index_and_a_page_per_chapter_and_edition(html_once):
-    root, site = html_once
+    root, _ = html_once
     html = root / "build" / "html"
     assert sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")) == \
         ["index.html", "problems/demo.html", "solutions/demo.html"]

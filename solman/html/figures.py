@@ -19,7 +19,7 @@ from pathlib import Path
 
 from solman.errors import LatexError, Location
 
-PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
+PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.DOTALL)
 GRAPHIC = re.compile(r"\\includegraphics(\[[^\]]*\])?\{([^}]*\.pdf)\}")
 PREVIEW = r"\usepackage[active,tightpage]{preview}\setlength\PreviewBorder{2pt}"
 

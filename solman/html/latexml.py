@@ -21,7 +21,7 @@ from solman.errors import MissingTool
 
 TIMEOUT = 900  # seconds LaTeXML may take for one chapter (the flagship's largest takes about a minute)
 # LaTeXML's messages: "Error:undefined:\foo The token ... at chapters/x.tex; line 12 col 3"
-MESSAGE = re.compile(r"^(Error|Fatal):(\S+)\s+(.*?)(?: at ([^;\n]+); line (\d+)(?: col \d+)?)?$", re.M)
+MESSAGE = re.compile(r"^(Error|Fatal):(\S+)\s+(.*?)(?: at ([^;\n]+); line (\d+)(?: col \d+)?)?$", re.MULTILINE)
 
 
 @dataclass

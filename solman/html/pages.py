@@ -103,15 +103,17 @@ def describe_images(body, words: dict, images: dict[str, str]) -> None:
 
 def provenance_footer(provenance: dict, words: dict):
     """The footer every page carries: what it was built from (the PDF's copyright page and appendix say it)."""
+    digest = [words["build_digest"] + words["colon"] + " ", E.CODE(provenance["digest"]), E.BR()] \
+        if provenance.get("digest") else []  # the contents page has none: each chapter page has its own
     return E.FOOTER({"class": "solman-provenance"}, E.P(
-        words["build_digest"] + words["colon"] + " ", E.CODE(provenance["digest"]), E.BR(),
+        *digest,
         words["source_commit"] + words["colon"] + " ", E.CODE(str(provenance.get("commit", ""))), E.BR(),
         words["tools"] + words["colon"] + " " + ", ".join(f"{k} {v}" for k, v in provenance.get("tools", {}).items())))
 
 
 def read_provenance(text: str) -> dict | None:
     """The provenance a saved page carries, or None when it is not a solman page."""
-    found = re.search(rf'<script type="application/json" id="{PROVENANCE_ID}">(.*?)</script>', text, re.S)
+    found = re.search(rf'<script type="application/json" id="{PROVENANCE_ID}">(.*?)</script>', text, re.DOTALL)
     if found is None:
         return None
     try:
@@ -137,7 +139,6 @@ def write_index(project, words: dict, entries: list[tuple[int, str, str]], recor
     first = next(iter(records.values()), {})
     provenance = {"digest": "", "commit": first.get("commit", ""), "tools": first.get("tools", {})}
     footer = provenance_footer(provenance, words)
-    footer[0].remove(footer[0][0])  # the contents page has no digest of its own: each page has its own
     page = E.HTML(
         E.HEAD(E.META(charset="utf-8"), E.TITLE(project.title),
                E.META(name="viewport", content="width=device-width, initial-scale=1"),

@@ -28,7 +28,12 @@ from pathlib import Path
 
 from solman.errors import LatexError, Location, SolmanError, raise_collected
 from solman.project.settings import Project
-from solman.project.targets import Target, chapter_numbers, plan_targets, provenance_file
+from solman.project.targets import (
+    Target,
+    chapter_numbers,
+    plan_targets,
+    provenance_file,
+)
 
 log = logging.getLogger("solman")
 
@@ -170,10 +175,10 @@ def conversion_error(project: Project, target: Target, folder: Path, message: st
                                               else name)
         location = Location.of(generated, line, project.root)
     return LatexError(f"LaTeXML: {message}", location=location,
-                      details=[f"converting {page_path(target)}; LaTeXML's log: "
-                               f"{project.relative(folder / (target.name + '-html.latexml.log'))}"],
-                      hint="a macro LaTeXML does not know: define it in the chapter with \\providecommand, or "
-                           "bind it in a templates/solman.sty.ltxml (see the authors' guide, \"The HTML edition\")")
+                      details=[(f"converting {page_path(target)}; LaTeXML's log: "
+                                f"{project.relative(folder / (target.name + '-html.latexml.log'))}")],
+                      hint=("a macro LaTeXML does not know: define it in the chapter with \\providecommand "
+                            "(see the authors' guide, \"Publish the HTML edition\")"))
 
 
 def write_site(project: Project, targets: list[Target], work: Path, records: dict[str, dict]) -> Site:
