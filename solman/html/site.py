@@ -85,6 +85,8 @@ def build_html(project: Project, jobs: int | None = None, draft: bool = False) -
         keys = {t.name: conversion_key(records[t.name]["digest"]) for t in targets}
         work = project.build / "html-work"
         stale = [t for t in targets if not current(work / t.name, keys[t.name])]
+        # the largest chapters first: the conversions of the others fill the cores around them
+        stale.sort(key=lambda t: -chapter_size(project, t))
         if len(stale) < len(targets):
             log.info("HTML unchanged: %s", ", ".join(page_path(t) for t in targets if t not in stale))
         seconds: dict[str, float] = {}
@@ -106,6 +108,13 @@ def build_html(project: Project, jobs: int | None = None, draft: bool = False) -
                       for t in targets]
     site.seconds = time.perf_counter() - started
     return site
+
+
+def chapter_size(project: Project, target: Target) -> int:
+    try:
+        return (project.build / "tex" / "chapters" / f"{target.name}.tex").stat().st_size
+    except OSError:
+        return 0
 
 
 def conversion_key(digest: str) -> str:
