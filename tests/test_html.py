@@ -1,58 +1,249 @@
-"""LaTeX as the HTML a learning platform shows: text as HTML, formulas as TeX for MathJax, figures as files."""
+"""The HTML edition (invoke html): LaTeXML's pages with MathML, their pictures, toggles and provenance,
+built only where the LaTeX changed, contained as pdfLaTeX is, and checked in a real browser."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+from pathlib import Path
+
 import pytest
+from conftest import REPO, edit
 
-from solman.exports.html import Converter, definitions, expand, float_labels
+from solman.html.figures import named_svgs, pictures
+from solman.html.pages import finish_page, read_provenance
+from solman.html.site import build_html, html_words
+from solman.project.language import LANGUAGES, language
+from solman.project.settings import load_project
 
-
-@pytest.mark.parametrize(("latex", "html"), [
-    (r"A \textbf{bold} and \emph{new} word.", "<p>A <strong>bold</strong> and <em>new</em> word.</p>"),
-    (r"Inline $x < y$ stays TeX.", r"<p>Inline \(x &lt; y\) stays TeX.</p>"),
-    ("One.\n\nTwo.", "<p>One.</p><p>Two.</p>"),
-    (r"\[ a \allowbreak b \]", r"<p>\[ a b \]</p>"),
-    (r"$\begingroup\renewcommand*{\arraystretch}{1.6}\begin{bmatrix}1\\2\end{bmatrix}\endgroup$",
-     r"<p>\(\begin{bmatrix}1\\2\end{bmatrix}\)</p>"),
-    (r"\begin{align*} a &= b \end{align*}", r"<p>\begin{align*} a &amp;= b \end{align*}</p>"),
-    (r"\begin{itemize}\item one \item two\end{itemize}", "<ul><li>one</li><li>two</li></ul>"),
-    (r"\begin{tabular}{ll}\toprule a & b \\ \midrule 1 & 2 \\ \bottomrule\end{tabular}",
-     ('<table border="1" style="border-collapse:collapse"><tbody><tr><td>a</td><td>b</td></tr>'
-      "<tr><td>1</td><td>2</td></tr></tbody></table>")),
-    (r"``quoted'' -- and~\lit{3}", "<p>“quoted” – and&#160;3</p>"),
-    (r"Wrong.\corrected{the source says 2}", "<p>Wrong. (corrected: the source says 2)</p>"),
-])
-def test_latex_becomes_html_with_tex_formulas(latex: str, html: str):
-    converter = Converter()
-    assert converter.html(latex) == html
-    assert converter.warnings == []
+WORDS = html_words(dict(language("en").words))
+CHAPTER = r"""Text before.
+\begin{center}
+\begin{tikzpicture}
+\draw (0,0) -- (1,1);
+\end{tikzpicture}
+\end{center}
+Middle $x$.
+\begin{tikzpicture}\node {a};\end{tikzpicture}
+\includegraphics[width=0.9\linewidth]{figures/abc.pdf}
+End.
+"""
 
 
-def test_the_chapter_macros_are_expanded_in_formulas():
-    macros = definitions(r"\providecommand{\ethE}{\mathbf{E}}" "\n" r"\newcommand{\pair}[2]{(#1, #2)}")
-    assert expand(r"\ethE[x] = \pair{a}{b}", macros) == r"{\mathbf{E}}[x] = {(a, b)}"
-    assert Converter(macros).html(r"$\ethE[x]$") == r"<p>\({\mathbf{E}}[x]\)</p>"
+def test_every_language_has_the_html_editions_words():
+    for code, chosen in LANGUAGES.items():
+        assert {"contents", "navigation", "hide_solutions", "show_solutions", "picture"} <= set(chosen.words), code
 
 
-def test_figures_become_files_and_an_unknown_environment_is_a_warning():
-    drawn = []
-    converter = Converter(figure=lambda kind, source: drawn.append((kind, source)) or "a.png")
-    html = converter.html("\\begin{tikzpicture}\\draw (0,0) -- (1,1);\\end{tikzpicture}\n\n"
-                          "\\includegraphics[width=0.5\\linewidth]{figures/ab.pdf}")
-    assert html.count('<img src="@@PLUGINFILE@@/a.png"') == 2
-    assert [kind for kind, _ in drawn] == ["tikz", "graphics"] and drawn[1][1] == "figures/ab.pdf"
-    assert converter.html(r"\begin{weird}text\end{weird}") == "<p>text</p>"
-    assert converter.warnings == ["environment weird is shown as its text: a learning platform cannot show it"]
-    lost = Converter()
-    lost.html(r"\begin{tikzpicture}\end{tikzpicture}")
-    assert lost.warnings == ["a TikZ picture could not be exported as an image"]
+def test_pictures_are_replaced_by_their_svgs_line_for_line():
+    assert len(pictures(CHAPTER)) == 2
+    replaced = named_svgs(CHAPTER, ["svg/a-1.svg", "svg/a-2.svg"])
+    assert replaced.count("\n") == CHAPTER.count("\n")  # LaTeXML's line numbers are the chapter's
+    lines = replaced.splitlines()
+    assert lines[2] == r"\solmanpicture{svg/a-1.svg}" and lines[6] == "Middle $x$."
+    assert r"\solmanpicture{svg/a-2.svg}" in lines[7] and lines[8] == r"\solmanpicture{figures/abc.svg}"
+    assert "tikzpicture" not in replaced
 
 
-def test_a_reference_to_a_figure_or_table_is_its_number_in_the_pdf():
-    latex = (r"\begin{figure}\caption{One}\label{fig:a}\end{figure}"
-             r"\begin{table}\caption{Two}\label{tab:b}\end{table}"
-             r"\captionof{figure}{Three}\label{fig:c}")
-    labels = float_labels(latex, 3)
-    assert labels == {"fig:a": "3.1", "tab:b": "3.1", "fig:c": "3.2"}
-    assert Converter(labels=labels).html(r"Figure~\ref{fig:c} and Table~\ref{tab:b}") == \
-        "<p>Figure&#160;3.2 and Table&#160;3.1</p>"
+RAW = """<!DOCTYPE html><html lang="en"><head><title>T</title><link rel="stylesheet" href="LaTeXML.css"></head>
+<body><div class="ltx_page_main"><div class="ltx_page_content"><article class="ltx_document">
+<div class="ltx_theorem solman-question" id="Qx1"><h6 class="ltx_title">1 (a)</h6><p>Q <math alttext="x"><mi>x</mi></math></p>
+<div class="ltx_proof solman-solution"><h6 class="ltx_title">Solution. <a href="#Qx2" class="ltx_ref">&#10003;</a></h6>
+<div class="ltx_para"><p>S</p></div></div></div>
+<figure class="ltx_figure"><span class="ltx_text solman-picture">svg/t-1.svg</span><figcaption>Figure 1: A curve.</figcaption></figure>
+<span class="ltx_text solman-picture">svg/t-2.svg</span>
+</article></div></div><footer class="ltx_page_footer">Generated by LaTeXML</footer></body></html>"""
+
+
+def test_a_page_gets_toggles_alternatives_and_its_provenance():
+    provenance = {"digest": "d" * 64, "commit": "abc", "tools": {"latexml": "0.8.7"}, "note": "</script>"}
+    page = finish_page(RAW, words=WORDS, edition="solutions", up="../", links=[("Contents", "../index.html")],
+                       provenance=provenance, images={"svg/t-1.svg": "t/t-1.svg"})
+    # the solution is a <details>, open, whose summary holds no link; the mark links to the appendix under it
+    assert re.search(r'<details class="solman-solution" open="open"><summary>Solution</summary><p class="solman-mark">'
+                     r'Verification: <a href="#Qx2"', page)
+    assert 'id="solman-toggle"' in page and "Generated by LaTeXML" not in page
+    assert '<img class="solman-picture" src="t/t-1.svg" alt="Figure 1: A curve.">' in page
+    assert 'alt="Picture (1 (a))"' not in page and 'alt="Picture"' in page  # outside the question: no heading
+    assert read_provenance(page) == provenance  # a saved page leads back to its build, whatever its text holds
+    assert f'<meta name="solman-digest" content="{"d" * 64}">' in page and "Source commit: <code>abc</code>" in page
+    problems = finish_page(RAW.replace("solman-solution", "other"), words=WORDS, edition="problems", up="../",
+                           links=[], provenance=provenance, images={})
+    assert "<details" not in problems and "solman-toggle" not in problems
+
+
+@pytest.fixture(scope="session")
+def html_once(built_once: Path, tmp_path_factory) -> tuple[Path, object]:
+    """The fixture project's HTML edition, built once per session (from a copy of its built PDFs)."""
+    root = tmp_path_factory.mktemp("html") / "project"
+    shutil.copytree(built_once, root)
+    return root, build_html(load_project(root))
+
+
+@pytest.mark.tex
+def test_the_html_edition_has_an_index_and_a_page_per_chapter_and_edition(html_once):
+    root, _ = html_once
+    html = root / "build" / "html"
+    assert sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")) == \
+        ["index.html", "problems/demo.html", "solutions/demo.html"]
+    index = (html / "index.html").read_text(encoding="utf-8")
+    assert 'href="solutions/demo.html"' in index and 'href="problems/demo.html"' in index
+    assert "A demonstration chapter" in index and "Fixture Manual" in index
+    manifest = json.loads((root / "build" / "manifest.json").read_text())
+    digests = {record["output"]: digest for digest, record in manifest["outputs"].items()}
+    for edition in ("solutions", "problems"):
+        page = (html / edition / "demo.html").read_text(encoding="utf-8")
+        # its provenance is the chapter PDF's: the digest in the manifest, and what the PDF embeds
+        assert read_provenance(page)["digest"] == digests[f"chapters/demo-{edition}.pdf"]
+        assert "<math" in page and "ltx_ERROR" not in page
+        assert re.search(r'<img class="solman-picture" src="demo/demo-\w+-1.svg" alt="[^"]+"', page) or \
+            edition == "problems"
+    solutions = (html / "solutions" / "demo.html").read_text(encoding="utf-8")
+    assert solutions.count('<details class="solman-solution" open="open">') == 3
+    # the verification appendix, linked both ways: each mark to its entry, each entry to its question
+    marks = re.findall(r'<p class="solman-mark">Verification: <a href="#([^"]+)"', solutions)
+    assert len(marks) == 3 and all(f'id="{anchor}"' in solutions for anchor in marks)
+    back = re.findall(r'<h6 class="ltx_title solman-question-heading[^"]*">\s*<a href="#([^"]+)"', solutions)
+    assert len(back) == 3 and all(f'id="{anchor}"' in solutions for anchor in back)
+    assert "<details" not in (html / "problems" / "demo.html").read_text(encoding="utf-8")
+    assert (html / "solutions" / "demo" / "demo-solutions-1.svg").read_text().startswith("<?xml")
+
+
+@pytest.mark.tex
+def test_only_the_chapters_whose_latex_changed_are_converted_again(html_once, tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(html_once[0], root)
+    again = build_html(load_project(root))
+    assert again.converted == [] and len(again.pages) == 2
+    edit(root / "chapters" / "demo.tex.j2", "It is $\\VAR{ half }$", "It is exactly $\\VAR{ half }$")
+    after = build_html(load_project(root))  # the solution's text changed; the problems edition's LaTeX did not
+    assert [p.target.name for p in after.converted] == ["demo-solutions"]
+    assert "It is exactly" in (root / "build" / "html" / "solutions" / "demo.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.tex
+def test_latexml_runs_contained(tmp_path):
+    """LaTeXML reads what the chapter asks for; in the sandbox, no file outside its folder is there."""
+    from solman.html.latexml import convert
+
+    (tmp_path / "leak.tex").write_text("\\documentclass{article}\\begin{document}\nSecret: \\input{/etc/passwd}\n"
+                                       "\\end{document}\n")
+    result = convert(tmp_path, "leak", 2026, sandboxed=True)
+    text = result.html.read_text(encoding="utf-8") if result.html.exists() else ""
+    assert "root:" not in text and any("passwd" in message for message, _, _ in result.errors)
+
+
+def axe_or_skip() -> Path:
+    script = REPO / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        pytest.skip("axe-core is not installed: run `invoke setup --html`")
+    return script
+
+
+@pytest.mark.tex
+def test_the_fixture_pages_pass_the_browser_checks(html_once):
+    from solman.checking.browser import check_site
+
+    root, _ = html_once
+    reports = check_site(root / "build" / "html", root / "build" / "html-check", axe_or_skip())
+    assert [(r.page, r.problems) for r in reports if r.problems] == []
+    solutions = next(r for r in reports if r.page == "solutions/demo.html")
+    assert solutions.toggles == 3 and solutions.maths > 5
+    assert all(r.screenshot.stat().st_size > 1000 for r in reports)
+
+
+def test_values_are_read_back_from_the_mathml_not_from_its_annotation():
+    from solman.checking.mathml import latex_tokens, read_back
+    from solman.rendering.render import Use
+
+    def use(latex: str, line: int) -> Use:
+        return Use("v", "k", "v", latex, "fixed(3)", "h", "1a", "solution", output_line=line)
+
+    assert latex_tokens(r"-1\,234.5 \times 10^{-3}") == ["-", "1234.5", "10", "-", "3"]
+    assert latex_tokens(r"3{,}14", LANGUAGES["fr"]) == ["3.14"]
+    page = ('<html><body><p>The estimate is <math><semantics><mrow><mo>\u2212</mo><mn>3.142</mn></mrow>'
+            '<annotation encoding="application/x-tex">-3.142</annotation></semantics></math> and 7 in text.</p>'
+            '</body></html>')
+    assert read_back(page, [use("-3.142", 1), use("7", 2), use(r"\alpha", 3)]).findings == []
+    assert read_back(page, [use(r"\alpha", 3)]).without_numbers == 1
+    tampered = page.replace("<mn>3.142</mn>", "<mn>3.241</mn>")  # the annotation still says -3.142
+    [(_, problem)] = read_back(tampered, [use("-3.142", 1)]).findings
+    assert problem == "the page's MathML does not show - 3.142"
+    unsigned = page.replace("<mo>\u2212</mo>", "")
+    assert read_back(unsigned, [use("-3.142", 1)]).findings
+
+
+@pytest.mark.tex
+def test_verify_checks_the_html_pages_drift_values_and_leaks(html_once, tmp_path):
+    from solman.checking.verification import verify, verify_folder
+
+    root = tmp_path / "project"
+    shutil.copytree(html_once[0], root)
+    html = root / "build" / "html"
+    report = verify(load_project(root))
+    assert report.ok, [f.render() for f in report.failures]
+    assert set(report.pages.values()) == {"current"} and len(report.pages) == 2 and report.read_from_html >= 7
+    assert "HTML: 2 of 2 pages current" in "\n".join(report.summary())
+
+    # a saved page: current now; stale once its chapter changes, saying what changed
+    saved = tmp_path / "saved.html"
+    shutil.copy(html / "problems" / "demo.html", saved)
+    assert verify_folder(root, saved).pages == {str(saved): "current"}
+    # the MathML of a current page shows another number than the value's LaTeX (its annotation does not)
+    solutions = html / "solutions" / "demo.html"
+    page = solutions.read_text(encoding="utf-8")
+    [estimate] = re.findall(r"<mn>(3\.\d{3})</mn>", page)  # the Monte Carlo estimate of pi, fixed(3)
+    solutions.write_text(page.replace(f"<mn>{estimate}</mn>", "<mn>3.000</mn>"), encoding="utf-8")
+    # the problems page shows a solution's words
+    problems = html / "problems" / "demo.html"
+    problems.write_text(problems.read_text(encoding="utf-8").replace(
+        "What is half of one?", "What is half of one? The characteristic polynomial is, so the eigenvalues are"),
+        encoding="utf-8")
+    messages = [f.message for f in verify(load_project(root)).failures]
+    assert any(f"solutions/demo.html: value 'pi_estimate' is printed as '{estimate}', but the page's MathML does "
+               f"not show {estimate}" in m for m in messages), messages
+    assert any(m.startswith("build/html/problems/demo.html shows solution text") for m in messages), messages
+    edit(root / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half?")
+    stale = verify_folder(root, saved)
+    assert stale.pages == {str(saved): "stale"}
+    assert any("saved.html is stale" in f.message and "chapters/demo.tex.j2" in " ".join(f.details)
+               for f in stale.failures)
+
+
+@pytest.mark.tex
+def test_watch_html_serves_the_pages_with_live_reload_and_rebuilds_them(html_once, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path / "project"
+    shutil.copytree(html_once[0], root)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    watcher = subprocess.Popen([sys.executable, "-m", "solman", "-C", str(root), "watch", "--html", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def served(path: str, wanted: str, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5).read().decode()
+                if wanted in text:
+                    return text
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{path} never showed {wanted!r}")
+
+    try:
+        page = served("problems/demo.html", "What is half of one?", 60)
+        assert "livereload.js" in page  # the server's script: the browser reloads when build/html changes
+        edit(root / "chapters" / "demo.tex.j2", "What is half of one?", "What is one half of one?")
+        served("problems/demo.html", "What is one half of one?", 120)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
