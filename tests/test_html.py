@@ -123,6 +123,30 @@ def test_only_the_chapters_whose_latex_changed_are_converted_again(html_once, tm
 
 
 @pytest.mark.tex
+def test_a_failed_html_build_leaves_the_last_site_whole(html_once, tmp_path, monkeypatch):
+    import solman.html.pages
+
+    root = tmp_path / "project"
+    shutil.copytree(html_once[0], root)
+    site = root / "build" / "html"
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    pages = []
+
+    def failing_second(raw, **options):  # the second page fails once the first is finished
+        pages.append(options["edition"])
+        if len(pages) == 2:
+            raise OSError("disk full")
+        return finish(raw, **options)
+
+    finish = solman.html.pages.finish_page
+    monkeypatch.setattr(solman.html.pages, "finish_page", failing_second)
+    edit(root / "chapters" / "demo.tex.j2", "It is $\\VAR{ half }$", "It is exactly $\\VAR{ half }$")
+    with pytest.raises(OSError):
+        build_html(load_project(root))
+    assert {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.tex
 def test_latexml_runs_contained(tmp_path):
     """LaTeXML reads what the chapter asks for; in the sandbox, no file outside its folder is there."""
     from solman.html.latexml import convert

@@ -217,14 +217,15 @@ def test_stress_timeout_must_be_a_positive_number_of_seconds():
 
 def fake_variant_build(root: str, build: str, chapter_id: str, variant) -> Outcome:
     """A variant published without LaTeX: its PDFs' text is its seed, its key's one answer too."""
-    from solman.variants.builds import publish_folder, variants_folder
+    from solman.build.outputs import replace_folder
+    from solman.variants.builds import variants_folder
 
     if variant.id == "v003":
         raise KeyboardInterrupt  # Ctrl-C, as the third variant builds
     folder = variants_folder(load_project(root), chapter_id)
     key = {"questions": [{"id": "1", "answer": {"value": variant.seed}}],
            "variant": {"id": variant.id, "name": variant.name, "seed": variant.seed}}
-    publish_folder(folder / variant.id, folder / ".work" / variant.id,
+    replace_folder(folder / variant.id, folder / ".work" / variant.id,
                    {"problems.pdf": str(variant.seed).encode(), "key.json": json.dumps(key).encode()})
     return Outcome(variant)
 

@@ -75,6 +75,22 @@ def replace_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def replace_folder(folder: Path, work: Path, files: dict[str, bytes]) -> None:
+    """Replace ``folder`` by one holding ``files`` (by their paths in it), as a whole: written in ``work``, then
+    swapped in by two renames. An interruption leaves the old folder, the new one, or (between the renames)
+    none: never files of one build beside files of another (a variant's PDFs and key, the HTML edition's pages)."""
+    staged, replaced = work / "publishing", work / "replaced"
+    for leftover in (staged, replaced):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for name, data in files.items():
+        replace_atomically(staged / name, data)
+    if folder.exists():
+        os.replace(folder, replaced)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, folder)
+    shutil.rmtree(replaced, ignore_errors=True)
+
+
 def dump(manifest: dict) -> bytes:
     return (json.dumps(manifest, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")  # C encoder: fast
 

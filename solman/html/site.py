@@ -191,19 +191,21 @@ def conversion_error(project: Project, target: Target, folder: Path, message: st
 
 
 def write_site(project: Project, targets: list[Target], work: Path, records: dict[str, dict]) -> Site:
-    """Finish every page from its conversion, and write the contents page and the style."""
+    """Finish every page from its conversion, and write the contents page and the style: build/html replaced
+    as a whole, so that a failed or interrupted build leaves the last good site (never half of each)."""
+    from solman.build.outputs import replace_folder
     from solman.html.pages import finish_page, write_index
     from solman.project.language import language
 
     site = project.build / "html"
-    site.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes] = {}
     words = html_words(dict(language(project.language).words))
     for name in ASSETS:
-        write_if_changed(site / name, (HERE / name).read_bytes())
+        files[name] = (HERE / name).read_bytes()
     for name in LATEXML_STYLES:
         found = latexml_resource(name)
         if found is not None:
-            write_if_changed(site / name, found.read_bytes())
+            files[name] = found.read_bytes()
     numbers = chapter_numbers(project)
     for target in targets:
         chapter = target.chapters[0]
@@ -213,23 +215,23 @@ def write_site(project: Project, targets: list[Target], work: Path, records: dic
         if provenance.get("digest") != records[target.name]["digest"]:
             raise LatexError(f"build/tex/{provenance_file(target.name)} is not the provenance of "
                              f"build/{target.output}", hint="run `invoke clean`, then `invoke html` again")
-        pictures = site / target.edition / chapter
+        pictures = f"{target.edition}/{chapter}"
         images = {}
         for source in dict.fromkeys(re.findall(r'<span class="ltx_text solman-picture">([^<]+)</span>', raw)):
             found = next((f for f in (folder / "html" / source, folder / source) if f.is_file()), None)
             if found is not None and not source.startswith("data:"):
-                write_if_changed(pictures / found.name, found.read_bytes())
+                files[f"{pictures}/{found.name}"] = found.read_bytes()
                 images[source] = f"{chapter}/{found.name}"
         other = "problems" if target.edition == "solutions" else "solutions"
         links = [(words["contents"], "../index.html"),
                  (words[f"{other}_edition"], f"../{other}/{chapter}.html")]
         page = finish_page(raw, words=words, edition=target.edition, up="../", links=links,
                            provenance=provenance, images=images)
-        write_if_changed(site / page_path(target), page.encode("utf-8"))
-    index = site / "index.html"
+        files[page_path(target)] = page.encode("utf-8")
     entries = [(numbers[c.id], provenance_title(project, c.id, targets), c.id) for c in project.chapters]
-    write_if_changed(index, write_index(project, words, entries, records, targets).encode("utf-8"))
-    return Site(site, index)
+    files["index.html"] = write_index(project, words, entries, records, targets).encode("utf-8")
+    replace_folder(site, work, files)
+    return Site(site, site / "index.html")
 
 
 def provenance_title(project: Project, chapter: str, targets: list[Target]) -> str:
@@ -251,13 +253,3 @@ def latexml_resource(name: str) -> Path | None:
                             "print pathname_find('" + name + "', paths => [map { \"$_/LaTeXML/resources/CSS\" } @INC])"],
                            capture_output=True, text=True, check=False).stdout.strip()
     return Path(found) if found and Path(found).exists() else None
-
-
-def write_if_changed(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    path.write_bytes(data)

@@ -39,6 +39,7 @@ from solman.errors import (
     VerificationFailure,
     raise_collected,
 )
+from solman.build.outputs import replace_folder
 from solman.project.settings import Project
 from solman.variants.params import Variant
 
@@ -163,7 +164,7 @@ def build_one(root: str, build: str, chapter_id: str, variant: Variant) -> Outco
             [key] = write_keys(project)
         files = {EDITIONS[target.edition]: (work / target.output).read_bytes() for target in built.targets}
         files["key.json"] = variant_key(key, variant)
-        publish_folder(variants_folder(loaded, chapter_id) / variant.id, work, files)
+        replace_folder(variants_folder(loaded, chapter_id) / variant.id, work, files)
         return Outcome(variant)
     except SolmanError as error:
         return Outcome(variant, error.render(), error.category)
@@ -177,24 +178,6 @@ def variant_key(path: Path, variant: Variant) -> bytes:
     key = json.loads(path.read_text(encoding="utf-8"))
     key["variant"] = {"id": variant.id, "name": variant.name, "seed": variant.seed}
     return (json.dumps(key, indent=1, ensure_ascii=False) + "\n").encode()
-
-
-def publish_folder(published: Path, work: Path, files: dict[str, bytes]) -> None:
-    """Replace the variant's folder by one holding ``files``, as a whole: written beside it, then swapped in by
-    two renames. An interruption leaves the old folder, the new one, or (between the renames) none: never a
-    problems.pdf of one build beside the key of another."""
-    from solman.build.outputs import replace_atomically
-
-    staged, replaced = work / "publishing", work / "replaced"
-    for leftover in (staged, replaced):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for name, data in files.items():
-        replace_atomically(staged / name, data)
-    if published.exists():
-        os.replace(published, replaced)
-    published.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, published)
-    shutil.rmtree(replaced, ignore_errors=True)
 
 
 def build_variants(project: Project, chapter_id: str, variants: list[Variant], jobs: int | None = None,
