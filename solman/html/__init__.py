@@ -1,1 +1,0 @@
-"""The HTML edition: the generated LaTeX converted by LaTeXML to web pages with MathML (``invoke html``)."""
