@@ -28,6 +28,9 @@ from solman.variants.params import selected
 pytestmark = pytest.mark.tex
 
 
+# The whole manual from scratch, then verify and the exports: minutes on 2 busy cores, so more than the
+# 600 s that pytest-timeout gives a test that might hang (pyproject.toml); still a limit, not none.
+@pytest.mark.timeout(1200)
 def test_the_flagship_manual_builds_and_verifies(tmp_path):
     project = load_project(REPO, build=tmp_path / "build")
     built = build(project)
