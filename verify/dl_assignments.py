@@ -571,9 +571,9 @@ def test_a2_gradient_formulas_match_finite_differences():
     for n in range(3, 9):
         a, b = float(rng.normal()), float(rng.normal())
         x, g = rng.normal(size=n), rng.normal(size=n - 2)
-        fd_x = numeric_gradient(lambda t: g @ _a2_forward(a, b, t), x)
-        fd_a = numeric_gradient(lambda t: g @ _a2_forward(t[0], b, x), np.array([a]))[0]
-        fd_b = numeric_gradient(lambda t: g @ _a2_forward(a, t[0], x), np.array([b]))[0]
+        fd_x = numeric_gradient(lambda t, a=a, b=b, g=g: g @ _a2_forward(a, b, t), x)
+        fd_a = numeric_gradient(lambda t, b=b, x=x, g=g: g @ _a2_forward(t[0], b, x), np.array([a]))[0]
+        fd_b = numeric_gradient(lambda t, a=a, x=x, g=g: g @ _a2_forward(a, t[0], x), np.array([b]))[0]
         assert math.isclose(_a2_evaluate(da, a, x, g), fd_a, abs_tol=1e-6)
         assert math.isclose(_a2_evaluate(db, a, x, g), fd_b, abs_tol=1e-6)
         assert np.allclose([_a2_evaluate(dx, a, x, g, j) for j in range(1, n + 1)], fd_x, atol=1e-6)

@@ -2618,7 +2618,7 @@ def q33_answer():
     affine in W, its Hessian then being 2 grad f grad f^T; (c) repeats both with the centred gamma."""
     m, d = 3, 2
     W = sp.Matrix(m, d, lambda i, j: sp.Symbol(f"w{i}{j}"))
-    v, gamma, beta = (sp.Matrix(m, 1, lambda i, _: sp.Symbol(f"{n}{i}")) for n in ("v", "g", "b"))
+    v, gamma, beta = (sp.Matrix(m, 1, lambda i, _, n=n: sp.Symbol(f"{n}{i}")) for n in ("v", "g", "b"))
     x = sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"x{i}"))
     pre = W * x
     mean_pre = sum(pre) / m
@@ -2646,10 +2646,10 @@ def test_q33_answer_by_additivity_and_chords():
         for _ in range(100):
             p = q33_instance(int(rng.integers(1 << 30)))
             x1, x2, zero = rng.normal(size=3), rng.normal(size=3), np.zeros(3)
-            f = lambda x, w=None: q33_network(p, x, w, centred)
+            f = lambda x, w=None, p=p, centred=centred: q33_network(p, x, w, centred)
             affine &= abs(f(x1) + f(x2) - f(zero) - f(x1 + x2)) < 1e-9
             w1, w2, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.uniform()
-            loss = lambda w: (f(p["x"], w) - p["y"]) ** 2
+            loss = lambda w, f=f, p=p: (f(p["x"], w) - p["y"]) ** 2
             convex &= loss(t * w1 + (1 - t) * w2) <= t * loss(w1) + (1 - t) * loss(w2) + 1e-9
         found[centred] = (affine, convex)
     yes = {True: "yes", False: "no"}
