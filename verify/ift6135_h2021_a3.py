@@ -451,8 +451,8 @@ def test_q1_w_l2_formula_against_a_numerical_optimiser_on_random_instances():
     for n, d in ((6, 3), (4, 2), (8, 5)):
         X, y, lam = rng.normal(size=(n, d)), rng.normal(size=(n, 1)), rng.uniform(0.1, 5)
         ours = np.array(at(X, y, lam), dtype=float).ravel()
-        w = optimize.minimize(lambda w: np.sum((y.ravel() - X @ w) ** 2) + lam * w @ w, np.zeros(d), method="BFGS",
-                              options={"gtol": 1e-12}).x
+        w = optimize.minimize(lambda w, X=X, y=y, lam=lam: np.sum((y.ravel() - X @ w) ** 2) + lam * w @ w,
+                              np.zeros(d), method="BFGS", options={"gtol": 1e-12}).x
         assert np.allclose(ours, w, atol=1e-6)
     X, y = sp.Matrix(q1_X()), sp.Matrix(q1_y())
     exact = at(np.array(X, dtype=object), np.array(y, dtype=object), q1_lambda_l2_instance())
@@ -965,7 +965,8 @@ def test_q2_more_biased_by_monte_carlo_elbos():
         x = row["x"]
         with mpmath.workdps(20):
             evidence = float(mpmath.log(mpmath.quad(
-                lambda z: mpmath.exp(x * z - mpmath.exp(z) - mpmath.loggamma(x + 1)) * mpmath.npdf(z), [-40, 0, 8])))
+                lambda z, x=x: mpmath.exp(x * z - mpmath.exp(z) - mpmath.loggamma(x + 1)) * mpmath.npdf(z),
+                [-40, 0, 8])))
         for name, m, s in (("amortised", row["m_amortised"], row["s_amortised"]),
                            ("instance-wise", row["m_instance"], row["s_instance"])):
             z = rng.normal(m, s, size=400_000)
