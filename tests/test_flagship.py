@@ -2,6 +2,7 @@
 same from its caches."""
 
 import importlib.util
+import os
 import re
 
 import pytest
@@ -15,9 +16,11 @@ from lms_chapter import (
 )
 
 from solman.build.pipeline import build
+from solman.checking.browser import check_site
 from solman.checking.pages import page_splits, question_marks
 from solman.checking.verification import verify
 from solman.exports.banks import collect_banks, write_format
+from solman.html.site import build_html
 from solman.latex.pdfs import pdf_text, read_digest
 from solman.project.settings import load_project
 from solman.project.targets import plan_targets
@@ -35,9 +38,21 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
     project = load_project(REPO, build=tmp_path / "build")
     built = build(project)
     assert built.warnings == []
+    # The HTML edition, from the same build (invoke html builds nothing more than the pages): verify checks
+    # its pages too, and every page passes the browser checks (see test_html.py); the first screens are kept
+    # in the repository's build/html-check/ for a person to look at.
+    site = build_html(project)
+    assert len(site.pages) == 2 * len(project.chapters) and site.converted == site.pages
     report = verify(project)
     assert report.ok, "\n".join(f.render() for f in report.failures)
     assert set(report.pdfs.values()) == {"current"} and len(report.pdfs) == 2 + 2 * len(project.chapters)
+    assert set(report.pages.values()) == {"current"} and len(report.pages) == 2 * len(project.chapters)
+    assert report.read_from_html > 300
+    axe = REPO / "node_modules" / "axe-core" / "axe.min.js"
+    if axe.exists() or os.environ.get("SOLMAN_REQUIRE_TEX"):  # CI installs it (invoke setup --html)
+        pages = check_site(site.folder, REPO / "build" / "html-check", axe)
+        assert [(p.page, p.problems) for p in pages if p.problems] == []
+        assert len(pages) == 1 + 2 * len(project.chapters) and sum(p.maths for p in pages) > 1000
 
     # No bad breaks: in both editions every question's heading, stem and options share a page, and its
     # solution starts on the page its statement ends (verify checks it too; here it is said outright).
