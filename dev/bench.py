@@ -10,7 +10,9 @@ own ``build/``:
         next to ``invoke verify --fresh``;
 (e)     a generated manual of many chapters and values, compiled serially and in parallel;
 (f)     the same generated content as one document, built by solman, by bare latexmk on
-        solman's rendered ``.tex`` (the floor), and by PythonTeX (latexmk with its rule).
+        solman's rendered ``.tex`` (the floor), and by PythonTeX (latexmk with its rule);
+(g)     the HTML edition of the subject of (a), beside its PDF build: ``invoke html`` right after
+        ``invoke pdf`` (every chapter converted by LaTeXML), then again (nothing converted).
 """
 
 from __future__ import annotations
@@ -131,6 +133,14 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport) -> None:
                                    "imports " + (", ".join(heavy) if heavy else "neither sympy nor numpy")))
     report.goals.append(Goal("no-op rebuild < 0.3 s, no sympy or numpy", f"{noop.seconds:.2f} s", "0.30 s",
                              noop.seconds < 0.3 and not {"sympy", "numpy"} & set(heavy)))
+
+    log.info("(g) the HTML edition, beside the PDF build")
+    html = run_task(repo, subject, "html")  # the PDFs are current: LaTeXML and the pictures alone
+    html_again = run_task(repo, subject, "html")
+    report.measures += [
+        Measure("(g) invoke html after invoke pdf (every chapter page converted)", html.seconds, html.peak_mib,
+                f"beside the cold PDF build's {cold.seconds:.1f} s"),
+        Measure("    invoke html again (no chapter converted)", html_again.seconds, html_again.peak_mib)]
 
     log.info("(d) invoke verify, right after invoke pdf, and invoke verify --fresh")
     verified = run_task(repo, subject, "verify")  # the builds of (a) and (b) just ran: as an author runs it

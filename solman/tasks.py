@@ -165,15 +165,29 @@ def init(c, folder, title="", author="", language="en"):
               f"edit chapters/{EXAMPLE}.tex.j2 and verify/{EXAMPLE}.py, or start another chapter with invoke new")
 
 
-@task
-def setup(c):
+@task(help={"html": "also LaTeXML, Chromium and npm, for the HTML edition (invoke html) and its browser checks; "
+                    "and axe-core (npm ci) where the project has a package.json"})
+def setup(c, html=False):
     """Install TeX Live, latexmk, poppler and bubblewrap from Debian's packages if any are missing."""
     configure_logging()
     with reported():
-        from solman.latex.toolchain import install_tex
+        from solman.latex.toolchain import install_axe, install_tex
 
-        installed = install_tex()
-        print(f"installed: {' '.join(installed)}" if installed else "TeX Live, latexmk, poppler and bubblewrap are ready")
+        installed = install_tex(html=html)
+        if html and install_axe(_project_or_here()):
+            installed.append("axe-core (npm)")
+        ready = "TeX Live, latexmk, poppler and bubblewrap" + (", LaTeXML, Chromium and axe-core" if html else "")
+        print(f"installed: {' '.join(installed)}" if installed else f"{ready} are ready")
+
+
+def _project_or_here() -> Path:
+    """The project's folder, or the current one outside a project (setup needs no project)."""
+    from solman.errors import SolmanError
+
+    try:
+        return _root()
+    except SolmanError:
+        return Path.cwd()
 
 
 SELECTION = {
@@ -231,8 +245,11 @@ def pdf(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, ver
 
 
 @task(help={**SELECTION, "draft": "build even when checks fail, marking every page DRAFT (the default; "
-                                   "--no-draft keeps the last good PDFs instead)"})
-def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True):
+                                   "--no-draft keeps the last good PDFs instead)",
+            "html": "rebuild the HTML edition instead, served at http://127.0.0.1:PORT/ with live reload",
+            "port": "the port --html serves on (default 8000)"})
+def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, verbose=False, draft=True, html=False,
+          port=8000):
     """Rebuild on every save of a chapter, verify module, template or pyproject.toml; Ctrl-C stops."""
     configure_logging(quiet, verbose)
     with reported():
@@ -241,6 +258,22 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
 
         _selection(chapter, edition, manual)
         jobs = _jobs(jobs)
+        if html:
+            from solman.html.serve import serve_site
+            from solman.html.site import build_html
+
+            def rebuild_html(project):
+                site = build_html(project, jobs=jobs, draft=draft)
+                if site.converted:
+                    print(f"rebuilt {', '.join(project.relative(p.path) for p in site.converted)}", flush=True)
+
+            def report_html(error):
+                _print_error(error.render())
+                print("the previous pages in build/html are unchanged; watching on", file=sys.stderr, flush=True)
+
+            project = _project()
+            serve_site(project.root, project.build / "html", rebuild_html, report_html, _number("--port", port, 1))
+            return
 
         def rebuild(project):
             built = build(project, chapter=chapter, edition=edition, manual=manual, jobs=jobs, draft=draft)
@@ -253,6 +286,22 @@ def watch(c, chapter=None, edition=None, manual=False, jobs=None, quiet=False, v
             print("the previous PDFs in build/ are unchanged; watching on", file=sys.stderr, flush=True)
 
         watch_sources(_root(), rebuild, report)
+
+
+@task(help={"jobs": "how many chapters LaTeXML converts at once (default: one per core)",
+            "quiet": SELECTION["quiet"], "verbose": SELECTION["verbose"], "draft": SELECTION["draft"]})
+def html(c, jobs=None, quiet=False, verbose=False, draft=False):
+    """Build the HTML edition, build/html: a page per chapter and edition, mathematics as MathML."""
+    configure_logging(quiet, verbose)
+    with reported():
+        from solman.html.site import build_html
+
+        project = _project()
+        site = build_html(project, jobs=_jobs(jobs), draft=draft)
+        if not quiet:
+            converted = len(site.converted)
+            print(f"{project.relative(site.index)} ({len(site.pages)} pages, {converted} converted "
+                  f"in {site.seconds:.0f} s)")
 
 
 @task(help={"chapter_id": "the new chapter's id: lower-case letters, digits and underscores",
@@ -297,7 +346,8 @@ def export(c, format="overleaf", chapter=None, edition="solutions", variants=Non
             print(f"{len(done.warnings)} warnings: the platform will not show or grade those questions as the PDF does")
 
 
-@task(help={"pdf": "check this PDF (for example one downloaded from a course page) instead of build/",
+@task(help={"pdf": "check this PDF, or this saved page of the HTML edition (for example one downloaded from a "
+                   "course page), instead of build/",
             "chapter": "check only this chapter: its tests, values and PDFs (build/chapters/<id>-*.pdf)",
             "fresh": "run every test and check afresh, reusing no cached result",
             "quiet": "print only the problems and the summary",
@@ -411,5 +461,5 @@ def clean(c):
               else "nothing to clean")
 
 
-ns = Collection(init, setup, new, pdf, watch, verify, keys, export, variants, stress, clean)
+ns = Collection(init, setup, new, pdf, html, watch, verify, keys, export, variants, stress, clean)
 HELP = {name: dict(task.help) for name, task in ns.tasks.items()}  # the options' help texts, for _print_help

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,10 @@ _missing = missing_packages()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``tex`` need TeX Live: skipped without it, unless SOLMAN_REQUIRE_TEX is set (CI)."""
+    """The flagship's tests first: they share one long build (test_flagship.py), so their chain of work
+    starts with the session while the other worker runs the rest. Tests marked ``tex`` need TeX Live:
+    skipped without it, unless SOLMAN_REQUIRE_TEX is set (CI)."""
+    items.sort(key=lambda item: item.path.name != "test_flagship.py")  # stable: the rest keep their order
     if not _missing:
         return
     if os.environ.get("SOLMAN_REQUIRE_TEX"):
@@ -29,6 +35,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "tex" in item.keywords:
             item.add_marker(skip)
+
+
+def once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str,
+         produce: Callable[[Path], dict]) -> tuple[Path, dict]:
+    """Run ``produce(folder)`` once per test session, even with several xdist workers (the first to come
+    runs it under a file lock, the others wait and share its folder and its JSON result, or its failure);
+    return the folder and the result."""
+    base = tmp_path_factory.getbasetemp()
+    base = base if worker_id == "master" else base.parent  # the workers' common folder
+    folder, done = base / name, base / f"{name}.json"
+    with open(base / f"{name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            try:
+                outcome = {"result": produce(folder)}
+            except BaseException as error:
+                outcome = {"failed": f"{type(error).__name__}: {error}"}
+                done.write_text(json.dumps(outcome))
+                raise
+            done.write_text(json.dumps(outcome))
+    outcome = json.loads(done.read_text())
+    if "failed" in outcome:
+        pytest.fail(f"{name} failed in another worker: {outcome['failed']}")
+    return folder, outcome["result"]
 
 
 @pytest.fixture

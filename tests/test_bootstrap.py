@@ -111,6 +111,12 @@ def test_pip_runs_only_when_what_it_installs_from_changed(workplace):
     assert ["venv-python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"] in calls
     assert [c for c in calls if c[0] == "invoke"] == [["invoke", "setup"], ["invoke", "pdf"]]
 
+    # the test suite loads the HTML edition in a browser (CI runs ./bootstrap test): LaTeXML, Chromium, axe-core
+    for task in ("test", "html"):
+        result, calls = bootstrap(project, shims, task)
+        assert result.returncode == 0, result.stderr
+        assert [c for c in calls if c[0] == "invoke"] == [["invoke", "setup", "--html"], ["invoke", task]]
+
     result, calls = bootstrap(project, shims, "pdf")  # nothing changed: neither pip nor compileall
     assert result.returncode == 0, result.stderr
     assert pip_runs(calls) == []

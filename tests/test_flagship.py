@@ -2,10 +2,13 @@
 same from its caches."""
 
 import importlib.util
+import os
 import re
+import shutil
+from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, once
 from lms_chapter import (
     moodle_invalid,
     moodle_numbers,
@@ -15,9 +18,11 @@ from lms_chapter import (
 )
 
 from solman.build.pipeline import build
+from solman.checking.browser import check_site
 from solman.checking.pages import page_splits, question_marks
 from solman.checking.verification import verify
 from solman.exports.banks import collect_banks, write_format
+from solman.html.site import build_html
 from solman.latex.pdfs import pdf_text, read_digest
 from solman.project.settings import load_project
 from solman.project.targets import plan_targets
@@ -28,17 +33,46 @@ from solman.variants.params import selected
 pytestmark = pytest.mark.tex
 
 
-# The whole manual from scratch, then verify and the exports: minutes on 2 busy cores, so more than the
-# 600 s that pytest-timeout gives a test that might hang (pyproject.toml); still a limit, not none.
-@pytest.mark.timeout(1200)
-def test_the_flagship_manual_builds_and_verifies(tmp_path):
-    project = load_project(REPO, build=tmp_path / "build")
-    built = build(project)
-    assert built.warnings == []
-    report = verify(project)
-    assert report.ok, "\n".join(f.render() for f in report.failures)
-    assert set(report.pdfs.values()) == {"current"} and len(report.pdfs) == 2 + 2 * len(project.chapters)
+# The flagship is built once per test session, shared by the tests below (and by both xdist workers: see
+# conftest.once), which then check it side by side. Building it is minutes on 2 busy cores, so these tests
+# may take longer than the 600 s pytest-timeout gives a test that might hang (pyproject.toml); still a
+# limit, not none. conftest runs them first, so that their chain of work starts with the session.
+FLAGSHIP_TIMEOUT = pytest.mark.timeout(1200)
 
+
+@pytest.fixture(scope="session")
+def flagship(tmp_path_factory, worker_id):
+    """The flagship manual, built from scratch once per session; the build's warnings."""
+    def produce(folder):
+        return {"warnings": build(load_project(REPO, build=folder / "build")).warnings}
+
+    folder, made = once(tmp_path_factory, worker_id, "flagship", produce)
+    return load_project(REPO, build=folder / "build"), made
+
+
+@pytest.fixture(scope="session")
+def flagship_site(flagship, tmp_path_factory, worker_id):
+    """The flagship's HTML edition (invoke html), from the same build: it builds nothing more than the pages."""
+    project, _ = flagship
+
+    def produce(folder):
+        site = build_html(project)
+        return {"pages": len(site.pages), "converted": len(site.converted), "folder": str(site.folder)}
+
+    _, made = once(tmp_path_factory, worker_id, "flagship-html", produce)
+    return project, made
+
+
+@FLAGSHIP_TIMEOUT
+def test_the_flagship_builds_without_warnings(flagship):
+    project, made = flagship
+    assert made["warnings"] == []
+    assert (project.build / "manual.pdf").exists() and (project.build / "problems.pdf").exists()
+
+
+@FLAGSHIP_TIMEOUT
+def test_the_flagship_pages_break_well_and_show_its_corrections(flagship):
+    project, _ = flagship
     # No bad breaks: in both editions every question's heading, stem and options share a page, and its
     # solution starts on the page its statement ends (verify checks it too; here it is said outright).
     for edition in ("manual.pdf", "problems.pdf"):
@@ -54,12 +88,17 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
     digest = read_digest(project.build / "problems.pdf")
     assert digest not in pdf_text(project.build / "problems.pdf") and f"Build digest: {digest[:12]}" in text
 
-    # A build from the caches is the same build: render every chapter again with its values
-    # taken from the value cache (as after an edit that touches templates only). The PDFs are
-    # compiled from these .tex files, reproducibly, so equal .tex means byte-identical PDFs.
-    for render in (project.build / "cache").glob("*/render-*.pickle"):
+
+@FLAGSHIP_TIMEOUT
+def test_a_flagship_build_from_its_caches_is_the_same_build(flagship, tmp_path):
+    """Every chapter rendered again with its values taken from the value cache (as after an edit that
+    touches templates only), from a copy of the caches: the same .tex, so byte-identical PDFs (they are
+    compiled reproducibly)."""
+    project, _ = flagship
+    shutil.copytree(project.build / "cache", tmp_path / "build" / "cache")
+    for render in (tmp_path / "build" / "cache").glob("*/render-*.pickle"):
         render.unlink()
-    again = render_chapters(load_project(REPO, build=project.build), plan_targets(project))
+    again = render_chapters(load_project(REPO, build=tmp_path / "build"), plan_targets(project))
     assert len(again) == 2 * len(project.chapters)
     for rendered in again.values():
         assert rendered.text == (project.build / "tex" / rendered.name).read_text(encoding="utf-8"), rendered.name
@@ -68,11 +107,40 @@ def test_the_flagship_manual_builds_and_verifies(tmp_path):
     for rendered in again.values():
         spaces = rendered.text.count("\\begin{withspace}")
         exam = rendered.chapter in ("eth_dl_2020", "epfl_ml_2024", "variant_exam") and rendered.name.endswith("-problems.tex")
-        assert spaces == (sum(q.kind == "open" for q in rendered.questions) if exam else 0), rendered.name
+        assert spaces == (sum(q.kind in ("open", "essay") for q in rendered.questions) if exam else 0), rendered.name
 
-    # The LMS exports (README, "Exports"): every chapter in both formats, valid, without warnings; the EPFL
-    # exam's 12 multiple-choice and 20 true/false questions among them; every numeric answer with its
-    # tolerance, read back from the files as the verify module computes it (variant_exam: in each variant).
+
+@FLAGSHIP_TIMEOUT
+def test_the_flagship_verifies_with_its_html_edition(flagship_site):
+    """verify proves the PDFs and the HTML pages (values read back from their MathML, no leak, current)."""
+    project, made = flagship_site
+    assert made["pages"] == 2 * len(project.chapters) and made["converted"] == made["pages"]
+    report = verify(project)
+    assert report.ok, "\n".join(f.render() for f in report.failures)
+    assert set(report.pdfs.values()) == {"current"} and len(report.pdfs) == 2 + 2 * len(project.chapters)
+    assert set(report.pages.values()) == {"current"} and len(report.pages) == 2 * len(project.chapters)
+    assert report.read_from_html > 300
+
+
+@FLAGSHIP_TIMEOUT
+def test_the_flagship_html_passes_the_browser_checks(flagship_site):
+    """Every page in headless Chromium (see test_html.py); the first screens are kept in the repository's
+    build/html-check/ for a person to look at."""
+    project, made = flagship_site
+    axe = REPO / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.exists() and not os.environ.get("SOLMAN_REQUIRE_TEX"):  # CI installs it (invoke setup --html)
+        pytest.skip("axe-core is not installed: run `invoke setup --html`")
+    pages = check_site(Path(made["folder"]), REPO / "build" / "html-check", axe)
+    assert [(p.page, p.problems) for p in pages if p.problems] == []
+    assert len(pages) == 1 + 2 * len(project.chapters) and sum(p.maths for p in pages) > 1000
+
+
+@FLAGSHIP_TIMEOUT
+def test_the_flagship_exports_to_learning_platforms(flagship):
+    """The LMS exports (README, "Exports"): every chapter in both formats, valid, without warnings; the EPFL
+    exam's 12 multiple-choice and 20 true/false questions among them; every numeric answer with its
+    tolerance, read back from the files as the verify module computes it (variant_exam: in each variant)."""
+    project, _ = flagship
     check_lms_exports(project)
 
 

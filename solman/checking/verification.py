@@ -51,6 +51,7 @@ from solman.errors import (
 )
 from solman.checking.lint import problem_numbers
 from solman.checking.pages import page_check
+from solman.checking.webpages import page_display, page_drift, page_provenance, page_text, published_pages
 from solman.build.manifest import empty_manifest, load_manifest
 from solman.latex.pdfs import pdf_text, read_digest, read_provenance
 from solman.project.language import ENGLISH, Language, language
@@ -103,6 +104,8 @@ class Report:
     sensitivity: tuple[int, int] | None = None  # printed values pinned, and printed; None: not measured
     scope: str | None = None  # the chapter checked alone (verify --chapter), or None: the whole manual
     unchecked: list[str] = field(default_factory=list)  # what a check of one chapter left out
+    pages: dict[str, str] = field(default_factory=dict)  # HTML page -> current, stale, unknown or draft
+    read_from_html: int = 0  # printed values found again in the HTML pages' MathML
 
     @property
     def ok(self) -> bool:
@@ -138,6 +141,10 @@ class Report:
         lines.append(f"lint: {sum(1 for f in self.failures if 'typed into a solution' in f.message)} typed "
                      f"numbers, {self.literals} marked \\lit")
         lines.append(self.pdf_line())
+        if self.pages:
+            counts = Counter(self.pages.values())
+            lines.append(f"HTML: {counts['current']} of {len(self.pages)} pages current, "
+                         f"{self.read_from_html} printed values read back from their MathML")
         lines.append("sensitivity: not measured" if self.sensitivity is None
                      else "sensitivity: {}/{} printed values pinned".format(*self.sensitivity))
         if self.unchecked:
@@ -229,6 +236,8 @@ def checked(project: Project, pdf: Path | None, scope: list[Chapter], chapter: s
     lint, report.literals = lint_check(project, scope)
     report.failures += lint
     pdfs = [pdf] if pdf else published_pdfs(project.build, targets if chapter else None)
+    pages = [p for p in pdfs if p.suffix == ".html"] if pdf else published_pages(project.build, targets if chapter else None)
+    pdfs = [p for p in pdfs if p.suffix != ".html"]
     try:
         if pdfs:
             require_tex(only=("poppler-utils",))
@@ -237,7 +246,12 @@ def checked(project: Project, pdf: Path | None, scope: list[Chapter], chapter: s
         current = [p for p in pdfs if report.pdfs.get(str(p)) == "current"]
         if pdf is None:
             report.failures += quality_check(project, current)
-        report.failures += leak_check(project, sources, current, scope)
+        report.pages, drift = page_drift(project, sources, pages)
+        report.failures += drift
+        current_pages = [p for p in pages if report.pages.get(str(p)) == "current"]
+        shown, report.read_from_html = page_display(project, chapters, current_pages)
+        report.failures += shown
+        report.failures += leak_check(project, sources, current, scope, current_pages)
         report.failures += page_check(project.root, chapters, current, project.relative)
     except SolmanError as error:
         report.failures += errors_of(error)
@@ -284,6 +298,11 @@ def check_pdf_argument(project: Project, pdf: Path) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot be read: {exc.strerror} (given with --pdf)", location=location,
                           hint=hint) from None
+    if head != PDF_MAGIC and pdf.suffix in (".html", ".htm"):
+        if page_provenance(pdf) is None:
+            raise ConfigError("not a page of solman's HTML edition: it carries no solman provenance (given with --pdf)",
+                              location=location, hint="give a page that `invoke html` wrote, saved as it was served")
+        return
     if head != PDF_MAGIC:
         raise ConfigError(f"not a PDF: it does not start with {PDF_MAGIC.decode()} (given with --pdf)",
                           location=location, hint=hint)
@@ -679,8 +698,9 @@ class SolutionText:
         return Location.of(origin[0], origin[1], project.root) if origin else None
 
 
-def leak_check(project: Project, sources: Sources, current_pdfs: list[Path], scope: list[Chapter] | None = None
-               ) -> list[SolmanError]:
+def leak_check(project: Project, sources: Sources, current_pdfs: list[Path], scope: list[Chapter] | None = None,
+               pages: list[Path] = ()) -> list[SolmanError]:
+    """Solution text or values in the problems edition: its LaTeX, its current PDFs and its HTML ``pages``."""
     failures: list[SolmanError] = []
     statements: set[tuple[str, ...]] = set()  # every phrase the solutions edition shows outside its solutions
     solutions: list[SolutionText] = []
@@ -711,10 +731,12 @@ def leak_check(project: Project, sources: Sources, current_pdfs: list[Path], sco
         failures += value_leaks(project, chapter.id, rendered, problems)
     for shell in sources.shells.values():  # title pages, contents: the same in both editions, no solutions
         statements |= set(shingles(words(plain_text(shell.text))))
-    for pdf in current_pdfs:
-        if read_provenance(pdf).get("edition") != "problems":
-            continue
-        shown = set(shingles(words(dehyphenate(pdf_text(pdf)))))
+    shown_texts = [(pdf, lambda pdf=pdf: dehyphenate(pdf_text(pdf))) for pdf in current_pdfs
+                   if read_provenance(pdf).get("edition") == "problems"]
+    shown_texts += [(page, lambda page=page: page_text(page)) for page in pages
+                    if (page_provenance(page) or {}).get("edition") == "problems"]
+    for pdf, text in shown_texts:
+        shown = set(shingles(words(text())))
         for solution in solutions:
             leaked = [(i, phrase) for phrase, i in solution.phrases().items()
                       if phrase not in statements and phrase in shown]

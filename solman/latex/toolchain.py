@@ -26,12 +26,19 @@ DEBIAN_PACKAGES = {
     "poppler-utils": ["pdfinfo", "pdftotext", "pdftoppm"],
     "bubblewrap": ["bwrap"],  # the sandbox LaTeX runs in (solman.latex.sandbox)
 }
+# The HTML edition (invoke html, and its browser checks): LaTeXML converts the LaTeX, Chromium loads the pages,
+# npm installs axe-core (package.json). Installed by `invoke setup --html` only: most projects never need them.
+HTML_PACKAGES = {
+    "latexml": ["latexmlc"],
+    "chromium": ["chromium"],
+    "npm": ["npm"],
+}
 SANDBOX_PACKAGE = "bubblewrap"  # required by solman.latex.sandbox, with its own message, unless sandbox = false
 
 
-def missing_packages() -> list[str]:
-    """The Debian packages whose programs or TeX files cannot be found."""
-    missing = []
+def missing_packages(html: bool = False) -> list[str]:
+    """The Debian packages whose programs or TeX files cannot be found (with ``html``, the HTML edition's too)."""
+    missing = [p for p, programs in HTML_PACKAGES.items() if html and not all(shutil.which(n) for n in programs)]
     kpsewhich = shutil.which("kpsewhich")
     files = [f for needs in DEBIAN_PACKAGES.values() for f in needs if "." in f]
     found = set()
@@ -45,6 +52,21 @@ def missing_packages() -> list[str]:
                 missing.append(package)
                 break
     return missing
+
+
+def install_axe(root) -> bool:
+    """``npm ci`` in ``root`` when it has a package.json (axe-core for the browser checks) whose packages
+    are not installed yet; whether it ran."""
+    from pathlib import Path
+
+    root = Path(root)
+    if not (root / "package.json").exists() or (root / "node_modules" / "axe-core" / "axe.min.js").exists():
+        return False
+    log.info("$ npm ci  (in %s)", root)
+    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=root, check=False)
+    if done.returncode != 0:
+        raise MissingTool("`npm ci` failed: axe-core is not installed", hint="read npm's messages above")
+    return True
 
 
 def install_command(packages: list[str]) -> list[str]:
@@ -76,9 +98,10 @@ def _can_be_root() -> bool:
     return os.geteuid() == 0 or shutil.which("sudo") is not None
 
 
-def install_tex() -> list[str]:
-    """Install the missing packages with apt-get; return what was installed (nothing if complete)."""
-    missing = missing_packages()
+def install_tex(html: bool = False) -> list[str]:
+    """Install the missing packages with apt-get (with ``html``, LaTeXML and Chromium too); return what was
+    installed (nothing if complete)."""
+    missing = missing_packages(html=True) if html else missing_packages()
     if not missing:
         log.info("TeX Live, latexmk, poppler and bubblewrap are installed: nothing to do")
         return []
@@ -98,7 +121,22 @@ def install_tex() -> list[str]:
         log.info("$ %s", " ".join(command))
         if subprocess.run(command, env=environment, check=False).returncode != 0:
             raise MissingTool(f"`{' '.join(command)}` failed", hint="read apt-get's messages above")
-    still = missing_packages()
+    still = missing_packages(html=True) if html else missing_packages()
     if still:
         raise MissingTool(f"after installing, still missing: {' '.join(still)}")
     return missing
+
+
+def install_axe(root) -> bool:
+    """``npm ci`` in ``root`` when it has a package.json (axe-core for the browser checks) whose packages
+    are not installed yet; whether it ran."""
+    from pathlib import Path
+
+    root = Path(root)
+    if not (root / "package.json").exists() or (root / "node_modules" / "axe-core" / "axe.min.js").exists():
+        return False
+    log.info("$ npm ci  (in %s)", root)
+    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=root, check=False)
+    if done.returncode != 0:
+        raise MissingTool("`npm ci` failed: axe-core is not installed", hint="read npm's messages above")
+    return True

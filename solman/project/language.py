@@ -134,6 +134,12 @@ problems edition shows no solution's text or value.""",
     "answer_wrong": "The answer is {answer}.",  # ... and of a wrong one (str.format: the answer)
     "points_heading": "Points",
     "total": "Total",
+    # the HTML edition (solman/html)
+    "contents": "Contents",
+    "navigation": "Manual",
+    "hide_solutions": "Hide the solutions",
+    "show_solutions": "Show the solutions",
+    "picture": "Picture",
 }
 
 FRENCH_WORDS = {
@@ -221,6 +227,11 @@ l'édition des énoncés ne montre ni le texte ni les valeurs d'aucune solution.
     "answer_wrong": "La réponse est {answer}.",
     "points_heading": "Points",
     "total": "Total",
+    "contents": "Table des matières",
+    "navigation": "Manuel",
+    "hide_solutions": "Masquer les solutions",
+    "show_solutions": "Afficher les solutions",
+    "picture": "Figure",
 }
 
 GERMAN_WORDS = {
@@ -308,6 +319,11 @@ Werte einer Lösung zeigt.""",
     "answer_wrong": "Die Antwort ist {answer}.",
     "points_heading": "Punkte",
     "total": "Summe",
+    "contents": "Inhalt",
+    "navigation": "Handbuch",
+    "hide_solutions": "Lösungen ausblenden",
+    "show_solutions": "Lösungen einblenden",
+    "picture": "Abbildung",
 }
 
 # French babel keeps LaTeX's own layout of lists and footnotes (solman's design is the same in every

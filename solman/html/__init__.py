@@ -1,0 +1,1 @@
+"""The HTML edition: the generated LaTeX converted by LaTeXML to web pages with MathML (``invoke html``)."""
