@@ -24,6 +24,42 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _matrix_symbol(name, rows=D_SYM, cols=D_SYM):
+    """A matrix of symbolic size d named by its LaTeX, for answers written in matrix notation."""
+    return sp.MatrixSymbol(name, rows, cols)
+
+
+def _evaluate_matrix_expression(expression, numbers):
+    """A sympy matrix expression evaluated with numpy, each MatrixSymbol (by its name) replaced by an array:
+    a second, independent reading of a formula (sympy's own lambdify cannot take LaTeX names)."""
+    if isinstance(expression, (sp.MatrixSymbol, sp.Symbol)):
+        return np.asarray(numbers[expression.name], dtype=float)
+    if isinstance(expression, sp.Transpose):
+        return _evaluate_matrix_expression(expression.arg, numbers).T
+    if isinstance(expression, sp.BlockMatrix):
+        return np.block([[_evaluate_matrix_expression(b, numbers) for b in row] for row in expression.blocks.tolist()])
+    if isinstance(expression, sp.HadamardProduct):
+        return functools.reduce(np.multiply, (_evaluate_matrix_expression(a, numbers) for a in expression.args))
+    if isinstance(expression, (sp.MatAdd, sp.Add)):
+        return sum(_evaluate_matrix_expression(a, numbers) for a in expression.args)
+    if isinstance(expression, (sp.MatMul, sp.Mul)):
+        result = None
+        for factor in expression.args:
+            value_ = _evaluate_matrix_expression(factor, numbers)
+            if result is None:
+                result = value_
+            elif np.ndim(result) == 2 and np.ndim(value_) == 2:
+                result = result @ value_
+            else:
+                result = result * value_
+        return result
+    if isinstance(expression, sp.Pow):
+        return _evaluate_matrix_expression(expression.base, numbers) ** float(expression.exp)
+    if expression.is_number:
+        return float(expression)
+    raise TypeError(f"cannot evaluate {type(expression).__name__}")
+
+
 # =============================================================================================
 # Problem 1: feedforward networks and backpropagation
 # =============================================================================================
@@ -159,6 +195,23 @@ def one_unit_relu_best_error():
     return float(best)
 
 
+@value
+def activation_derivatives():
+    """The key of 1.1a: ReLU', the subdifferential of ReLU at 0, ELU', that of ELU at 0, and softplus' (as the
+    logistic sigmoid), in that order."""
+    return (relu_derivative(), relu_subdifferential(), elu_derivative(), elu_subdifferential(),
+            softplus_derivative_as_sigmoid())
+
+
+@value
+def relu_net_construction():
+    """The key of 1.1c: W1' = [W1; -W1], b1' = [b1; -b1], W2' = [W2, W2], as block matrices (their shapes are
+    the dimensions the question asks for)."""
+    w1, b1, w2 = (_matrix_symbol(r"\mathbf{W}_1"), _matrix_symbol(r"\mathbf{b}_1", D_SYM, 1),
+                  _matrix_symbol(r"\mathbf{W}_2"))
+    return (sp.BlockMatrix([[w1], [-w1]]), sp.BlockMatrix([[b1], [-b1]]), sp.BlockMatrix([[w2, w2]]))
+
+
 def test_relu_and_elu_derivatives_match_finite_differences_off_the_kink():
     rng = np.random.default_rng(11)
     relu_prime = sp.lambdify(X_SYM, relu_derivative(), "numpy")
@@ -211,6 +264,40 @@ def test_elu_with_alpha_above_one_has_no_subgradient_at_zero():
     ys = np.linspace(-2, 2, 401)
     elu = np.where(ys > 0, ys, 2.0 * (np.exp(ys) - 1))  # alpha = 2: left slope 2 > right slope 1
     assert not any((elu >= g * ys - 1e-12).all() for g in np.linspace(-1, 3, 401))
+
+
+@checks("1.1a")
+def test_the_key_of_1_1a_is_what_finite_differences_and_one_sided_quotients_give():
+    relu_d, relu_sub, elu_d, elu_sub, soft_d = activation_derivatives()
+    rng = np.random.default_rng(111)
+    for x in rng.uniform(0.05, 4, 20) * rng.choice([-1, 1], 20):
+        alpha = rng.uniform(0.05, 1.0)
+        elu = lambda t, a=alpha: t if t > 0 else a * (math.exp(t) - 1)  # noqa: E731
+        assert math.isclose(float(relu_d.subs(X_SYM, x)), derivative(lambda t: max(0.0, t), x), abs_tol=1e-6)
+        assert math.isclose(float(elu_d.subs({ALPHA: alpha, X_SYM: x})), derivative(elu, x), rel_tol=1e-6)
+        assert math.isclose(float(soft_d.subs(X_SYM, x)), derivative(lambda t: math.log1p(math.exp(t)), x),
+                            rel_tol=1e-7)
+        h = 1e-7
+        assert [float(relu_sub.start), float(relu_sub.end)] == [max(0.0, -h) / -h + 0.0, max(0.0, h) / h]
+        assert math.isclose(float(elu_sub.start.subs(ALPHA, alpha)), elu(-h) / -h, rel_tol=1e-6)
+        assert math.isclose(float(elu_sub.end.subs(ALPHA, alpha)), elu(h) / h, rel_tol=1e-6)
+
+
+@checks("1.1c")
+def test_the_key_of_1_1c_builds_a_relu_network_equal_to_the_absolute_value_network():
+    rng = np.random.default_rng(113)
+    w1_new, b1_new, w2_new = relu_net_construction()
+    for d in (1, 2, 5):
+        numbers = {r"\mathbf{W}_1": rng.normal(size=(d, d)), r"\mathbf{b}_1": rng.normal(size=(d, 1)),
+                   r"\mathbf{W}_2": rng.normal(size=(d, d))}
+        a, b, c = (_evaluate_matrix_expression(m, numbers) for m in (w1_new, b1_new, w2_new))
+        assert a.shape == (2 * d, d) and b.shape == (2 * d, 1) and c.shape == (d, 2 * d)
+        for block, shape in zip((w1_new, b1_new, w2_new), (a.shape, b.shape, c.shape)):
+            assert tuple(int(n.subs(D_SYM, d)) for n in block.shape) == shape
+        for _ in range(5):
+            x = rng.normal(size=(d, 1))
+            plain = numbers[r"\mathbf{W}_2"] @ np.abs(numbers[r"\mathbf{W}_1"] @ x + numbers[r"\mathbf{b}_1"])
+            assert np.allclose(c @ np.maximum(0.0, a @ x + b), plain, rtol=1e-12, atol=1e-12)
 
 
 def test_relu_abs_identities_hold_on_a_grid():
@@ -332,6 +419,26 @@ def ring_bias():
     return Fraction(radii["inner"] ** 2 + radii["outer_low"] ** 2, 2)
 
 
+FEATURE_X1, FEATURE_X2 = sp.symbols("x_1 x_2", real=True)
+
+
+@value
+def separability_answer():
+    """The key of 1.2a for our stand-ins: per data set whether a linear network classifies it as given (the LP of
+    toy_datasets) and, where it does not, the feature phi(x) after which a linear model does."""
+    x1, x2 = FEATURE_X1, FEATURE_X2
+    proposed = {"b": x1 * x2, "c": (x1 - x2) ** 2, "d": x1 ** 2 + x2 ** 2}
+    data = toy_datasets()
+    return {name: {"separable": data[name]["linear"],
+                   "feature": None if data[name]["linear"] else proposed[name]} for name in "abcd"}
+
+
+@value
+def ring_classifier():
+    """The key of 1.2b: y-hat = x1^2 + x2^2 - b for data set (d), with b the threshold ring_bias."""
+    return FEATURE_X1 ** 2 + FEATURE_X2 ** 2 - ring_bias()
+
+
 def _hulls_intersect(plus, minus):
     """An independent certificate of non-separability: a point in both convex hulls (an LP)."""
     plus, minus = np.asarray(plus), np.asarray(minus)
@@ -389,6 +496,31 @@ def test_the_ring_classifier_is_right_on_every_point_of_data_set_d():
                                     bounds=(radii["inner"] ** 2, radii["outer_low"] ** 2), method="bounded",
                                     options={"xatol": 1e-10})
     assert abs(best.x - float(ring_bias())) < 1e-6
+
+
+@checks("1.2a")
+def test_the_key_of_1_2a_is_decided_by_convex_hulls_and_its_features_separate():
+    data, answer = toy_datasets(), separability_answer()
+    for name in "abcd":
+        plus, minus = np.asarray(data[name]["plus"]), np.asarray(data[name]["minus"])
+        assert answer[name]["separable"] == (not _hulls_intersect(plus, minus)), name
+        feature = answer[name]["feature"]
+        if feature is None:
+            continue
+        phi = sp.lambdify((FEATURE_X1, FEATURE_X2), feature, "numpy")
+        lift = lambda points: np.column_stack([points, phi(points[:, 0], points[:, 1])])  # noqa: E731
+        assert not _hulls_intersect(lift(plus), lift(minus)), name
+
+
+@checks("1.2b")
+def test_the_ring_classifier_of_1_2b_classifies_every_point_with_the_widest_margin():
+    data = toy_datasets()["d"]
+    y_hat = sp.lambdify((FEATURE_X1, FEATURE_X2), ring_classifier(), "numpy")
+    plus, minus = np.asarray(data["plus"]), np.asarray(data["minus"])
+    assert (y_hat(*plus.T) >= 0).all() and (y_hat(*minus.T) < 0).all()
+    # the threshold sits halfway between the disc's radius bound 1 and the ring's 2: equal margins on r^2
+    assert math.isclose(float(y_hat(1.0, 0.0)), -float(y_hat(2.0, 0.0)), rel_tol=1e-12)
+    assert sp.Poly(ring_classifier(), FEATURE_X1, FEATURE_X2).coeff_monomial(FEATURE_X1 ** 2) == 1
 
 
 def _uniform_from_raw(bit_generator, low, high, count):
@@ -572,6 +704,12 @@ def mlp_example_param_count():
     return sum(n_out * n_in + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
 
 
+@value
+def forward_mode_tangent_nodes():
+    """The key of 1.3a: the nodes a full forward-mode pass for dl/dh1 adds, one tangent per node that depends on h1."""
+    return [tex(rf"\partial {STANDIN_LABELS[t['node']]}/\partial\mathbf{{h}}_1") for t in forward_mode_graph()["tangents"]]
+
+
 @checks("1.3a")
 def test_forward_mode_dl_dh1_matches_finite_differences():
     for seed in range(5):
@@ -662,6 +800,24 @@ def test_forward_mode_tangents_and_reads_match_perturbed_jacobians():
     assert [r["node"] for r in forward_mode_reads()] == [STANDIN_LABELS[n] for n in ("h2", "yhat", "l")]
     assert [r["reads"] for r in forward_mode_reads()] == [[STANDIN_LABELS[q] for q, node in graph["reads"]
                                                            if node == n] for n in ("h2", "yhat", "l")]
+
+
+@checks("1.3a")
+def test_the_tangent_nodes_of_1_3a_are_the_nodes_a_perturbation_of_h1_moves():
+    rng = np.random.default_rng(131)
+    order = ["h1", "h2", "yhat", "l"]
+    for _ in range(3):
+        base = _standin_random_inputs(rng)
+        moved = dict(base, h1=base["h1"] + 1e-3 * rng.normal(size=base["h1"].shape))
+        changed = ["h1"]
+        for node in order[1:]:  # recompute downstream of h1 from each version
+            base[node], moved[node] = _STANDIN_NUMERIC[node](base), _STANDIN_NUMERIC[node](moved)
+            if not np.allclose(base[node], moved[node], rtol=0, atol=1e-12):
+                changed.append(node)
+        x_changed = not np.allclose(_STANDIN_NUMERIC["h1"](base), _STANDIN_NUMERIC["h1"](moved))
+        assert not x_changed  # h1 = s(W1 x) reads nothing downstream: no tangent for x or W1
+        assert [str(n) for n in forward_mode_tangent_nodes()] == \
+            [rf"\partial {STANDIN_LABELS[n]}/\partial\mathbf{{h}}_1" for n in changed]
 
 
 def _mlp_parameters(widths, rng):
@@ -757,6 +913,29 @@ def sigmoid_derivative_in_h():
     return tidy
 
 
+@value
+def mae_weight_gradients():
+    """The key of 1.4c: dL/dW2 = (dL/dy-hat) h1^T and dL/dW1 = (dL/dz1) x^T, outer products of column vectors."""
+    column = lambda name: _matrix_symbol(name, D_SYM, 1)  # noqa: E731
+    dl_dyhat, h1 = column(r"\frac{\partial L}{\partial\hat{\mathbf{y}}}"), column(r"\mathbf{h}_1")
+    dl_dz1, x = column(r"\frac{\partial L}{\partial\mathbf{z}_1}"), column(r"\mathbf{x}")
+    return (dl_dyhat * h1.T, dl_dz1 * x.T)
+
+
+MAE_GRAPH = {"x": ["z1"], "W1": ["z1"], "z1": ["h1"], "h1": ["yhat"], "W2": ["yhat"], "yhat": ["L"], "y": ["L"]}
+MAE_TRAINABLE = ("W1", "W2")
+
+
+@value
+def input_gradients_needed():
+    """The key of 1.4d: whether training needs dL/dx or dL/dy. Backpropagation needs dL/dv exactly for the nodes v on
+    a path from a trainable parameter to L; x and y are needed only if some parameter lies upstream of them."""
+    def downstream(node):
+        return {node}.union(*(downstream(child) for child in MAE_GRAPH.get(node, [])))
+    on_parameter_paths = set().union(*(downstream(p) for p in MAE_TRAINABLE))
+    return bool({"x", "y"} & on_parameter_paths)
+
+
 def _mae_network(seed, d=4):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(d, d)), rng.normal(size=(d, d)), rng.normal(size=d), rng.normal(size=d)
@@ -798,7 +977,66 @@ def test_backpropagation_formulas_of_1_4_match_finite_differences():
         assert np.allclose(dl_dw2 / len(y), mean_grad, atol=1e-6)
 
 
+@checks("1.4c")
+def test_the_key_of_1_4c_evaluated_on_random_networks_is_the_finite_difference_gradient():
+    dw2_formula, dw1_formula = mae_weight_gradients()
+    for seed in range(4):
+        w1, w2, x, y = _mae_network(seed + 40)
+        h1 = _sigmoid(w1 @ x)
+        dl_dyhat = np.sign(w2 @ h1 - y)
+        numbers = {r"\frac{\partial L}{\partial\hat{\mathbf{y}}}": dl_dyhat[:, None], r"\mathbf{h}_1": h1[:, None],
+                   r"\frac{\partial L}{\partial\mathbf{z}_1}": ((w2.T @ dl_dyhat) * h1 * (1 - h1))[:, None],
+                   r"\mathbf{x}": x[:, None]}
+        assert np.allclose(_evaluate_matrix_expression(dw2_formula, numbers),
+                           numeric_gradient(lambda w: _mae_loss(w1, w, x, y), w2), atol=1e-6)
+        assert np.allclose(_evaluate_matrix_expression(dw1_formula, numbers),
+                           numeric_gradient(lambda w: _mae_loss(w, w2, x, y), w1), atol=1e-6)
+
+
+@checks("1.4d")
+def test_training_of_1_4_never_needs_the_input_or_target_gradients():
+    # a backward pass that forms only dL/dy-hat, dL/dh1 and dL/dz1 yields the exact weight gradients, while
+    # x and y stay untouched by every update: neither gradient is needed
+    assert input_gradients_needed() is False
+    for seed in range(3):
+        w1, w2, x, y = _mae_network(seed + 50)
+        h1 = _sigmoid(w1 @ x)
+        dl_dz1 = (w2.T @ np.sign(w2 @ h1 - y)) * h1 * (1 - h1)
+        assert np.allclose(np.outer(dl_dz1, x), numeric_gradient(lambda w: _mae_loss(w, w2, x, y), w1), atol=1e-6)
+        assert np.allclose(np.outer(np.sign(w2 @ h1 - y), h1),
+                           numeric_gradient(lambda w: _mae_loss(w1, w, x, y), w2), atol=1e-6)
+    # had x been produced by a trainable embedding E (x = E u), dL/dx would be needed: E's gradient is dL/dx u^T
+    rng = np.random.default_rng(51)
+    w1, w2, _, y = _mae_network(52)
+    emb, u = rng.normal(size=(4, 4)), rng.normal(size=4)
+    h1 = _sigmoid(w1 @ emb @ u)
+    dl_dx = w1.T @ ((w2.T @ np.sign(w2 @ h1 - y)) * h1 * (1 - h1))
+    assert np.allclose(np.outer(dl_dx, u), numeric_gradient(lambda e: _mae_loss(w1, w2, e @ u, y), emb), atol=1e-6)
+
+
 # --- 1.5 skip connections --------------------------------------------------------------------
+
+
+@value
+def residual_input_gradient():
+    """The key of 1.5a: dl/dx = (I + J1)^T grad L(y1), and its dimension (the rows of that column vector)."""
+    identity, jacobian = _matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_1")
+    gradient = sp.Transpose(sp.MatAdd(identity, jacobian)) * _matrix_symbol(r"\nabla L(\mathbf{y}_1)", D_SYM, 1)
+    return (gradient, gradient.shape[0])
+
+
+@value
+def residual_weight_gradient():
+    """The key of 1.5b: the backward recursion g_n = grad L(y_n), g_{j-1} = (I + J_j)^T g_j, and
+    dl/dW_k = (phi'(W_k y_{k-1}) o g_k) y_{k-1}^T for f(y, W) = phi(W y)."""
+    column = lambda name: _matrix_symbol(name, D_SYM, 1)  # noqa: E731
+    start = sp.Eq(column(r"\mathbf{g}_n"), column(r"\nabla L(\mathbf{y}_n)"), evaluate=False)
+    step = sp.Eq(column(r"\mathbf{g}_{j-1}"),
+                 sp.Transpose(sp.MatAdd(_matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_j")))
+                 * column(r"\mathbf{g}_j"), evaluate=False)
+    weights = sp.HadamardProduct(column(r"\varphi'(\mathbf{W}_k\mathbf{y}_{k-1})"), column(r"\mathbf{g}_k")) \
+        * column(r"\mathbf{y}_{k-1}").T
+    return (start, step, weights)
 
 
 def _residual_forward(ws, x):
@@ -849,6 +1087,47 @@ def test_weight_gradients_through_a_stack_of_residual_blocks():
             return _residual_loss(_residual_forward(trial, x))
 
         assert np.allclose(formula, numeric_gradient(loss_of, ws[k - 1]), atol=1e-6)
+
+
+@checks("1.5a")
+def test_the_key_of_1_5a_evaluated_on_random_blocks_is_the_finite_difference_gradient():
+    formula, dimension = residual_input_gradient()
+    rng = np.random.default_rng(151)
+    for d in (1, 3, 6):
+        w, x = rng.normal(size=(d, d)), rng.normal(size=d)
+        y1 = _residual_forward([w], x)[1]
+        numbers = {r"\mathbf{I}": np.eye(d), r"\mathbf{J}_1": (1 - np.tanh(w @ x) ** 2)[:, None] * w,
+                   r"\nabla L(\mathbf{y}_1)": _residual_loss_gradient(y1)[:, None]}
+        value_ = _evaluate_matrix_expression(formula, numbers)
+        numeric = numeric_gradient(lambda v: _residual_loss(_residual_forward([w], v)), x)
+        assert value_.shape == (int(dimension.subs(D_SYM, d)), 1)
+        assert np.allclose(value_[:, 0], numeric, atol=1e-7)
+
+
+@checks("1.5b")
+def test_the_key_of_1_5b_run_as_a_recursion_gives_the_finite_difference_weight_gradients():
+    start, step, weights = residual_weight_gradient()
+    rng = np.random.default_rng(152)
+    d, n = 3, 5
+    ws = [rng.normal(size=(d, d)) * 0.7 for _ in range(n)]
+    x = rng.normal(size=d)
+    ys = _residual_forward(ws, x)
+    g = _evaluate_matrix_expression(start.rhs, {r"\nabla L(\mathbf{y}_n)": _residual_loss_gradient(ys[n])[:, None]})
+    for k in range(n, 0, -1):  # g holds g_k; then step to g_{k-1}
+        if k < n:
+            numbers = {r"\varphi'(\mathbf{W}_k\mathbf{y}_{k-1})": (1 - np.tanh(ws[k - 1] @ ys[k - 1]) ** 2)[:, None],
+                       r"\mathbf{g}_k": g, r"\mathbf{y}_{k-1}": ys[k - 1][:, None]}
+
+            def loss_of(w, k=k):
+                trial = list(ws)
+                trial[k - 1] = w
+                return _residual_loss(_residual_forward(trial, x))
+
+            assert np.allclose(_evaluate_matrix_expression(weights, numbers), numeric_gradient(loss_of, ws[k - 1]),
+                               atol=1e-6)
+        jacobian = (1 - np.tanh(ws[k - 1] @ ys[k - 1]) ** 2)[:, None] * ws[k - 1]
+        g = _evaluate_matrix_expression(step.rhs, {r"\mathbf{I}": np.eye(d), r"\mathbf{J}_j": jacobian,
+                                                   r"\mathbf{g}_j": g})
 
 
 # =============================================================================================
