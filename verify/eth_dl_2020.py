@@ -1021,7 +1021,8 @@ def test_training_of_1_4_never_needs_the_input_or_target_gradients():
 def residual_input_gradient():
     """The key of 1.5a: dl/dx = (I + J1)^T grad L(y1), and its dimension (the rows of that column vector)."""
     identity, jacobian = _matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_1")
-    gradient = sp.Transpose(sp.MatAdd(identity, jacobian)) * _matrix_symbol(r"\nabla L(\mathbf{y}_1)", D_SYM, 1)
+    # (I + J1)^T = I + J1^T: the identity is its own transpose
+    gradient = sp.MatAdd(identity, jacobian.T) * _matrix_symbol(r"\nabla L(\mathbf{y}_1)", D_SYM, 1)
     return (gradient, gradient.shape[0])
 
 
@@ -1032,8 +1033,8 @@ def residual_weight_gradient():
     column = lambda name: _matrix_symbol(name, D_SYM, 1)  # noqa: E731
     start = sp.Eq(column(r"\mathbf{g}_n"), column(r"\nabla L(\mathbf{y}_n)"), evaluate=False)
     step = sp.Eq(column(r"\mathbf{g}_{j-1}"),
-                 sp.Transpose(sp.MatAdd(_matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_j")))
-                 * column(r"\mathbf{g}_j"), evaluate=False)
+                 sp.MatAdd(_matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_j").T) * column(r"\mathbf{g}_j"),
+                 evaluate=False)
     weights = sp.HadamardProduct(column(r"\varphi'(\mathbf{W}_k\mathbf{y}_{k-1})"), column(r"\mathbf{g}_k")) \
         * column(r"\mathbf{y}_{k-1}").T
     return (start, step, weights)
@@ -1157,6 +1158,19 @@ def _ma_filter_numpy():
     return np.full(5, float(ma_weight()))
 
 
+# a sample f[n] of the signal: a sympy function named f, written with square brackets as in the exam
+SIGNAL = type("f", (sp.Function,), {"_latex": lambda self, printer: f"f[{printer._print(self.args[0])}]"})
+LAG = sp.Symbol("m", integer=True, nonnegative=True)
+T_REAL = sp.Symbol("t", real=True)
+
+
+@value
+def ma_convolution():
+    """The key of 2.1a: (h * f)[i] = sum_k h[k] f[i - k] over the support of h, with the common weight in front."""
+    samples = sp.Add(*(SIGNAL(I_SYM - k) for k in sorted(ma_support(), reverse=True)), evaluate=False)
+    return sp.Mul(sp.Rational(ma_weight()), samples, evaluate=False)
+
+
 @value
 def ma_characteristic_polynomial():
     """h * f = f is the recurrence sum_k h[k] f[i-k] = f[i]; with f[i] = z^i it becomes this polynomial.
@@ -1205,6 +1219,17 @@ def ma_autocovariance():
     """E[y[i] y[i+m]] for lags m = 0, ..., 5: the number of shared taps times h^2."""
     taps = set(ma_support())
     return {lag: sum(ma_weight() ** 2 for k in taps if k + lag in taps) for lag in range(6)}
+
+
+@value
+def ma_output_covariance():
+    """The key of 2.1d: E[y[i] y[j]] as a function of the lag m = |i - j|, the number of taps the two windows share
+    (len(support) - m while positive) times h^2."""
+    width = len(ma_support())
+    shared = sp.Add(width, -LAG, evaluate=False)
+    per_tap = sp.Rational(ma_weight()) ** 2
+    over = sp.Pow(sp.Integer(per_tap.q), -1, evaluate=False)  # h^2 = 1/25: (5 - m)/25
+    return sp.Piecewise((sp.Mul(shared, per_tap.p * over, evaluate=False), LAG < width), (0, True))
 
 
 @value
@@ -1260,6 +1285,16 @@ def ma_gain_first_zero():
 
 
 @value
+def ma_period_ratio():
+    """The key of 2.1e: the period of y = alpha G(omega) sin(omega i) over that of f = alpha sin(omega i), by sympy's
+    periodicity on the real line (G(omega) does not depend on i)."""
+    alpha = sp.Symbol("alpha", positive=True)
+    f = alpha * sp.sin(OMEGA * T_REAL)
+    y = alpha * ma_gain() * sp.sin(OMEGA * T_REAL)
+    return sp.simplify(sp.periodicity(y, T_REAL) / sp.periodicity(f, T_REAL))
+
+
+@value
 def ma_example():
     """The sinusoid of part (e) with alpha = 1 and omega = pi/8 (period 16), and its filtered version."""
     omega = math.pi / 8
@@ -1284,6 +1319,48 @@ def test_the_moving_average_is_numpy_convolution():
     by_definition = [sum(f[i - k] for k in ma_support()) * float(ma_weight()) for i in range(2, 38)]
     assert np.allclose(full, by_definition)
     assert ma_support() == [-2, -1, 0, 1, 2] and ma_weight() == Fraction(1, 5)
+
+
+@checks("2.1a")
+def test_the_key_of_2_1a_on_a_random_signal_is_numpy_convolution():
+    rng = np.random.default_rng(211)
+    signal = rng.normal(size=40)
+    reference = np.convolve(signal, _ma_filter_numpy(), mode="same")
+    for i in range(2, 38):
+        at_i = ma_convolution().subs(I_SYM, i).replace(SIGNAL, lambda n: sp.Float(signal[int(n)], 30))
+        assert math.isclose(float(at_i), reference[i], rel_tol=1e-12, abs_tol=1e-12)
+
+
+@checks("2.1d")
+def test_the_key_of_2_1d_is_the_autocorrelation_of_the_filter_and_matches_simulation():
+    taps = _ma_filter_numpy()
+    autocorrelation = np.correlate(taps, taps, mode="full")[len(taps) - 1:]  # lags 0, 1, ..., 4
+    for m in range(9):
+        expected = autocorrelation[m] if m < len(taps) else 0.0
+        assert math.isclose(float(ma_output_covariance().subs(LAG, m)), expected, rel_tol=1e-12, abs_tol=1e-15)
+    rng = np.random.default_rng(212)
+    y = np.convolve(rng.normal(size=400_000), taps, mode="valid")
+    for m in (0, 2, 5):
+        empirical = float(np.mean(y[: len(y) - m] * y[m:]))
+        assert abs(empirical - float(ma_output_covariance().subs(LAG, m))) < 0.005
+
+
+def _smallest_period(samples, tol=1e-9):
+    """The smallest p >= 1 with samples[i + p] == samples[i] for every i of the window, or None."""
+    for p in range(1, len(samples) // 2):
+        if np.allclose(samples[p:], samples[:-p], rtol=0, atol=tol):
+            return p
+    return None
+
+
+@checks("2.1e")
+def test_the_key_of_2_1e_is_the_ratio_of_the_periods_direct_convolution_shows():
+    for numerator, denominator in ((1, 16), (3, 16), (1, 20), (2, 7)):
+        omega = 2 * math.pi * numerator / denominator
+        i = np.arange(-2, 200)
+        f = 1.7 * np.sin(omega * i)
+        y = np.convolve(f, _ma_filter_numpy(), mode="valid")
+        assert _smallest_period(y) / _smallest_period(f[2:-2]) == float(ma_period_ratio())
 
 
 def test_every_fixed_point_of_the_filter_is_in_the_four_dimensional_family():
@@ -1673,6 +1750,17 @@ def forget_bias_table():
     return rows
 
 
+FORGET_BIAS = sp.Symbol("b_f", real=True)
+
+
+@value
+def forget_bias_condition():
+    """The key of 2.3d: the initial forget biases whose gate sigma(b_f) is nearer to 1 than the default's
+    sigma(0) = 1/2, so that the product of the gates along the cell state decays more slowly; solved by sympy."""
+    gate = 1 / (1 + sp.exp(-FORGET_BIAS))
+    return sp.solve_univariate_inequality(gate > gate.subs(FORGET_BIAS, 0), FORGET_BIAS, relational=True)
+
+
 def _scalar_lstm_cell_trajectory(c0, xs, params):
     """A scalar LSTM; returns C_T. The gates see x_t and h_{t-1}."""
     c, h = c0, 0.0
@@ -1704,6 +1792,22 @@ def test_the_cell_state_gradient_is_the_product_of_the_forget_gates():
         assert math.isclose(row["gate"], 1 / (1 + math.exp(-row["b"])))
     retained = [row["retained"] for row in forget_bias_table()]
     assert retained == sorted(retained) and retained[0] < 1e-14 and retained[-1] > 0.5
+
+
+@checks("2.3d")
+def test_exactly_the_biases_of_the_key_of_2_3d_keep_more_gradient_than_the_default():
+    rng = np.random.default_rng(231)
+    t = forget_horizon()
+    xs = rng.normal(size=t)
+    params = {name: rng.normal() * 0.5 for name in ("wi_x", "wc_x", "wo_x", "bi", "bc", "bo")}
+    params.update(wf_x=0.0, wf_h=0.0, wi_h=0.0, wc_h=0.0, wo_h=0.0)  # W_f = 0 at initialisation
+
+    def kept(b):  # d C_T / d C_0 by the complex step
+        return _scalar_lstm_cell_trajectory(0.3 + 1e-30j, xs, dict(params, bf=b)).imag / 1e-30
+
+    default = kept(0.0)
+    for b in (-2.0, -0.5, -0.01, 0.01, 0.5, 1.0, 3.0):
+        assert bool(forget_bias_condition().subs(FORGET_BIAS, b)) == (kept(b) > default * (1 + 1e-9)), b
 
 
 # =============================================================================================
