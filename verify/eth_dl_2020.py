@@ -2299,6 +2299,17 @@ def ls_instance():
             "optimal_rate": float((lam.max() - lam.min()) / (lam.max() + lam.min()))}
 
 
+STEP = sp.Symbol("alpha", real=True)
+LAMBDA_MAX = sp.Symbol(r"\lambda_{\max}", positive=True)
+
+
+@value
+def ls_convergent_steps():
+    """The key of 3.3d: the steps alpha with |1 - alpha lambda| < 1 for every eigenvalue lambda of X^T X, solved by
+    sympy; the largest eigenvalue binds (for smaller ones the condition is weaker)."""
+    return sp.solve_univariate_inequality(sp.Abs(1 - STEP * LAMBDA_MAX) < 1, STEP, relational=False)
+
+
 def _gd_errors(x, y, w_star, alpha, steps, start=None):
     w = np.zeros(x.shape[1]) if start is None else np.array(start, dtype=float)
     errors = [np.linalg.norm(w - w_star)]
@@ -2435,6 +2446,19 @@ def test_convergence_just_below_the_critical_step_and_divergence_just_above():
     assert math.isclose(best.fun, inst["optimal_rate"], rel_tol=1e-6)
 
 
+@checks("3.3d")
+def test_gradient_descent_converges_exactly_for_the_steps_of_the_key_of_3_3d():
+    inst = ls_instance()
+    x, y, w_star = inst["X"], inst["y"], inst["w_star"]
+    lam_max = float(np.linalg.svd(x, compute_uv=False)[0] ** 2)
+    steps = ls_convergent_steps().subs(LAMBDA_MAX, lam_max)
+    critical = 2 / lam_max
+    for alpha in (-0.05 * critical, 0.02 * critical, 0.5 * critical, 0.97 * critical, 1.03 * critical, 1.5 * critical):
+        errors = _gd_errors(x, y, w_star, alpha, 400, start=w_star + np.ones(inst["d"]))
+        # inside, every eigen-component of the error shrinks geometrically; outside, one grows
+        assert (alpha in steps) == (errors[-1] < 0.5 * errors[0]), alpha
+
+
 def test_published_hint_1_y_equals_x_w_star_fails():
     result = ls_inconsistent_instance()
     rng = np.random.default_rng(72)
@@ -2466,6 +2490,23 @@ def _avg_stats():
     inst = avg_instance()
     x, y, n = inst["x"], inst["y"], inst["n"]
     return np.sum(y ** 2), x.T @ y / n, x.T @ x / n
+
+
+def _noncommuting(name):
+    return sp.Symbol(name, commutative=False)
+
+
+@value
+def empirical_risk_expansion():
+    """The key of 3.4a: (w^T x_i - y_i)^2 expanded by sympy with non-commuting vectors, x_i^T w = w^T x_i used once the
+    outer product x_i x_i^T is grouped, then averaged over i: mean x_i x_i^T = S_n, mean y_i x_i = mu_n,
+    mean y_i^2 = c_n^2 / n."""
+    w_t, w = _noncommuting(r"\mathbf{w}^{\top}"), _noncommuting(r"\mathbf{w}")
+    x, x_t = _noncommuting(r"\mathbf{x}_i"), _noncommuting(r"\mathbf{x}_i^{\top}")
+    y, c, n = sp.Symbol("y_i", real=True), sp.Symbol("c_n", positive=True), sp.Symbol("n", positive=True)
+    square = sp.expand((w_t * x - y) * (x_t * w - y))
+    square = square.subs(x * x_t, _noncommuting(r"\mathbf{S}_n")).subs(x_t * w, w_t * x)
+    return square.subs(y * x, _noncommuting(r"\boldsymbol{\mu}_n")).subs(y ** 2, c ** 2 / n)
 
 
 @value
@@ -2589,6 +2630,21 @@ def pac_bayes_comparison():
             "kl": float(kl), "term": term, "bound": float(empirical_avg + term)}
 
 
+@value
+def pac_bayes_bounds():
+    """The key of 3.4e: the bound's right-hand side for the point mass at v (KL infinite, so +oo) and for Q = N(v, I),
+    R_n(v) + tr S_n + sqrt((KL + ln(1/delta) + 5/2 ln n + 8) / (2n - 1)), the KL of N(v, I) to N(0, gamma I) from the
+    Gaussian divergence 1/2 (tr(S2^-1 S1) + m^T S2^-1 m - d + ln(det S2 / det S1)) with S1 = I, S2 = gamma I."""
+    d, gamma, n, delta = D_SYM, sp.Symbol("gamma", positive=True), sp.Symbol("n", positive=True), \
+        sp.Symbol("delta", positive=True)
+    risk, trace, norm2 = sp.symbols(r"\mathcal{R}_n(\mathbf{v}) \operatorname{tr}\mathbf{S}_n \lVert\mathbf{v}\rVert^2",
+                                    positive=True)
+    kl = sp.Rational(1, 2) * (d / gamma + norm2 / gamma - d + sp.log(gamma ** d))
+    term = sp.sqrt((kl + sp.log(1 / delta) + sp.Rational(5, 2) * sp.log(n) + 8) / (2 * n - 1))
+    point_mass_kl = sp.oo  # a point mass has no density with respect to the Gaussian prior
+    return (risk + point_mass_kl, risk + trace + term)
+
+
 def test_empirical_risk_is_the_quadratic_form_of_part_a():
     inst = avg_instance()
     c2, mu, s_n = _avg_stats()
@@ -2600,6 +2656,19 @@ def test_empirical_risk_is_the_quadratic_form_of_part_a():
     terms = avg_risk_terms()
     assert math.isclose(terms["c2_over_n"], terms["c2"] / inst["n"])
     assert math.isclose(terms["point"], np.mean((inst["x"] @ inst["v"] - inst["y"]) ** 2), rel_tol=1e-10)
+
+
+@checks("3.4a")
+def test_the_key_of_3_4a_is_the_direct_average_of_the_squared_residuals():
+    inst = avg_instance()
+    x, y, n = inst["x"], inst["y"], inst["n"]
+    rng = np.random.default_rng(341)
+    for _ in range(10):
+        w = rng.normal(size=3) * 2
+        numbers = {r"\mathbf{w}^{\top}": w[None, :], r"\mathbf{w}": w[:, None], r"\mathbf{S}_n": x.T @ x / n,
+                   r"\boldsymbol{\mu}_n": (x.T @ y / n)[:, None], "c_n": math.sqrt(float(np.sum(y ** 2))), "n": n}
+        value_ = np.asarray(_evaluate_matrix_expression(empirical_risk_expansion(), numbers)).item()
+        assert math.isclose(value_, float(np.mean((x @ w - y) ** 2)), rel_tol=1e-10)
 
 
 def test_averaged_risk_matches_monte_carlo_for_gaussian_and_uniform_averaging():
@@ -2652,6 +2721,30 @@ def test_kl_values_by_exact_cubature_of_the_log_density_ratio():
     log_q_uniform = -math.log(abs(np.linalg.det(a)) * (2 * math.sqrt(3)) ** 3)   # one over the box volume
     kl_uniform = np.sum(cube_weights * (log_q_uniform - prior.logpdf(w)))
     assert math.isclose(kl["uniform"], kl_uniform, rel_tol=1e-9)
+
+
+@checks("3.4e")
+def test_the_bounds_of_the_key_of_3_4e_on_the_instance_and_by_monte_carlo_kl():
+    point, averaged = pac_bayes_bounds()
+    assert point == sp.oo
+    inst = avg_instance()
+    x, y, n, d = inst["x"], inst["y"], inst["n"], inst["d"]
+    v = np.linalg.lstsq(x, y, rcond=None)[0]
+    gamma, delta = 2.5, 0.05
+    # KL(N(v, I) || N(0, gamma I)) by Monte Carlo of the log density ratio, with scipy's densities
+    rng = np.random.default_rng(342)
+    w = v + rng.normal(size=(200_000, d))
+    log_ratio = stats.multivariate_normal(v, np.eye(d)).logpdf(w) - stats.multivariate_normal(np.zeros(d),
+                                                                                             gamma * np.eye(d)).logpdf(w)
+    kl = float(np.mean(log_ratio))
+    expected = float(np.mean((x @ v - y) ** 2)) + float(np.trace(x.T @ x / n)) + \
+        math.sqrt((kl + math.log(1 / delta) + 2.5 * math.log(n) + 8) / (2 * n - 1))
+    symbols = {str(s): s for s in averaged.free_symbols}
+    at = averaged.subs({symbols[r"\mathcal{R}_n(\mathbf{v})"]: float(np.mean((x @ v - y) ** 2)),
+                        symbols[r"\operatorname{tr}\mathbf{S}_n"]: float(np.trace(x.T @ x / n)),
+                        symbols[r"\lVert\mathbf{v}\rVert^2"]: float(v @ v), symbols["gamma"]: gamma,
+                        symbols["delta"]: delta, symbols["n"]: n, symbols["d"]: d})
+    assert math.isclose(float(at), expected, rel_tol=1e-3)
 
 
 def test_prior_mass_outside_the_uniform_box_by_the_gaussian_box_probability():
@@ -2807,6 +2900,21 @@ def degree_inv_sqrt():
 
 
 @value
+def degree_matrices():
+    """The key of 4.1c: D and D^(-1/2)."""
+    return (degree(), degree_inv_sqrt())
+
+
+@value
+def adjacency_meaning():
+    """The key of 4.1b: what A is, read off its entries (0/1, symmetric, zero diagonal)."""
+    a = adjacency()
+    if a != a.T or any(x not in (0, 1) for x in a) or any(a[i, i] for i in range(a.rows)):
+        raise ValueError("A is not the adjacency matrix of a simple undirected graph")
+    return "the adjacency matrix of the undirected graph G"
+
+
+@value
 def gcn_q():
     """Q = D^(-1/2) A~ D^(-1/2), exactly."""
     return sp.simplify(degree_inv_sqrt() * adjacency_tilde() * degree_inv_sqrt())
@@ -2920,6 +3028,23 @@ def test_degree_inv_sqrt_inverts_the_square_root():
     d = np.array(degree(), dtype=float)
     d_inv_sqrt = np.array(degree_inv_sqrt().evalf(), dtype=float)
     assert np.allclose(d_inv_sqrt @ d @ d_inv_sqrt, np.eye(4))
+
+
+@checks("4.1c")
+def test_the_key_of_4_1c_is_the_degree_matrix_of_the_printed_a_plus_i_and_its_inverse_root():
+    a_tilde = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0]], dtype=float) + np.eye(4)
+    d, d_inv_sqrt = (np.array(m.evalf(), dtype=float) for m in degree_matrices())
+    assert np.array_equal(d, np.diag(a_tilde.sum(axis=1)))
+    assert np.allclose(d_inv_sqrt, np.linalg.inv(np.sqrt(d)), rtol=1e-14)  # a diagonal matrix's root entrywise
+
+
+@checks("4.1b")
+def test_a_is_the_adjacency_matrix_of_the_drawn_graph():
+    # A has a one exactly where the edge list of the exam's figure joins two nodes, and nowhere else
+    edges = {(1, 2), (1, 3), (2, 3), (3, 4)}
+    a = adjacency()
+    assert all((a[i - 1, j - 1] == 1) == ((min(i, j), max(i, j)) in edges) for i in range(1, 5) for j in range(1, 5))
+    assert adjacency_meaning().startswith("the adjacency matrix") and "undirected" in adjacency_meaning()
 
 
 def test_q_matches_an_independent_numpy_computation():
