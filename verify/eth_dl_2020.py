@@ -3200,6 +3200,38 @@ def reparam_example():
             "se_mu": float(grad_mu.std(ddof=1) / math.sqrt(eps.size)), "se_s": float(grad_s.std(ddof=1) / math.sqrt(eps.size))}
 
 
+PHI, SAMPLES, SAMPLE_INDEX = sp.Symbol(r"\phi", real=True), sp.Symbol("L", positive=True, integer=True), \
+    sp.Symbol(r"\ell", positive=True, integer=True)
+NOISE = sp.IndexedBase(r"\boldsymbol{\epsilon}")
+# the integrand f and the reparameterisation g_phi(x, eps), printed as in the exam
+INTEGRAND = type("f", (sp.Function,), {"_latex": lambda self, p: rf"f\bigl({p._print(self.args[0])}\bigr)"})
+REPARAMETERISATION = type("g", (sp.Function,), {
+    "_latex": lambda self, p: rf"g_{{\phi}}(\mathbf{{x}}, {p._print(self.args[1])})"})
+
+
+@value
+def reparam_estimator():
+    """The key of 4.2(ii): the unbiased estimator (1/L) sum_l d/dphi f(g_phi(x, eps_l)), eps_l ~ p(eps) i.i.d."""
+    term = sp.Derivative(INTEGRAND(REPARAMETERISATION(PHI, NOISE[SAMPLE_INDEX])), PHI)
+    return sp.Mul(1 / SAMPLES, sp.Sum(term, (SAMPLE_INDEX, 1, SAMPLES)), evaluate=False)
+
+
+@checks("4.2(ii)")
+def test_the_estimator_of_4_2ii_averages_to_the_exact_gradient_for_a_gaussian_encoder():
+    # f = cos, q = N(mu, s^2) reparameterised as g = mu + s eps; the exact gradients come from the closed form
+    # E cos z = cos(mu) exp(-s^2/2) of reparam_example, checked there by quadrature
+    example = reparam_example()
+    mu, s = float(example["mu"]), float(example["s"])
+    rng = np.random.default_rng(421)
+    pairs = rng.normal(size=(2, 400_000))
+    e = sp.Dummy("e")
+    for exact, g, at in ((float(example["exact_mu"]), sp.Lambda((PHI, e), PHI + s * e), mu),   # phi = mu
+                         (float(example["exact_s"]), sp.Lambda((PHI, e), mu + PHI * e), s)):  # phi = s
+        two = reparam_estimator().subs(SAMPLES, 2).doit().replace(REPARAMETERISATION, g).replace(INTEGRAND, sp.cos)
+        estimate = sp.lambdify((NOISE[1], NOISE[2]), two.doit().subs(PHI, at), "numpy")(*pairs)
+        assert abs(float(np.mean(estimate)) - exact) < 4 * float(np.std(estimate)) / math.sqrt(pairs.shape[1])
+
+
 def test_decoder_log_likelihood_matches_scipy():
     rng = np.random.default_rng(93)
     formula = gaussian_decoder_log_likelihood()
