@@ -1223,6 +1223,12 @@ def ma_output_variance():
 
 
 @value
+def ma_output_moments():
+    """The key of 2.1c: the mean and the variance of (h * f)[i]."""
+    return (ma_output_mean(), ma_output_variance())
+
+
+@value
 def ma_autocovariance():
     """E[y[i] y[i+m]] for lags m = 0, ..., 5: the number of shared taps times h^2."""
     taps = set(ma_support())
@@ -1351,6 +1357,16 @@ def test_the_key_of_2_1d_is_the_autocorrelation_of_the_filter_and_matches_simula
     for m in (0, 2, 5):
         empirical = float(np.mean(y[: len(y) - m] * y[m:]))
         assert abs(empirical - float(ma_output_covariance().subs(LAG, m))) < 0.005
+
+
+@checks("2.1c")
+def test_the_moments_of_the_key_of_2_1c_by_the_filter_taps_and_by_simulation():
+    mean, variance = ma_output_moments()
+    taps = _ma_filter_numpy()
+    assert float(mean) == float(taps.sum()) * 0.0 and math.isclose(float(variance), float(taps @ taps), rel_tol=1e-15)
+    rng = np.random.default_rng(213)
+    y = np.convolve(rng.normal(size=300_000), taps, mode="valid")
+    assert abs(y.mean() - float(mean)) < 0.005 and abs(y.var() - float(variance)) < 0.005
 
 
 def _smallest_period(samples, tol=1e-9):
