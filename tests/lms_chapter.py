@@ -112,7 +112,7 @@ Which matrix?
 \]
 \BLOCK{ endcall }
 \BLOCK{ endcall }
-\BLOCK{ call question("1h") }
+\BLOCK{ call question("1h", kind="essay") }
 Why?
 \begin{itemize}
 \item First reason.

@@ -75,6 +75,33 @@ def test_an_exact_answer_with_no_short_decimal_needs_tol(exported, tmp_path):
                               "decimal, so a platform cannot accept it without a tolerance: give question(..., tol=...)")]
 
 
+def test_an_open_question_without_an_answer_is_a_warning_unless_graded_by_hand(tmp_path):
+    """1h is an essay (kind="essay"); made a plain open question, its missing answer= is a warning at its line."""
+    root = make_project(tmp_path / "project", FIXTURE)
+    template = root / "chapters" / "demo.tex.j2"
+    template.write_text(template.read_text().replace('question("1h", kind="essay")', 'question("1h")'))
+    done = export_banks(load_project(root), "moodle")
+    line = next(n for n, text in enumerate(template.read_text().splitlines(), 1) if '"1h"' in text)
+    assert done.warnings == [(f"chapters/demo.tex.j2:{line}: export: question 1h: an open question without answer= "
+                              "gives graders no answer: give it answer=value, or kind=\"essay\" when its answer is "
+                              "reasoning (a proof, an explanation) graded by hand")]
+    assert moodle_types(done.paths[0])["demo:1h"] == "essay"
+
+
+def test_an_essay_cannot_have_an_answer(tmp_path):
+    from solman.rendering.render import render_chapter
+    from solman.rendering.sources import load_values
+
+    root = make_project(tmp_path / "project", FIXTURE)
+    template = root / "chapters" / "demo.tex.j2"
+    template.write_text(template.read_text().replace('question("1h", kind="essay")',
+                                                     'question("1h", kind="essay", answer=count)'))
+    project = load_project(root)
+    chapter = project.chapter("demo")
+    with pytest.raises(TemplateError, match="question '1h' is an essay, graded by hand, so it cannot have answer="):
+        render_chapter(project, chapter, load_values(project, chapter), "solutions")
+
+
 @pytest.mark.parametrize("call", ['question("1d", answer=third, tol=-1)', 'question("1d", tol=0.1)',
                                   'question("1d", answer=third, tol="small")'])
 def test_tol_must_be_a_non_negative_number_with_an_answer(tmp_path, call):

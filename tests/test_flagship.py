@@ -1,7 +1,10 @@
 """The flagship manual shipped in this repository builds and verifies, from scratch, and builds the
 same from its caches."""
 
+import csv
 import importlib.util
+import io
+import json
 import os
 import re
 import shutil
@@ -22,6 +25,7 @@ from solman.checking.browser import check_site
 from solman.checking.pages import page_splits, question_marks
 from solman.checking.verification import verify
 from solman.exports.banks import collect_banks, write_format
+from solman.exports.keys import write_keys
 from solman.html.site import build_html
 from solman.latex.pdfs import pdf_text, read_digest
 from solman.project.settings import load_project
@@ -142,6 +146,15 @@ def test_the_flagship_exports_to_learning_platforms(flagship):
     tolerance, read back from the files as the verify module computes it (variant_exam: in each variant)."""
     project, _ = flagship
     check_lms_exports(project)
+
+    # Keys graders can use (README, "Answer keys"): every question has its answer, but for the essays, whose
+    # answer is reasoning graded by hand (kind="essay"); and the CSV beside each key.
+    for path in write_keys(project):
+        key = json.loads(path.read_text(encoding="utf-8"))
+        assert [q["id"] for q in key["questions"] if q["answer"] is None and q["type"] != "essay"] == [], path.name
+        assert [q["id"] for q in key["questions"] if q["answer"] is not None and q["type"] == "essay"] == [], path.name
+        rows = list(csv.reader(io.StringIO(path.with_suffix(".csv").read_text(encoding="utf-8"))))
+        assert [row[1] for row in rows[1:]] == [q["id"] for q in key["questions"]], path.name
 
 
 def check_lms_exports(project):

@@ -105,3 +105,15 @@ def test_the_csv_key_has_one_row_per_question_with_the_answer_a_grader_reads(pro
     assert rows["1b"]["answer"] == "false"
     assert (rows["1c"]["answer"], rows["1c"]["tolerance"], rows["1c"]["latex"]) == ("0.1234567", "0.0005", "0.123")
     assert rows["1d"]["exact"] == '[["1", "1/2"], ["0", "sqrt(2)"]]' and rows["1e"]["answer"] == ""
+
+
+def test_an_answer_printed_only_in_parts_gets_its_whole_latex():
+    """A tuple the solution prints entry by entry, or a dict of verdicts, still reads as one formula in the key."""
+    import sympy as sp
+
+    from solman.exports.keys import whole_latex
+
+    assert whole_latex((sp.Rational(1, 5), 0)) == r"\frac{1}{5},\allowbreak\ 0"
+    assert whole_latex({"i": "b", "ii": {"x": None}}) == \
+        r"\text{i}\colon \text{b},\ \text{ii}\colon \left(\text{x}\colon \text{none}\right)"
+    assert whole_latex(object()) == ""  # nothing to print: the key's value says it

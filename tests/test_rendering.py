@@ -205,7 +205,7 @@ def test_arithmetic_belongs_in_verify(project_dir: Path):
      "inside question '1'"),
     ("\\BLOCK{ call question('1', answer='B') }a\\BLOCK{ endcall }\n", "must be a value"),
     ("\\BLOCK{ call question('1', points=-1) }a\\BLOCK{ endcall }\n", "non-negative"),
-    ("\\BLOCK{ call question('1', kind='essay') }a\\BLOCK{ endcall }\n", "kind must be one of"),
+    ("\\BLOCK{ call question('1', kind='proof') }a\\BLOCK{ endcall }\n", "kind must be one of"),
     ("\\VAR{ points_table() }\n", "no question with points"),
 ])
 def test_question_misuse(project_dir: Path, template: str, message: str):

@@ -298,6 +298,40 @@ def test_a1_corrected_product_rule_holds_exactly():
     assert c["vxy"] == c["vx"] * c["vy"] + c["vx"] * c["ey"] ** 2 + c["vy"] * c["ex"] ** 2
 
 
+# --- the answer: the two moments as formulas ----------------------------------------------------
+
+A1_N, A1_SIGMA, A1_SIGMA_TILDE = sp.symbols("n sigma sigmatilde", positive=True)
+
+
+@value
+def a1_moments():
+    """(E[y], Var[y]) as formulas in n, sigma and sigma~, from the moments of one product w_i x_i: its factors
+    are independent, so E[w x] = E[w] E[x] and E[w^2 x^2] = E[w^2] E[x^2]; the n products are independent,
+    so their means and variances add."""
+    mean_w = mean_x = sp.Integer(0)
+    second_w, second_x = A1_SIGMA_TILDE**2 + mean_w**2, A1_SIGMA**2 + mean_x**2
+    mean_product = mean_w * mean_x
+    var_product = second_w * second_x - mean_product**2
+    return (A1_N * mean_product, sp.expand(A1_N * var_product))
+
+
+def test_a1_moments_by_monte_carlo_and_exact_enumeration():
+    """The formulas against the Monte Carlo run of the instance, and against an exact enumeration of every
+    outcome for n = 3 inputs on {-1, 1} and weights on {-2, 0, 2} (no independence rule used)."""
+    mean, var = a1_moments()
+    g, mc = a1_given(), a1_monte_carlo()
+    at = {A1_N: g["n"], A1_SIGMA: sp.sqrt(g["sigma2"]), A1_SIGMA_TILDE: sp.sqrt(g["sigma_tilde2"])}
+    assert abs(float(mean.subs(at)) - mc["mean"]) < 4 * mc["mean_se"]
+    assert abs(float(var.subs(at)) - mc["var"]) < 4 * mc["var_se"]
+    n, xs, ws = 3, (-1, 1), (-2, 0, 2)
+    outcomes = [sum(w * x for w, x in zip(wv, xv))
+                for xv in itertools.product(xs, repeat=n) for wv in itertools.product(ws, repeat=n)]
+    e_y = Fraction(sum(outcomes), len(outcomes))
+    var_y = Fraction(sum(o * o for o in outcomes), len(outcomes)) - e_y**2
+    at = {A1_N: n, A1_SIGMA: 1, A1_SIGMA_TILDE: sp.sqrt(sp.Rational(8, 3))}
+    assert mean.subs(at) == e_y and var.subs(at) == sp.Rational(var_y.numerator, var_y.denominator)
+
+
 # =================================================================================================
 # Assignment 2: backpropagation through y_i = a (x_i + x_{i+2}) + b
 # =================================================================================================
@@ -502,6 +536,49 @@ def test_published_a2_grad_x_cases_fails():
     assert dict(_a2_published_cases(inst["a"], inst["g"], 2))["j = 2..N-2"] is None
 
 
+# --- the answer: the three gradients as formulas ------------------------------------------------
+
+A2_I, A2_J, A2_N = sp.symbols("i j N", integer=True)
+A2_A, A2_B = sp.symbols("a b")
+A2_G, A2_X = sp.IndexedBase("g"), sp.IndexedBase("x")
+
+
+@value
+def a2_gradients():
+    """(dL/da, dL/db, dL/dx_j) by the chain rule dL/dtheta = sum_i g_i dy_i/dtheta, the sum over
+    i = 1..N-2 done by sympy; the conditions 1 <= j <= N, true of every input, are dropped."""
+    i, j, n = A2_I, A2_J, A2_N
+    y = A2_A * (A2_X[i] + A2_X[i + 2]) + A2_B
+
+    def chain(theta):
+        return sp.Sum(A2_G[i] * sp.diff(y, theta), (i, 1, n - 2))
+
+    dx = chain(A2_X[j]).doit().subs({sp.Ge(j, 1): True, sp.Le(j, n): True, sp.Ge(n, j): True})
+    return (chain(A2_A), chain(A2_B), dx)
+
+
+def _a2_evaluate(expr, a, x, g, j=None):
+    """A formula of a2_gradients at numbers: N = len(x), inputs x and upstream gradient g (1-based)."""
+    at = {A2_N: len(x), A2_A: a, **({A2_J: j} if j is not None else {})}
+    e = expr.subs(at).doit()
+    values = {A2_X[k + 1]: v for k, v in enumerate(x)} | {A2_G[k + 1]: v for k, v in enumerate(g)}
+    return float(e.subs(values))
+
+
+def test_a2_gradient_formulas_match_finite_differences():
+    da, db, dx = a2_gradients()
+    rng = np.random.default_rng(2)
+    for n in range(3, 9):
+        a, b = float(rng.normal()), float(rng.normal())
+        x, g = rng.normal(size=n), rng.normal(size=n - 2)
+        fd_x = numeric_gradient(lambda t, a=a, b=b, g=g: g @ _a2_forward(a, b, t), x)
+        fd_a = numeric_gradient(lambda t, b=b, x=x, g=g: g @ _a2_forward(t[0], b, x), np.array([a]))[0]
+        fd_b = numeric_gradient(lambda t, a=a, x=x, g=g: g @ _a2_forward(a, t[0], x), np.array([b]))[0]
+        assert math.isclose(_a2_evaluate(da, a, x, g), fd_a, abs_tol=1e-6)
+        assert math.isclose(_a2_evaluate(db, a, x, g), fd_b, abs_tol=1e-6)
+        assert np.allclose([_a2_evaluate(dx, a, x, g, j) for j in range(1, n + 1)], fd_x, atol=1e-6)
+
+
 # =================================================================================================
 # Assignment 3: SGD with regularisation (smoothed gradients; the proximal step)
 # =================================================================================================
@@ -673,6 +750,30 @@ def test_published_a3_prox_solution_holds():
 @checks("A3b")
 def test_published_a3_remark_holds():
     assert published_a3_remark()
+
+
+# --- the answer of (b): the proximal step as a formula ------------------------------------------
+
+A3_THETA_T, A3_G_TILDE, A3_LAMBDA, A3_EPS_PRIME = sp.symbols("theta^t gtilde^t lambda varepsilonprime")
+
+
+@value
+def a3b_step():
+    """theta^{t+1}: the objective (7) separates over the coordinates, and each is a strictly convex quadratic
+    whose minimiser is the root of its derivative, solved by sympy."""
+    theta = sp.Symbol("theta")
+    objective = (A3_G_TILDE * (theta - A3_THETA_T) + A3_LAMBDA / 2 * theta**2
+                 + (theta - A3_THETA_T) ** 2 / (2 * A3_EPS_PRIME))
+    (root,) = sp.solve(sp.diff(objective, theta), theta)
+    return root
+
+
+def test_a3b_step_is_the_minimiser_found_by_an_optimiser():
+    step = sp.lambdify((A3_THETA_T, A3_G_TILDE, A3_LAMBDA, A3_EPS_PRIME), a3b_step(), "numpy")
+    for seed in range(340, 350):
+        theta_t, gt, lam, eps_p = _a3_instance(seed)
+        res = optimize.minimize(_a3_prox_objective, np.zeros(4), args=(theta_t, gt, lam, eps_p), tol=1e-12)
+        assert np.allclose(step(theta_t, gt, lam, eps_p), res.x, atol=1e-5)
 
 
 # =================================================================================================
@@ -879,6 +980,36 @@ def test_published_a4_separable_holds():
 def test_published_a4_solution_fails():
     assert not published_a4_solution()
     assert a4_published_distance() == Fraction(7, 10) > a4_instance()["eps"]
+
+
+# --- the answer: the attack as a formula --------------------------------------------------------
+
+A4_X, A4_G, A4_EPS = sp.symbols("x_i g_i varepsilon", real=True)
+
+
+@value
+def a4_attack():
+    """x~*_i: the linear program separates over the coordinates, and g_i delta_i over [-eps, eps] is smallest
+    at the end opposite to the sign of g_i, where it is -eps |g_i| (sympy checks this for either sign)."""
+    delta = -A4_EPS * sp.sign(A4_G)
+    for sign in (1, -1):  # g_i > 0, g_i < 0: the chosen end attains the smaller of g_i (-eps), g_i eps
+        g = sign * sp.Symbol("gamma", positive=True)
+        eps = sp.Symbol("e", positive=True)
+        chosen = (g * delta).subs({A4_G: g, A4_EPS: eps})
+        if sp.simplify(chosen - sp.Min(-g * eps, g * eps)) != 0:
+            raise ArithmeticError("the chosen end is not the minimiser")
+    return A4_X + delta
+
+
+def test_a4_attack_formula_is_the_linear_programming_solution():
+    attack = sp.lambdify((A4_X, A4_G, A4_EPS), a4_attack(), "numpy")
+    rng = np.random.default_rng(44)
+    for _ in range(20):
+        x, g, eps = rng.normal(size=6), rng.normal(size=6), float(rng.uniform(0.01, 1))
+        assert np.allclose(attack(x, g, eps), _a4_linprog(g, x, eps), atol=1e-8)
+    inst = a4_instance()
+    exact = [a4_attack().subs({A4_X: x, A4_G: g, A4_EPS: inst["eps"]}) for x, g in zip(inst["x"], inst["g"])]
+    assert exact == [sp.Rational(v.numerator, v.denominator) for v in a4_ours()]
 
 
 # =================================================================================================
@@ -1494,6 +1625,48 @@ def test_published_a7_decision_holds():
     assert published_a7_decision()
 
 
+# --- the answer: the score to maximise -----------------------------------------------------------
+
+A7_Y, A7_X = sp.symbols("y x")
+
+
+class _Conditional(sp.Function):
+    """p(y | x), printed so."""
+
+    def _latex(self, printer, exp=None):
+        shown = rf"p({printer._print(self.args[0])} \mid {printer._print(self.args[1])})"
+        return shown if exp is None else rf"{shown}^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"p({printer._print(self.args[0])}|{printer._print(self.args[1])})"
+
+
+@value
+def a7_score():
+    """The function of y whose argmax is the decision: the real posterior p_a(y | x) up to a factor free of y,
+    from the real joint p(x | y) p*(y), with p(x | y) = p(y | x) p(x) / p(y) by Bayes on the training data,
+    divided by p(x)."""
+    p, p_star = sp.Function("p"), sp.Function("p^*")
+    joint_real = _Conditional(A7_Y, A7_X) * p(A7_X) / p(A7_Y) * p_star(A7_Y)
+    return sp.simplify(joint_real / p(A7_X))
+
+
+def test_a7_score_decides_as_the_best_of_all_rules():
+    """The score evaluated with the network's outputs (Bayes in floating point), maximised over y, against the
+    best of all 3^5 decision rules on the real data; renormalised, it is the real posterior."""
+    px_y = np.array(a7_model()["px_y"].tolist(), dtype=float)
+    prior, star = (np.array([float(v) for v in a7_model()[k]]) for k in ("prior", "prior_star"))
+    outputs = px_y * prior[:, None] / (px_y * prior[:, None]).sum(axis=0)  # the trained network, p(y | x)
+    p, p_star = sp.Function("p"), sp.Function("p^*")
+    scores = np.array([[float(a7_score().subs({_Conditional(A7_Y, A7_X): outputs[y, x]})
+                              .subs({p_star(A7_Y): star[y], p(A7_Y): prior[y]})) for x in range(5)] for y in range(3)])
+    real = px_y * star[:, None] / (px_y * star[:, None]).sum(axis=0)
+    assert np.allclose(scores / scores.sum(axis=0), real, atol=1e-12)
+    best = min(itertools.product(range(3), repeat=5), key=lambda rule: 1 - sum(real[rule[x], x] * (px_y[:, x] @ star)
+                                                                                 for x in range(5)))
+    assert tuple(scores.argmax(axis=0)) == best
+
+
 # =================================================================================================
 # Assignment 8: online k-means
 # =================================================================================================
@@ -1790,6 +1963,41 @@ def test_published_a8_lloyd_cost_holds():
     assert published_a8_lloyd_cost()
 
 
+# --- the answer of (b): both operation counts as polynomials --------------------------------------
+
+A8_N, A8_M, A8_K = sp.symbols("n m K", positive=True, integer=True)
+A8_MONOMIALS = [sp.Mul(*c) for r in range(4) for c in itertools.combinations((A8_N, A8_M, A8_K), r)]
+
+
+def _a8_counted(n: int, m: int, k: int, seed: int) -> tuple[int, int]:
+    rng = np.random.default_rng(seed)
+    data, centres = rng.normal(size=(m, n)), rng.normal(size=(k, n))
+    return _a8_sgd_epoch_ops(data, centres), _a8_lloyd_iteration_ops(data, centres)
+
+
+@value
+def a8b_operation_counts():
+    """(online epoch, Lloyd iteration): the operations the instrumented implementations count, as polynomials
+    in n, m, K of degree at most one in each, fitted exactly on the 8 sizes of a 2 x 2 x 2 grid."""
+    sizes = list(itertools.product((2, 3), (4, 5), (2, 3)))
+    basis = sp.Matrix([[mono.subs({A8_N: n, A8_M: m, A8_K: k}) for mono in A8_MONOMIALS] for n, m, k in sizes])
+    counted = [_a8_counted(n, m, k, seed) for seed, (n, m, k) in enumerate(sizes)]
+    fits = [basis.LUsolve(sp.Matrix([c[which] for c in counted])) for which in (0, 1)]
+    return tuple(sp.expand(sum(c * mono for c, mono in zip(fit, A8_MONOMIALS))) for fit in fits)
+
+
+def test_a8b_operation_counts_predict_other_sizes_and_are_order_nmk():
+    """The fitted polynomials against the counts at sizes outside the fitting grid, and their leading term."""
+    polys = a8b_operation_counts()
+    for seed, (n, m, k) in enumerate([(1, 7, 4), (5, 17, 3), (4, 30, 8), (7, 11, 1)]):
+        counted = _a8_counted(n, m, k, 800 + seed)
+        assert tuple(int(p.subs({A8_N: n, A8_M: m, A8_K: k})) for p in polys) == counted
+    for p in polys:  # O(nmK): the term nmK, with coefficient 1, and terms of lower degree only
+        poly = sp.Poly(p, A8_N, A8_M, A8_K)
+        assert poly.coeff_monomial(A8_N * A8_M * A8_K) == 1 and poly.total_degree() == 3
+        assert all(sum(monomial) < 3 for monomial in poly.monoms() if monomial != (1, 1, 1))
+
+
 # =================================================================================================
 # Assignment 9: backpropagation through a normalised linear layer
 # =================================================================================================
@@ -1943,6 +2151,73 @@ def test_published_a9_grad_w_fails():
     norms = np.linalg.norm(w, axis=1)
     rows = np.array([g[i] * (x / norms[i] - (w[i] @ x + b[i]) * w[i] / norms[i] ** 3) for i in range(len(b))])
     assert np.allclose(rows, _a9_fd(w, b, x, g)[2], atol=1e-6)
+
+
+# --- the answer: the three gradients as formulas -------------------------------------------------
+
+
+class _Norm(sp.Function):
+    """||w_i||, printed so."""
+
+    def _latex(self, printer, exp=None):
+        shown = rf"\|{printer._print(self.args[0])}\|"
+        return shown if exp is None else rf"{shown}^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"norm({printer._print(self.args[0])})"
+
+
+class _Dot(sp.Function):
+    """w_i^T x, printed so."""
+
+    def _latex(self, printer, exp=None):
+        shown = rf"{printer._print(self.args[0])}^{{\top}} {printer._print(self.args[1])}"
+        return shown if exp is None else rf"\left({shown}\right)^{{{exp}}}"
+
+    def _sympystr(self, printer):
+        return f"dot({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+
+A9_I, A9_M = sp.symbols("i m", integer=True, positive=True)
+A9_W, A9_G, A9_B = sp.IndexedBase("w"), sp.IndexedBase("g"), sp.IndexedBase("b")
+A9_X = sp.Symbol("x")
+
+
+@value
+def a9_gradients():
+    """(grad_{w_i} L, dL/db_i, grad_x L) by the chain rule on y_i = (s_i + b_i)/r_i with s_i = w_i^T x and
+    r_i = ||w_i||, whose gradients are grad_w s = x, grad_w r = w/r and grad_x s_i = w_i (x and w_i stand for
+    vectors: every product is a scalar times a vector)."""
+    i = A9_I
+    s, r = sp.symbols("s r", positive=True)
+    y = (s + A9_B[i]) / r
+    named = {s: _Dot(A9_W[i], A9_X), r: _Norm(A9_W[i])}
+    grad_w = A9_G[i] * (sp.diff(y, s) * A9_X + sp.diff(y, r) * A9_W[i] / r)
+    grad_b = A9_G[i] * sp.diff(y, A9_B[i])
+    grad_x = sp.Sum(A9_G[i] * sp.diff(y, s) * A9_W[i], (i, 1, A9_M))
+    return tuple(e.subs(named) for e in (grad_w, grad_b, grad_x))
+
+
+def _a9_formula_at(expr, w, b, x, g, row=None):
+    """A formula of a9_gradients on numbers, coordinate by coordinate (row: the 0-based i of w_i, b_i)."""
+    m, n = w.shape
+    e = expr.subs(A9_M, m).doit() if row is None else expr.subs(A9_I, row + 1)
+    e = e.replace(_Norm, lambda v: sp.Float(np.linalg.norm(w[int(v.indices[0]) - 1])))
+    e = e.replace(_Dot, lambda v, _: sp.Float(w[int(v.indices[0]) - 1] @ x))
+    scalars = {A9_G[k + 1]: g[k] for k in range(m)} | {A9_B[k + 1]: b[k] for k in range(m)}
+    return np.array([float(e.subs(scalars | {A9_X: x[j]} | {A9_W[k + 1]: w[k, j] for k in range(m)}))
+                     for j in range(n)])
+
+
+def test_a9_gradient_formulas_match_finite_differences():
+    grad_w, grad_b, grad_x = a9_gradients()
+    for seed in range(930, 933):
+        w, b, x, g = _a9_instance(seed)
+        fd_db, fd_dx, fd_dw = _a9_fd(w, b, x, g)
+        assert np.allclose(_a9_formula_at(grad_x, w, b, x, g), fd_dx, atol=1e-6)
+        for row in range(len(b)):
+            assert np.allclose(_a9_formula_at(grad_w, w, b, x, g, row), fd_dw[row], atol=1e-6)
+            assert np.allclose(_a9_formula_at(grad_b, w, b, x, g, row), fd_db[row], atol=1e-6)
 
 
 # =================================================================================================
@@ -2465,6 +2740,33 @@ def test_published_a11_solution_holds():
 @checks("A11")
 def test_published_a11_remark_holds():
     assert published_a11_remark()
+
+
+# --- the answer: the step as a formula -----------------------------------------------------------
+
+A11_X0, A11_EPS = sp.symbols("x_i^0 varepsilon", positive=True)
+A11_G = sp.Symbol("g_i", real=True)
+
+
+@value
+def a11_step():
+    """x_i: the objective separates over the coordinates; the root of each strictly convex term's derivative,
+    solved by sympy."""
+    t = sp.Symbol("t", positive=True)
+    term = A11_G * (t - A11_X0) + (t * sp.log(t / A11_X0) + (1 - t) * sp.log((1 - t) / (1 - A11_X0))) / A11_EPS
+    (root,) = sp.solve(sp.diff(term, t), t)
+    return root
+
+
+def test_a11_step_is_the_minimiser_found_by_an_optimiser():
+    """The formula against a bounded scalar optimiser, on the instance and on random ones (gradients of
+    either sign: the formula holds for every real g_i)."""
+    step = sp.lambdify((A11_X0, A11_G, A11_EPS), a11_step(), "numpy")
+    rng = np.random.default_rng(1100)
+    cases = [_a11_arrays()] + [(rng.uniform(0.05, 0.95, 5), rng.normal(scale=2, size=5), float(rng.uniform(0.1, 2)))
+                               for _ in range(5)]
+    for x0, g, eps in cases:
+        assert np.allclose(step(x0, g, eps), _a11_numeric_prox(x0, g, eps), atol=1e-7)
 
 
 # =================================================================================================

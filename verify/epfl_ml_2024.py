@@ -2611,6 +2611,53 @@ def test_published_q33b_sign_of_y_is_wrong():
     assert abs(ours) < 1e-12
 
 
+@value
+def q33_answer():
+    """The three verdicts, decided symbolically on a generic network (m = 3, d = 2, every entry a symbol):
+    f is affine in x when its second derivatives in x vanish; the loss (f - y)^2 is convex in W when f is
+    affine in W, its Hessian then being 2 grad f grad f^T; (c) repeats both with the centred gamma."""
+    m, d = 3, 2
+    W = sp.Matrix(m, d, lambda i, j: sp.Symbol(f"w{i}{j}"))
+    v, gamma, beta = (sp.Matrix(m, 1, lambda i, _, n=n: sp.Symbol(f"{n}{i}")) for n in ("v", "g", "b"))
+    x = sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"x{i}"))
+    pre = W * x
+    mean_pre = sum(pre) / m
+
+    def verdicts(shift):
+        f = sum(v[i] * (pre[i] - shift[i]) / beta[i] for i in range(m))
+        affine_in_x = all(sp.diff(f, a, b) == 0 for a in x for b in x)
+        if not all(sp.diff(f, a, b) == 0 for a in W for b in W):
+            raise ArithmeticError("f is not affine in W: convexity is not decided by this argument")
+        return affine_in_x, True
+
+    fixed, centred = verdicts(list(gamma)), verdicts([mean_pre] * m)
+    yes = {True: "yes", False: "no"}
+    changed = [yes[before != after] for before, after in zip(fixed, centred)]
+    return f"(a) {yes[fixed[0]]}; (b) {yes[fixed[1]]}; (c) {changed[0]} for (a), {changed[1]} for (b)"
+
+
+def test_q33_answer_by_additivity_and_chords():
+    """f is affine in x exactly when f(x1) + f(x2) - f(0) = f(x1 + x2) for all x1, x2; the loss is convex in W
+    when it lies below its chords: both tested on random instances, for the fixed and the centred gamma."""
+    rng = np.random.default_rng(3300)
+    found = {}
+    for centred in (False, True):
+        affine = convex = True
+        for _ in range(100):
+            p = q33_instance(int(rng.integers(1 << 30)))
+            x1, x2, zero = rng.normal(size=3), rng.normal(size=3), np.zeros(3)
+            f = lambda x, w=None, p=p, centred=centred: q33_network(p, x, w, centred)
+            affine &= abs(f(x1) + f(x2) - f(zero) - f(x1 + x2)) < 1e-9
+            w1, w2, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.uniform()
+            loss = lambda w, f=f, p=p: (f(p["x"], w) - p["y"]) ** 2
+            convex &= loss(t * w1 + (1 - t) * w2) <= t * loss(w1) + (1 - t) * loss(w2) + 1e-9
+        found[centred] = (affine, convex)
+    yes = {True: "yes", False: "no"}
+    expected = (f"(a) {yes[found[False][0]]}; (b) {yes[found[False][1]]}; "
+                f"(c) {yes[found[False][0] != found[True][0]]} for (a), {yes[found[False][1] != found[True][1]]} for (b)")
+    assert q33_answer() == expected
+
+
 # --- Q34: GeLU -------------------------------------------------------------------------------
 
 
@@ -2757,6 +2804,23 @@ def test_q34_symmetry_and_extremes():
     gelu = grid * expit(1.702 * grid)
     assert np.isclose(gelu.min(), e["gelu_min"], atol=1e-8)
     assert q34_c() == Fraction(851, 500) and q34_curve().shape == (81, 2)
+
+
+@value
+def q34_answer():
+    """(a) and (b) together: the derivative, then its limits at -oo and +oo."""
+    limits = q34_limits()
+    return (q34_derivative(), limits["minus"], limits["plus"])
+
+
+def test_q34_answer_by_finite_differences_and_far_points():
+    derivative, minus, plus = q34_answer()
+    numeric = sp.lambdify(Q34_Z, derivative.replace(Q34_SIGMA, lambda t: 1 / (1 + sp.exp(-t))).subs(Q34_C, 1.702))
+    gelu = lambda z: z / (1 + math.exp(-1.702 * z))
+    for z in np.linspace(-5, 5, 41):
+        h = 1e-6
+        assert math.isclose(numeric(z), (gelu(z + h) - gelu(z - h)) / (2 * h), abs_tol=1e-8)
+    assert abs(q34_derivative_numeric(-60.0) - minus) < 1e-20 and abs(q34_derivative_numeric(60.0) - plus) < 1e-15
 
 
 # --- Q35-Q38: EM for a weighted Gaussian mixture ---------------------------------------------
@@ -2937,6 +3001,41 @@ def test_q38_duplication_reproduces_the_weighted_step_and_objective():
     assert s["n_duplicated"] == 10
 
 
+@value
+def q38_answer():
+    """Yes when the unweighted objective of the data with x_n repeated w_n times is the weighted one (sympy sums
+    the w_n equal terms) and one EM step on the repeated data is the weighted step (on the example)."""
+    w, r, term = sp.Symbol("w", integer=True, positive=True), sp.Symbol("r", integer=True), sp.Symbol("ell")
+    same_objective = sp.simplify(sp.summation(term, (r, 1, w)) - w * term) == 0
+    s = q38_one_step()
+    same_step = all(np.allclose(s["weighted"][k], s["duplicated"][k], atol=1e-12) for k in ("pi", "mu", "var"))
+    return "Yes" if same_objective and same_step else "No"
+
+
+def _q38_em_1d(x, w, pi, mu, var, steps):
+    """Weighted EM for a one-dimensional mixture, written out for this test (the verify module's uses matrices)."""
+    pi, mu, var = (np.array(a, dtype=float) for a in (pi, mu, var))
+    for _ in range(steps):
+        dens = pi * np.exp(-(x[:, None] - mu) ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var)
+        q = w[:, None] * dens / dens.sum(axis=1, keepdims=True)
+        mass = q.sum(axis=0)
+        pi, mu = mass / w.sum(), (q * x[:, None]).sum(axis=0) / mass
+        var = (q * (x[:, None] - mu) ** 2).sum(axis=0) / mass
+    return pi, mu, var
+
+
+def test_q38_answer_by_running_em_on_repeated_data():
+    rng = np.random.default_rng(3800)
+    agree = True
+    for _ in range(10):
+        x, w = rng.normal(size=8) * 3, rng.integers(1, 5, size=8)
+        start = (rng.dirichlet(np.ones(2)), rng.normal(size=2), rng.uniform(0.5, 2, size=2))
+        weighted = _q38_em_1d(x, w.astype(float), *start, steps=5)
+        repeated = _q38_em_1d(np.repeat(x, w), np.ones(int(w.sum())), *start, steps=5)
+        agree &= all(np.allclose(a, b, atol=1e-10) for a, b in zip(weighted, repeated))
+    assert q38_answer() == ("Yes" if agree else "No")
+
+
 # --- Q39-Q42: diffusion ----------------------------------------------------------------------
 
 
@@ -2996,6 +3095,47 @@ def test_q39_statement_alpha_only_positive_is_wrong():
     for _ in range(100):
         x = 1.0 * x + 0.0 * rng.normal(size=x.size)
     assert np.array_equal(x, x0)  # with alpha = 1, X_T = X_0 ~ p_data, not N(0, 1)
+
+
+class _Normal(sp.Function):
+    """The normal distribution N(m x_0, s I_d), printed with the chapter's symbol."""
+
+    def _latex(self, printer, exp=None):
+        mean, var = self.args
+        m = r"\mathbf{0}" if mean == 0 else rf"{printer._print(mean)}\,\mathbf{{x}}_0"
+        s = r"\mathbf{I}_d" if var == 1 else rf"{printer._print(var)}\,\mathbf{{I}}_d"
+        return rf"\normaldist({m}, {s})"
+
+    def _sympystr(self, printer):
+        mean, var = self.args
+        m = "0" if mean == 0 else f"{printer._print(mean)}*x_0"
+        s = "I_d" if var == 1 else f"{printer._print(var)}*I_d"
+        return f"N({m}, {s})"
+
+
+@value
+def q39_limit():
+    """The law of X_T as T -> oo, for 0 < alpha < 1: the limits of the mean factor and the variance of X_T given
+    X_0 = x_0 (a Gaussian, whatever x_0)."""
+    alpha = sp.Symbol("alpha", positive=True)
+    t = sp.Symbol("t", integer=True, nonnegative=True)
+    marginal = q39_forward_marginal()
+    a = sp.Symbol("a", positive=True)  # alpha = 1 / (1 + a): every alpha in (0, 1)
+    limit = {k: sp.limit(marginal[k].subs(alpha, 1 / (1 + a)), t, sp.oo) for k in ("mean_factor", "variance")}
+    return _Normal(limit["mean_factor"], limit["variance"])
+
+
+def test_q39_limit_by_simulating_the_chain():
+    """The limit's mean and variance against the simulated chain, and against a long chain from a far start."""
+    mean, var = q39_limit().args
+    s = q39_simulation()
+    assert abs(s["mean"] - float(mean)) < 0.03 and abs(s["var"] - float(var)) < 0.03
+    rng = np.random.default_rng(3900)
+    x = np.full(20000, 50.0)
+    for _ in range(300):
+        x = 0.95 * x + math.sqrt(1 - 0.95**2) * rng.normal(size=x.size)
+    assert abs(x.mean() - float(mean)) < 0.05 and abs(x.var() - float(var)) < 0.05
+    assert stats.kstest(x, "norm", args=(float(mean), math.sqrt(float(var)))).pvalue > 0.001
 
 
 @value

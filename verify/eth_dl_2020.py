@@ -24,6 +24,42 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _matrix_symbol(name, rows=D_SYM, cols=D_SYM):
+    """A matrix of symbolic size d named by its LaTeX, for answers written in matrix notation."""
+    return sp.MatrixSymbol(name, rows, cols)
+
+
+def _evaluate_matrix_expression(expression, numbers):
+    """A sympy matrix expression evaluated with numpy, each MatrixSymbol (by its name) replaced by an array:
+    a second, independent reading of a formula (sympy's own lambdify cannot take LaTeX names)."""
+    if isinstance(expression, (sp.MatrixSymbol, sp.Symbol)):
+        return np.asarray(numbers[expression.name], dtype=float)
+    if isinstance(expression, sp.Transpose):
+        return _evaluate_matrix_expression(expression.arg, numbers).T
+    if isinstance(expression, sp.BlockMatrix):
+        return np.block([[_evaluate_matrix_expression(b, numbers) for b in row] for row in expression.blocks.tolist()])
+    if isinstance(expression, sp.HadamardProduct):
+        return functools.reduce(np.multiply, (_evaluate_matrix_expression(a, numbers) for a in expression.args))
+    if isinstance(expression, (sp.MatAdd, sp.Add)):
+        return sum(_evaluate_matrix_expression(a, numbers) for a in expression.args)
+    if isinstance(expression, (sp.MatMul, sp.Mul)):
+        result = None
+        for factor in expression.args:
+            value_ = _evaluate_matrix_expression(factor, numbers)
+            if result is None:
+                result = value_
+            elif np.ndim(result) == 2 and np.ndim(value_) == 2:
+                result = result @ value_
+            else:
+                result = result * value_
+        return result
+    if isinstance(expression, sp.Pow):
+        return _evaluate_matrix_expression(expression.base, numbers) ** float(expression.exp)
+    if expression.is_number:
+        return float(expression)
+    raise TypeError(f"cannot evaluate {type(expression).__name__}")
+
+
 # =============================================================================================
 # Problem 1: feedforward networks and backpropagation
 # =============================================================================================
@@ -159,6 +195,24 @@ def one_unit_relu_best_error():
     return float(best)
 
 
+@value
+def activation_derivatives():
+    """The key of 1.1a: ReLU', the subdifferential of ReLU at 0, ELU', that of ELU at 0, and softplus' (as the
+    logistic sigmoid), in that order."""
+    return (relu_derivative(), relu_subdifferential(), elu_derivative(), elu_subdifferential(),
+            softplus_derivative_as_sigmoid())
+
+
+@value
+def relu_net_construction():
+    """The key of 1.1c: W1' = [W1; -W1], b1' = [b1; -b1], W2' = [W2, W2], as block matrices (their shapes are
+    the dimensions the question asks for)."""
+    w1, b1, w2 = (_matrix_symbol(r"\mathbf{W}_1"), _matrix_symbol(r"\mathbf{b}_1", D_SYM, 1),
+                  _matrix_symbol(r"\mathbf{W}_2"))
+    return (sp.BlockMatrix([[w1], [-w1]]), sp.BlockMatrix([[b1], [-b1]]), sp.BlockMatrix([[w2, w2]]))
+
+
+@checks("1.1a")
 def test_relu_and_elu_derivatives_match_finite_differences_off_the_kink():
     rng = np.random.default_rng(11)
     relu_prime = sp.lambdify(X_SYM, relu_derivative(), "numpy")
@@ -191,6 +245,7 @@ def test_one_sided_quotients_at_the_kink_are_the_ends_of_the_subdifferentials():
     assert left == ALPHA and right == 1
 
 
+@checks("1.1a")
 def test_every_point_of_the_subdifferential_and_no_other_is_a_subgradient():
     ys = np.linspace(-3, 3, 601)
     for alpha in (0.2, 0.7, 1.0):
@@ -211,6 +266,43 @@ def test_elu_with_alpha_above_one_has_no_subgradient_at_zero():
     ys = np.linspace(-2, 2, 401)
     elu = np.where(ys > 0, ys, 2.0 * (np.exp(ys) - 1))  # alpha = 2: left slope 2 > right slope 1
     assert not any((elu >= g * ys - 1e-12).all() for g in np.linspace(-1, 3, 401))
+
+
+@checks("1.1a")
+def test_the_key_of_1_1a_is_what_finite_differences_and_one_sided_quotients_give():
+    relu_d, relu_sub, elu_d, elu_sub, soft_d = activation_derivatives()
+    rng = np.random.default_rng(111)
+    for x in rng.uniform(0.05, 4, 20) * rng.choice([-1, 1], 20):
+        alpha = rng.uniform(0.05, 1.0)
+
+        def elu(t, a=alpha):
+            return t if t > 0 else a * (math.exp(t) - 1)
+
+        assert math.isclose(float(relu_d.subs(X_SYM, x)), derivative(lambda t: max(0.0, t), x), abs_tol=1e-6)
+        assert math.isclose(float(elu_d.subs({ALPHA: alpha, X_SYM: x})), derivative(elu, x), rel_tol=1e-6)
+        assert math.isclose(float(soft_d.subs(X_SYM, x)), derivative(lambda t: math.log1p(math.exp(t)), x),
+                            rel_tol=1e-7)
+        h = 1e-7
+        assert [float(relu_sub.start), float(relu_sub.end)] == [max(0.0, -h) / -h + 0.0, max(0.0, h) / h]
+        assert math.isclose(float(elu_sub.start.subs(ALPHA, alpha)), elu(-h) / -h, rel_tol=1e-6)
+        assert math.isclose(float(elu_sub.end.subs(ALPHA, alpha)), elu(h) / h, rel_tol=1e-6)
+
+
+@checks("1.1c")
+def test_the_key_of_1_1c_builds_a_relu_network_equal_to_the_absolute_value_network():
+    rng = np.random.default_rng(113)
+    w1_new, b1_new, w2_new = relu_net_construction()
+    for d in (1, 2, 5):
+        numbers = {r"\mathbf{W}_1": rng.normal(size=(d, d)), r"\mathbf{b}_1": rng.normal(size=(d, 1)),
+                   r"\mathbf{W}_2": rng.normal(size=(d, d))}
+        a, b, c = (_evaluate_matrix_expression(m, numbers) for m in (w1_new, b1_new, w2_new))
+        assert a.shape == (2 * d, d) and b.shape == (2 * d, 1) and c.shape == (d, 2 * d)
+        for block, shape in zip((w1_new, b1_new, w2_new), (a.shape, b.shape, c.shape)):
+            assert tuple(int(n.subs(D_SYM, d)) for n in block.shape) == shape
+        for _ in range(5):
+            x = rng.normal(size=(d, 1))
+            plain = numbers[r"\mathbf{W}_2"] @ np.abs(numbers[r"\mathbf{W}_1"] @ x + numbers[r"\mathbf{b}_1"])
+            assert np.allclose(c @ np.maximum(0.0, a @ x + b), plain, rtol=1e-12, atol=1e-12)
 
 
 def test_relu_abs_identities_hold_on_a_grid():
@@ -332,6 +424,26 @@ def ring_bias():
     return Fraction(radii["inner"] ** 2 + radii["outer_low"] ** 2, 2)
 
 
+FEATURE_X1, FEATURE_X2 = sp.symbols("x_1 x_2", real=True)
+
+
+@value
+def separability_answer():
+    """The key of 1.2a for our stand-ins: per data set whether a linear network classifies it as given (the LP of
+    toy_datasets) and, where it does not, the feature phi(x) after which a linear model does."""
+    x1, x2 = FEATURE_X1, FEATURE_X2
+    proposed = {"b": x1 * x2, "c": (x1 - x2) ** 2, "d": x1 ** 2 + x2 ** 2}
+    data = toy_datasets()
+    return {name: {"separable": data[name]["linear"],
+                   "feature": None if data[name]["linear"] else proposed[name]} for name in "abcd"}
+
+
+@value
+def ring_classifier():
+    """The key of 1.2b: y-hat = x1^2 + x2^2 - b for data set (d), with b the threshold ring_bias."""
+    return FEATURE_X1 ** 2 + FEATURE_X2 ** 2 - ring_bias()
+
+
 def _hulls_intersect(plus, minus):
     """An independent certificate of non-separability: a point in both convex hulls (an LP)."""
     plus, minus = np.asarray(plus), np.asarray(minus)
@@ -389,6 +501,31 @@ def test_the_ring_classifier_is_right_on_every_point_of_data_set_d():
                                     bounds=(radii["inner"] ** 2, radii["outer_low"] ** 2), method="bounded",
                                     options={"xatol": 1e-10})
     assert abs(best.x - float(ring_bias())) < 1e-6
+
+
+@checks("1.2a")
+def test_the_key_of_1_2a_is_decided_by_convex_hulls_and_its_features_separate():
+    data, answer = toy_datasets(), separability_answer()
+    for name in "abcd":
+        plus, minus = np.asarray(data[name]["plus"]), np.asarray(data[name]["minus"])
+        assert answer[name]["separable"] == (not _hulls_intersect(plus, minus)), name
+        feature = answer[name]["feature"]
+        if feature is None:
+            continue
+        phi = sp.lambdify((FEATURE_X1, FEATURE_X2), feature, "numpy")
+        lifted = [np.column_stack([points, phi(points[:, 0], points[:, 1])]) for points in (plus, minus)]
+        assert not _hulls_intersect(*lifted), name
+
+
+@checks("1.2b")
+def test_the_ring_classifier_of_1_2b_classifies_every_point_with_the_widest_margin():
+    data = toy_datasets()["d"]
+    y_hat = sp.lambdify((FEATURE_X1, FEATURE_X2), ring_classifier(), "numpy")
+    plus, minus = np.asarray(data["plus"]), np.asarray(data["minus"])
+    assert (y_hat(*plus.T) >= 0).all() and (y_hat(*minus.T) < 0).all()
+    # the threshold sits halfway between the disc's radius bound 1 and the ring's 2: equal margins on r^2
+    assert math.isclose(float(y_hat(1.0, 0.0)), -float(y_hat(2.0, 0.0)), rel_tol=1e-12)
+    assert sp.Poly(ring_classifier(), FEATURE_X1, FEATURE_X2).coeff_monomial(FEATURE_X1 ** 2) == 1
 
 
 def _uniform_from_raw(bit_generator, low, high, count):
@@ -572,6 +709,13 @@ def mlp_example_param_count():
     return sum(n_out * n_in + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
 
 
+@value
+def forward_mode_tangent_nodes():
+    """The key of 1.3a: the nodes a full forward-mode pass for dl/dh1 adds, one tangent per node that depends on h1."""
+    return [sp.Symbol(rf"\partial {STANDIN_LABELS[t['node']]}/\partial\mathbf{{h}}_1")
+            for t in forward_mode_graph()["tangents"]]
+
+
 @checks("1.3a")
 def test_forward_mode_dl_dh1_matches_finite_differences():
     for seed in range(5):
@@ -662,6 +806,24 @@ def test_forward_mode_tangents_and_reads_match_perturbed_jacobians():
     assert [r["node"] for r in forward_mode_reads()] == [STANDIN_LABELS[n] for n in ("h2", "yhat", "l")]
     assert [r["reads"] for r in forward_mode_reads()] == [[STANDIN_LABELS[q] for q, node in graph["reads"]
                                                            if node == n] for n in ("h2", "yhat", "l")]
+
+
+@checks("1.3a")
+def test_the_tangent_nodes_of_1_3a_are_the_nodes_a_perturbation_of_h1_moves():
+    rng = np.random.default_rng(131)
+    order = ["h1", "h2", "yhat", "l"]
+    for _ in range(3):
+        base = _standin_random_inputs(rng)
+        moved = dict(base, h1=base["h1"] + 1e-3 * rng.normal(size=base["h1"].shape))
+        changed = ["h1"]
+        for node in order[1:]:  # recompute downstream of h1 from each version
+            base[node], moved[node] = _STANDIN_NUMERIC[node](base), _STANDIN_NUMERIC[node](moved)
+            if not np.allclose(base[node], moved[node], rtol=0, atol=1e-12):
+                changed.append(node)
+        x_changed = not np.allclose(_STANDIN_NUMERIC["h1"](base), _STANDIN_NUMERIC["h1"](moved))
+        assert not x_changed  # h1 = s(W1 x) reads nothing downstream: no tangent for x or W1
+        assert [str(n) for n in forward_mode_tangent_nodes()] == \
+            [rf"\partial {STANDIN_LABELS[n]}/\partial\mathbf{{h}}_1" for n in changed]
 
 
 def _mlp_parameters(widths, rng):
@@ -757,6 +919,31 @@ def sigmoid_derivative_in_h():
     return tidy
 
 
+@value
+def mae_weight_gradients():
+    """The key of 1.4c: dL/dW2 = (dL/dy-hat) h1^T and dL/dW1 = (dL/dz1) x^T, outer products of column vectors."""
+    def column(name):
+        return _matrix_symbol(name, D_SYM, 1)
+
+    dl_dyhat, h1 = column(r"\frac{\partial L}{\partial\hat{\mathbf{y}}}"), column(r"\mathbf{h}_1")
+    dl_dz1, x = column(r"\frac{\partial L}{\partial\mathbf{z}_1}"), column(r"\mathbf{x}")
+    return (dl_dyhat * h1.T, dl_dz1 * x.T)
+
+
+MAE_GRAPH = {"x": ["z1"], "W1": ["z1"], "z1": ["h1"], "h1": ["yhat"], "W2": ["yhat"], "yhat": ["L"], "y": ["L"]}
+MAE_TRAINABLE = ("W1", "W2")
+
+
+@value
+def input_gradients_needed():
+    """The key of 1.4d: whether training needs dL/dx or dL/dy. Backpropagation needs dL/dv exactly for the nodes v on
+    a path from a trainable parameter to L; x and y are needed only if some parameter lies upstream of them."""
+    def downstream(node):
+        return {node}.union(*(downstream(child) for child in MAE_GRAPH.get(node, [])))
+    on_parameter_paths = set().union(*(downstream(p) for p in MAE_TRAINABLE))
+    return bool({"x", "y"} & on_parameter_paths)
+
+
 def _mae_network(seed, d=4):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(d, d)), rng.normal(size=(d, d)), rng.normal(size=d), rng.normal(size=d)
@@ -798,7 +985,70 @@ def test_backpropagation_formulas_of_1_4_match_finite_differences():
         assert np.allclose(dl_dw2 / len(y), mean_grad, atol=1e-6)
 
 
+@checks("1.4c")
+def test_the_key_of_1_4c_evaluated_on_random_networks_is_the_finite_difference_gradient():
+    dw2_formula, dw1_formula = mae_weight_gradients()
+    for seed in range(4):
+        w1, w2, x, y = _mae_network(seed + 40)
+        h1 = _sigmoid(w1 @ x)
+        dl_dyhat = np.sign(w2 @ h1 - y)
+        numbers = {r"\frac{\partial L}{\partial\hat{\mathbf{y}}}": dl_dyhat[:, None], r"\mathbf{h}_1": h1[:, None],
+                   r"\frac{\partial L}{\partial\mathbf{z}_1}": ((w2.T @ dl_dyhat) * h1 * (1 - h1))[:, None],
+                   r"\mathbf{x}": x[:, None]}
+        assert np.allclose(_evaluate_matrix_expression(dw2_formula, numbers),
+                           numeric_gradient(functools.partial(_mae_loss, w1, x=x, y=y), w2), atol=1e-6)
+        assert np.allclose(_evaluate_matrix_expression(dw1_formula, numbers),
+                           numeric_gradient(functools.partial(_mae_loss, w2=w2, x=x, y=y), w1), atol=1e-6)
+
+
+@checks("1.4d")
+def test_training_of_1_4_never_needs_the_input_or_target_gradients():
+    # a backward pass that forms only dL/dy-hat, dL/dh1 and dL/dz1 yields the exact weight gradients, while
+    # x and y stay untouched by every update: neither gradient is needed
+    assert input_gradients_needed() is False
+    for seed in range(3):
+        w1, w2, x, y = _mae_network(seed + 50)
+        h1 = _sigmoid(w1 @ x)
+        dl_dz1 = (w2.T @ np.sign(w2 @ h1 - y)) * h1 * (1 - h1)
+        assert np.allclose(np.outer(dl_dz1, x), numeric_gradient(functools.partial(_mae_loss, w2=w2, x=x, y=y), w1),
+                           atol=1e-6)
+        assert np.allclose(np.outer(np.sign(w2 @ h1 - y), h1),
+                           numeric_gradient(functools.partial(_mae_loss, w1, x=x, y=y), w2), atol=1e-6)
+    # had x been produced by a trainable embedding E (x = E u), dL/dx would be needed: E's gradient is dL/dx u^T
+    rng = np.random.default_rng(51)
+    w1, w2, _, y = _mae_network(52)
+    emb, u = rng.normal(size=(4, 4)), rng.normal(size=4)
+    h1 = _sigmoid(w1 @ emb @ u)
+    dl_dx = w1.T @ ((w2.T @ np.sign(w2 @ h1 - y)) * h1 * (1 - h1))
+    assert np.allclose(np.outer(dl_dx, u), numeric_gradient(lambda e: _mae_loss(w1, w2, e @ u, y), emb), atol=1e-6)
+
+
 # --- 1.5 skip connections --------------------------------------------------------------------
+
+
+@value
+def residual_input_gradient():
+    """The key of 1.5a: dl/dx = (I + J1)^T grad L(y1), and its dimension (the rows of that column vector)."""
+    identity, jacobian = _matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_1")
+    # (I + J1)^T = I + J1^T: the identity is its own transpose
+    gradient = sp.MatAdd(identity, jacobian.T) * _matrix_symbol(r"\nabla L(\mathbf{y}_1)", D_SYM, 1)
+    return (gradient, gradient.shape[0])
+
+
+@value
+def residual_weight_gradient():
+    """The key of 1.5b: the backward recursion g_n = grad L(y_n), g_{j-1} = (I + J_j)^T g_j, and
+    dl/dW_k = (phi'(W_k y_{k-1}) o g_k) y_{k-1}^T for f(y, W) = phi(W y)."""
+    def column(name):
+        return _matrix_symbol(name, D_SYM, 1)
+
+    start = sp.Eq(column(r"\mathbf{g}_n"), column(r"\nabla L(\mathbf{y}_n)"), evaluate=False)
+    step = sp.Eq(column(r"\mathbf{g}_{j-1}"),
+                 sp.MatAdd(_matrix_symbol(r"\mathbf{I}"), _matrix_symbol(r"\mathbf{J}_j").T) * column(r"\mathbf{g}_j"),
+                 evaluate=False)
+    weights = sp.HadamardProduct(column(r"\varphi'(\mathbf{W}_k\mathbf{y}_{k-1})"), column(r"\mathbf{g}_k")) \
+        * column(r"\mathbf{y}_{k-1}").T
+    return (start, step, weights)
 
 
 def _residual_forward(ws, x):
@@ -851,6 +1101,50 @@ def test_weight_gradients_through_a_stack_of_residual_blocks():
         assert np.allclose(formula, numeric_gradient(loss_of, ws[k - 1]), atol=1e-6)
 
 
+@checks("1.5a")
+def test_the_key_of_1_5a_evaluated_on_random_blocks_is_the_finite_difference_gradient():
+    formula, dimension = residual_input_gradient()
+    rng = np.random.default_rng(151)
+    for d in (1, 3, 6):
+        w, x = rng.normal(size=(d, d)), rng.normal(size=d)
+        y1 = _residual_forward([w], x)[1]
+        numbers = {r"\mathbf{I}": np.eye(d), r"\mathbf{J}_1": (1 - np.tanh(w @ x) ** 2)[:, None] * w,
+                   r"\nabla L(\mathbf{y}_1)": _residual_loss_gradient(y1)[:, None]}
+        value_ = _evaluate_matrix_expression(formula, numbers)
+        numeric = numeric_gradient(lambda v, w=w: _residual_loss(_residual_forward([w], v)), x)
+        assert value_.shape == (int(dimension.subs(D_SYM, d)), 1)
+        assert np.allclose(value_[:, 0], numeric, atol=1e-7)
+
+
+@checks("1.5b")
+def test_the_key_of_1_5b_run_as_a_recursion_gives_the_finite_difference_weight_gradients():
+    start, step, weights = residual_weight_gradient()
+    # each equation defines one gradient: its left side is that gradient alone, what the loop below assigns
+    assert [(type(e.lhs), e.lhs.name) for e in (start, step)] == \
+        [(sp.MatrixSymbol, r"\mathbf{g}_n"), (sp.MatrixSymbol, r"\mathbf{g}_{j-1}")]
+    rng = np.random.default_rng(152)
+    d, n = 3, 5
+    ws = [rng.normal(size=(d, d)) * 0.7 for _ in range(n)]
+    x = rng.normal(size=d)
+    ys = _residual_forward(ws, x)
+    g = _evaluate_matrix_expression(start.rhs, {r"\nabla L(\mathbf{y}_n)": _residual_loss_gradient(ys[n])[:, None]})
+    for k in range(n, 0, -1):  # g holds g_k; then step to g_{k-1}
+        if k < n:
+            numbers = {r"\varphi'(\mathbf{W}_k\mathbf{y}_{k-1})": (1 - np.tanh(ws[k - 1] @ ys[k - 1]) ** 2)[:, None],
+                       r"\mathbf{g}_k": g, r"\mathbf{y}_{k-1}": ys[k - 1][:, None]}
+
+            def loss_of(w, k=k):
+                trial = list(ws)
+                trial[k - 1] = w
+                return _residual_loss(_residual_forward(trial, x))
+
+            assert np.allclose(_evaluate_matrix_expression(weights, numbers), numeric_gradient(loss_of, ws[k - 1]),
+                               atol=1e-6)
+        jacobian = (1 - np.tanh(ws[k - 1] @ ys[k - 1]) ** 2)[:, None] * ws[k - 1]
+        g = _evaluate_matrix_expression(step.rhs, {r"\mathbf{I}": np.eye(d), r"\mathbf{J}_j": jacobian,
+                                                   r"\mathbf{g}_j": g})
+
+
 # =============================================================================================
 # Problem 2: convolutional and recurrent networks
 # =============================================================================================
@@ -876,6 +1170,19 @@ def ma_weight():
 
 def _ma_filter_numpy():
     return np.full(5, float(ma_weight()))
+
+
+# a sample f[n] of the signal: a sympy function named f, written with square brackets as in the exam
+SIGNAL = type("f", (sp.Function,), {"_latex": lambda self, printer: f"f[{printer._print(self.args[0])}]"})
+LAG = sp.Symbol("m", integer=True, nonnegative=True)
+T_REAL = sp.Symbol("t", real=True)
+
+
+@value
+def ma_convolution():
+    """The key of 2.1a: (h * f)[i] = sum_k h[k] f[i - k] over the support of h, with the common weight in front."""
+    samples = sp.Add(*(SIGNAL(I_SYM - k) for k in sorted(ma_support(), reverse=True)), evaluate=False)
+    return sp.Mul(sp.Rational(ma_weight()), samples, evaluate=False)
 
 
 @value
@@ -922,10 +1229,27 @@ def ma_output_variance():
 
 
 @value
+def ma_output_moments():
+    """The key of 2.1c: the mean and the variance of (h * f)[i]."""
+    return (ma_output_mean(), ma_output_variance())
+
+
+@value
 def ma_autocovariance():
     """E[y[i] y[i+m]] for lags m = 0, ..., 5: the number of shared taps times h^2."""
     taps = set(ma_support())
     return {lag: sum(ma_weight() ** 2 for k in taps if k + lag in taps) for lag in range(6)}
+
+
+@value
+def ma_output_covariance():
+    """The key of 2.1d: E[y[i] y[j]] as a function of the lag m = |i - j|, the number of taps the two windows share
+    (len(support) - m while positive) times h^2."""
+    width = len(ma_support())
+    shared = sp.Add(width, -LAG, evaluate=False)
+    per_tap = sp.Rational(ma_weight()) ** 2
+    over = sp.Pow(sp.Integer(per_tap.q), -1, evaluate=False)  # h^2 = 1/25: (5 - m)/25
+    return sp.Piecewise((sp.Mul(shared, per_tap.p * over, evaluate=False), LAG < width), (0, True))
 
 
 @value
@@ -981,6 +1305,16 @@ def ma_gain_first_zero():
 
 
 @value
+def ma_period_ratio():
+    """The key of 2.1e: the period of y = alpha G(omega) sin(omega i) over that of f = alpha sin(omega i), by sympy's
+    periodicity on the real line (G(omega) does not depend on i)."""
+    alpha = sp.Symbol("alpha", positive=True)
+    f = alpha * sp.sin(OMEGA * T_REAL)
+    y = alpha * ma_gain() * sp.sin(OMEGA * T_REAL)
+    return sp.simplify(sp.periodicity(y, T_REAL) / sp.periodicity(f, T_REAL))
+
+
+@value
 def ma_example():
     """The sinusoid of part (e) with alpha = 1 and omega = pi/8 (period 16), and its filtered version."""
     omega = math.pi / 8
@@ -1005,6 +1339,58 @@ def test_the_moving_average_is_numpy_convolution():
     by_definition = [sum(f[i - k] for k in ma_support()) * float(ma_weight()) for i in range(2, 38)]
     assert np.allclose(full, by_definition)
     assert ma_support() == [-2, -1, 0, 1, 2] and ma_weight() == Fraction(1, 5)
+
+
+@checks("2.1a")
+def test_the_key_of_2_1a_on_a_random_signal_is_numpy_convolution():
+    rng = np.random.default_rng(211)
+    signal = rng.normal(size=40)
+    reference = np.convolve(signal, _ma_filter_numpy(), mode="same")
+    for i in range(2, 38):
+        at_i = ma_convolution().subs(I_SYM, i).replace(SIGNAL, lambda n: sp.Float(signal[int(n)], 30))
+        assert math.isclose(float(at_i), reference[i], rel_tol=1e-12, abs_tol=1e-12)
+
+
+@checks("2.1d")
+def test_the_key_of_2_1d_is_the_autocorrelation_of_the_filter_and_matches_simulation():
+    taps = _ma_filter_numpy()
+    autocorrelation = np.correlate(taps, taps, mode="full")[len(taps) - 1:]  # lags 0, 1, ..., 4
+    for m in range(9):
+        expected = autocorrelation[m] if m < len(taps) else 0.0
+        assert math.isclose(float(ma_output_covariance().subs(LAG, m)), expected, rel_tol=1e-12, abs_tol=1e-15)
+    rng = np.random.default_rng(212)
+    y = np.convolve(rng.normal(size=400_000), taps, mode="valid")
+    for m in (0, 2, 5):
+        empirical = float(np.mean(y[: len(y) - m] * y[m:]))
+        assert abs(empirical - float(ma_output_covariance().subs(LAG, m))) < 0.005
+
+
+@checks("2.1c")
+def test_the_moments_of_the_key_of_2_1c_by_the_filter_taps_and_by_simulation():
+    mean, variance = ma_output_moments()
+    taps = _ma_filter_numpy()
+    assert float(mean) == float(taps.sum()) * 0.0 and math.isclose(float(variance), float(taps @ taps), rel_tol=1e-15)
+    rng = np.random.default_rng(213)
+    y = np.convolve(rng.normal(size=300_000), taps, mode="valid")
+    assert abs(y.mean() - float(mean)) < 0.005 and abs(y.var() - float(variance)) < 0.005
+
+
+def _smallest_period(samples, tol=1e-9):
+    """The smallest p >= 1 with samples[i + p] == samples[i] for every i of the window, or None."""
+    for p in range(1, len(samples) // 2):
+        if np.allclose(samples[p:], samples[:-p], rtol=0, atol=tol):
+            return p
+    return None
+
+
+@checks("2.1e")
+def test_the_key_of_2_1e_is_the_ratio_of_the_periods_direct_convolution_shows():
+    for numerator, denominator in ((1, 16), (3, 16), (1, 20), (2, 7)):
+        omega = 2 * math.pi * numerator / denominator
+        i = np.arange(-2, 200)
+        f = 1.7 * np.sin(omega * i)
+        y = np.convolve(f, _ma_filter_numpy(), mode="valid")
+        assert _smallest_period(y) / _smallest_period(f[2:-2]) == float(ma_period_ratio())
 
 
 def test_every_fixed_point_of_the_filter_is_in_the_four_dimensional_family():
@@ -1394,6 +1780,17 @@ def forget_bias_table():
     return rows
 
 
+FORGET_BIAS = sp.Symbol("b_f", real=True)
+
+
+@value
+def forget_bias_condition():
+    """The key of 2.3d: the initial forget biases whose gate sigma(b_f) is nearer to 1 than the default's
+    sigma(0) = 1/2, so that the product of the gates along the cell state decays more slowly; solved by sympy."""
+    gate = 1 / (1 + sp.exp(-FORGET_BIAS))
+    return sp.solve_univariate_inequality(gate > gate.subs(FORGET_BIAS, 0), FORGET_BIAS, relational=True)
+
+
 def _scalar_lstm_cell_trajectory(c0, xs, params):
     """A scalar LSTM; returns C_T. The gates see x_t and h_{t-1}."""
     c, h = c0, 0.0
@@ -1425,6 +1822,22 @@ def test_the_cell_state_gradient_is_the_product_of_the_forget_gates():
         assert math.isclose(row["gate"], 1 / (1 + math.exp(-row["b"])))
     retained = [row["retained"] for row in forget_bias_table()]
     assert retained == sorted(retained) and retained[0] < 1e-14 and retained[-1] > 0.5
+
+
+@checks("2.3d")
+def test_exactly_the_biases_of_the_key_of_2_3d_keep_more_gradient_than_the_default():
+    rng = np.random.default_rng(231)
+    t = forget_horizon()
+    xs = rng.normal(size=t)
+    params = {name: rng.normal() * 0.5 for name in ("wi_x", "wc_x", "wo_x", "bi", "bc", "bo")}
+    params.update(wf_x=0.0, wf_h=0.0, wi_h=0.0, wc_h=0.0, wo_h=0.0)  # W_f = 0 at initialisation
+
+    def kept(b):  # d C_T / d C_0 by the complex step
+        return _scalar_lstm_cell_trajectory(0.3 + 1e-30j, xs, dict(params, bf=b)).imag / 1e-30
+
+    default = kept(0.0)
+    for b in (-2.0, -0.5, -0.01, 0.01, 0.5, 1.0, 3.0):
+        assert bool(forget_bias_condition().subs(FORGET_BIAS, b)) == (kept(b) > default * (1 + 1e-9)), b
 
 
 # =============================================================================================
@@ -1916,6 +2329,17 @@ def ls_instance():
             "optimal_rate": float((lam.max() - lam.min()) / (lam.max() + lam.min()))}
 
 
+STEP = sp.Symbol("alpha", real=True)
+LAMBDA_MAX = sp.Symbol(r"\lambda_{\max}", positive=True)
+
+
+@value
+def ls_convergent_steps():
+    """The key of 3.3d: the steps alpha with |1 - alpha lambda| < 1 for every eigenvalue lambda of X^T X, solved by
+    sympy; the largest eigenvalue binds (for smaller ones the condition is weaker)."""
+    return sp.solve_univariate_inequality(sp.Abs(1 - STEP * LAMBDA_MAX) < 1, STEP, relational=False)
+
+
 def _gd_errors(x, y, w_star, alpha, steps, start=None):
     w = np.zeros(x.shape[1]) if start is None else np.array(start, dtype=float)
     errors = [np.linalg.norm(w - w_star)]
@@ -2052,6 +2476,19 @@ def test_convergence_just_below_the_critical_step_and_divergence_just_above():
     assert math.isclose(best.fun, inst["optimal_rate"], rel_tol=1e-6)
 
 
+@checks("3.3d")
+def test_gradient_descent_converges_exactly_for_the_steps_of_the_key_of_3_3d():
+    inst = ls_instance()
+    x, y, w_star = inst["X"], inst["y"], inst["w_star"]
+    lam_max = float(np.linalg.svd(x, compute_uv=False)[0] ** 2)
+    steps = ls_convergent_steps().subs(LAMBDA_MAX, lam_max)
+    critical = 2 / lam_max
+    for alpha in (-0.05 * critical, 0.02 * critical, 0.5 * critical, 0.97 * critical, 1.03 * critical, 1.5 * critical):
+        errors = _gd_errors(x, y, w_star, alpha, 400, start=w_star + np.ones(inst["d"]))
+        # inside, every eigen-component of the error shrinks geometrically; outside, one grows
+        assert (alpha in steps) == (errors[-1] < 0.5 * errors[0]), alpha
+
+
 def test_published_hint_1_y_equals_x_w_star_fails():
     result = ls_inconsistent_instance()
     rng = np.random.default_rng(72)
@@ -2083,6 +2520,23 @@ def _avg_stats():
     inst = avg_instance()
     x, y, n = inst["x"], inst["y"], inst["n"]
     return np.sum(y ** 2), x.T @ y / n, x.T @ x / n
+
+
+def _noncommuting(name):
+    return sp.Symbol(name, commutative=False)
+
+
+@value
+def empirical_risk_expansion():
+    """The key of 3.4a: (w^T x_i - y_i)^2 expanded by sympy with non-commuting vectors, x_i^T w = w^T x_i used once the
+    outer product x_i x_i^T is grouped, then averaged over i: mean x_i x_i^T = S_n, mean y_i x_i = mu_n,
+    mean y_i^2 = c_n^2 / n."""
+    w_t, w = _noncommuting(r"\mathbf{w}^{\top}"), _noncommuting(r"\mathbf{w}")
+    x, x_t = _noncommuting(r"\mathbf{x}_i"), _noncommuting(r"\mathbf{x}_i^{\top}")
+    y, c, n = sp.Symbol("y_i", real=True), sp.Symbol("c_n", positive=True), sp.Symbol("n", positive=True)
+    square = sp.expand((w_t * x - y) * (x_t * w - y))
+    square = square.subs(x * x_t, _noncommuting(r"\mathbf{S}_n")).subs(x_t * w, w_t * x)
+    return square.subs(y * x, _noncommuting(r"\boldsymbol{\mu}_n")).subs(y ** 2, c ** 2 / n)
 
 
 @value
@@ -2206,6 +2660,27 @@ def pac_bayes_comparison():
             "kl": float(kl), "term": term, "bound": float(empirical_avg + term)}
 
 
+KL_NAME = r"\mathrm{KL}(\mathcal{Q} \| P)"
+
+
+@value
+def pac_bayes_bounds():
+    """The key of 3.4e: the bound's right-hand side for the point mass at v (its KL is infinite, so +oo), for
+    Q = N(v, I), R_n(v) + Tr S_n + sqrt((KL + ln(1/delta) + 5/2 ln n + 8) / (2n - 1)), and that KL, of N(v, I) to the
+    prior N(0, gamma I), from the Gaussian divergence 1/2 (tr(S2^-1 S1) + m^T S2^-1 m - d + ln(det S2 / det S1))
+    with S1 = I, S2 = gamma I, m = v."""
+    d, gamma, n, delta = D_SYM, sp.Symbol("gamma", positive=True), sp.Symbol("n", positive=True), \
+        sp.Symbol("delta", positive=True)
+    risk, trace, norm2 = sp.symbols(r"\mathcal{R}_n(\mathbf{v}) \operatorname{Tr}(\mathbf{S}_n) \lVert\mathbf{v}\rVert^2",
+                                    positive=True)
+    divergence = sp.Symbol(KL_NAME, positive=True)
+    trace_term, mean_term, log_det = d / gamma, norm2 / gamma, sp.expand_log(sp.log(gamma ** d), force=True)
+    kl = sp.Mul(sp.Rational(1, 2), sp.Add(trace_term, mean_term, -d, log_det, evaluate=False), evaluate=False)
+    term = sp.sqrt((divergence + sp.log(1 / delta) + sp.Rational(5, 2) * sp.log(n) + 8) / (2 * n - 1))
+    point_mass_kl = sp.oo  # a point mass has no density with respect to the Gaussian prior
+    return (risk + point_mass_kl, risk + trace + term, kl)
+
+
 def test_empirical_risk_is_the_quadratic_form_of_part_a():
     inst = avg_instance()
     c2, mu, s_n = _avg_stats()
@@ -2217,6 +2692,19 @@ def test_empirical_risk_is_the_quadratic_form_of_part_a():
     terms = avg_risk_terms()
     assert math.isclose(terms["c2_over_n"], terms["c2"] / inst["n"])
     assert math.isclose(terms["point"], np.mean((inst["x"] @ inst["v"] - inst["y"]) ** 2), rel_tol=1e-10)
+
+
+@checks("3.4a")
+def test_the_key_of_3_4a_is_the_direct_average_of_the_squared_residuals():
+    inst = avg_instance()
+    x, y, n = inst["x"], inst["y"], inst["n"]
+    rng = np.random.default_rng(341)
+    for _ in range(10):
+        w = rng.normal(size=3) * 2
+        numbers = {r"\mathbf{w}^{\top}": w[None, :], r"\mathbf{w}": w[:, None], r"\mathbf{S}_n": x.T @ x / n,
+                   r"\boldsymbol{\mu}_n": (x.T @ y / n)[:, None], "c_n": math.sqrt(float(np.sum(y ** 2))), "n": n}
+        value_ = np.asarray(_evaluate_matrix_expression(empirical_risk_expansion(), numbers)).item()
+        assert math.isclose(value_, float(np.mean((x @ w - y) ** 2)), rel_tol=1e-10)
 
 
 def test_averaged_risk_matches_monte_carlo_for_gaussian_and_uniform_averaging():
@@ -2269,6 +2757,31 @@ def test_kl_values_by_exact_cubature_of_the_log_density_ratio():
     log_q_uniform = -math.log(abs(np.linalg.det(a)) * (2 * math.sqrt(3)) ** 3)   # one over the box volume
     kl_uniform = np.sum(cube_weights * (log_q_uniform - prior.logpdf(w)))
     assert math.isclose(kl["uniform"], kl_uniform, rel_tol=1e-9)
+
+
+@checks("3.4e")
+def test_the_bounds_of_the_key_of_3_4e_on_the_instance_and_by_monte_carlo_kl():
+    assert pac_bayes_bounds()[0] == sp.oo
+    inst = avg_instance()
+    x, y, n, d = inst["x"], inst["y"], inst["n"], inst["d"]
+    v = np.linalg.lstsq(x, y, rcond=None)[0]
+    gamma, delta = 2.5, 0.05
+    # KL(N(v, I) || N(0, gamma I)) by Monte Carlo of the log density ratio, with scipy's densities
+    rng = np.random.default_rng(342)
+    w = v + rng.normal(size=(200_000, d))
+    log_ratio = stats.multivariate_normal(v, np.eye(d)).logpdf(w) - stats.multivariate_normal(np.zeros(d),
+                                                                                             gamma * np.eye(d)).logpdf(w)
+    kl = float(np.mean(log_ratio))
+    expected = float(np.mean((x @ v - y) ** 2)) + float(np.trace(x.T @ x / n)) + \
+        math.sqrt((kl + math.log(1 / delta) + 2.5 * math.log(n) + 8) / (2 * n - 1))
+    point, averaged, divergence = pac_bayes_bounds()
+    averaged = averaged.subs(sp.Symbol(KL_NAME, positive=True), divergence)
+    symbols = {str(s): s for s in averaged.free_symbols}
+    at = averaged.subs({symbols[r"\mathcal{R}_n(\mathbf{v})"]: float(np.mean((x @ v - y) ** 2)),
+                        symbols[r"\operatorname{Tr}(\mathbf{S}_n)"]: float(np.trace(x.T @ x / n)),
+                        symbols[r"\lVert\mathbf{v}\rVert^2"]: float(v @ v), symbols["gamma"]: gamma,
+                        symbols["delta"]: delta, symbols["n"]: n, symbols["d"]: d})
+    assert math.isclose(float(at), expected, rel_tol=1e-3)
 
 
 def test_prior_mass_outside_the_uniform_box_by_the_gaussian_box_probability():
@@ -2424,6 +2937,21 @@ def degree_inv_sqrt():
 
 
 @value
+def degree_matrices():
+    """The key of 4.1c: D and D^(-1/2)."""
+    return (degree(), degree_inv_sqrt())
+
+
+@value
+def adjacency_meaning():
+    """The key of 4.1b: what A is, read off its entries (0/1, symmetric, zero diagonal)."""
+    a = adjacency()
+    if a != a.T or any(x not in (0, 1) for x in a) or any(a[i, i] for i in range(a.rows)):
+        raise ValueError("A is not the adjacency matrix of a simple undirected graph")
+    return "the adjacency matrix of the undirected graph G"
+
+
+@value
 def gcn_q():
     """Q = D^(-1/2) A~ D^(-1/2), exactly."""
     return sp.simplify(degree_inv_sqrt() * adjacency_tilde() * degree_inv_sqrt())
@@ -2528,15 +3056,36 @@ def test_adjacency_is_symmetric_without_self_loops():
     assert (a == a.T).all() and (np.diag(a) == 0).all()
 
 
+@checks("4.1c")
 def test_degrees_count_neighbours_plus_one():
     neighbours = {1: {2, 3}, 2: {1, 3}, 3: {1, 2, 4}, 4: {3}}  # read from the figure's edge list
     assert [degree()[i, i] for i in range(4)] == [len(neighbours[i + 1]) + 1 for i in range(4)]
 
 
+@checks("4.1c")
 def test_degree_inv_sqrt_inverts_the_square_root():
     d = np.array(degree(), dtype=float)
     d_inv_sqrt = np.array(degree_inv_sqrt().evalf(), dtype=float)
     assert np.allclose(d_inv_sqrt @ d @ d_inv_sqrt, np.eye(4))
+
+
+@checks("4.1c")
+def test_the_key_of_4_1c_is_the_degree_matrix_of_the_printed_a_plus_i_and_its_inverse_root():
+    a_tilde = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0]], dtype=float) + np.eye(4)
+    d, d_inv_sqrt = (np.array(m.evalf(), dtype=float) for m in degree_matrices())
+    assert np.array_equal(d, np.diag(a_tilde.sum(axis=1)))
+    assert np.allclose(d_inv_sqrt, np.linalg.inv(np.sqrt(d)), rtol=1e-14)  # a diagonal matrix's root entrywise
+
+
+@checks("4.1b")
+def test_a_is_the_adjacency_matrix_of_the_drawn_graph():
+    # A has a one exactly where the edge list of the exam's figure joins two nodes, and nowhere else
+    edges = {(1, 2), (1, 3), (2, 3), (3, 4)}
+    a = adjacency()
+    assert all((a[i - 1, j - 1] == 1) == ((min(i, j), max(i, j)) in edges) for i in range(1, 5) for j in range(1, 5))
+    # a symmetric 0/1 matrix with a zero diagonal is the adjacency matrix of a simple undirected graph
+    symmetric = all(a[i, j] == a[j, i] for i in range(4) for j in range(4))
+    assert adjacency_meaning() == f"the adjacency matrix of the {'undirected' if symmetric else 'directed'} graph G"
 
 
 def test_q_matches_an_independent_numpy_computation():
@@ -2690,6 +3239,38 @@ def reparam_example():
     return {"mu": mu, "s": s, "L": eps.size, "expectation": expectation, "exact_mu": exact[0], "exact_s": exact[1],
             "estimate_mu": float(grad_mu.mean()), "estimate_s": float(grad_s.mean()),
             "se_mu": float(grad_mu.std(ddof=1) / math.sqrt(eps.size)), "se_s": float(grad_s.std(ddof=1) / math.sqrt(eps.size))}
+
+
+PHI, SAMPLES, SAMPLE_INDEX = sp.Symbol(r"\phi", real=True), sp.Symbol("L", positive=True, integer=True), \
+    sp.Symbol(r"\ell", positive=True, integer=True)
+NOISE = sp.IndexedBase(r"\boldsymbol{\epsilon}")
+# the integrand f and the reparameterisation g_phi(x, eps), printed as in the exam
+INTEGRAND = type("f", (sp.Function,), {"_latex": lambda self, p: rf"f\bigl({p._print(self.args[0])}\bigr)"})
+REPARAMETERISATION = type("g", (sp.Function,), {
+    "_latex": lambda self, p: rf"g_{{\phi}}(\mathbf{{x}}, {p._print(self.args[1])})"})
+
+
+@value
+def reparam_estimator():
+    """The key of 4.2(ii): the unbiased estimator (1/L) sum_l d/dphi f(g_phi(x, eps_l)), eps_l ~ p(eps) i.i.d."""
+    term = sp.Derivative(INTEGRAND(REPARAMETERISATION(PHI, NOISE[SAMPLE_INDEX])), PHI)
+    return sp.Mul(1 / SAMPLES, sp.Sum(term, (SAMPLE_INDEX, 1, SAMPLES)), evaluate=False)
+
+
+@checks("4.2(ii)")
+def test_the_estimator_of_4_2ii_averages_to_the_exact_gradient_for_a_gaussian_encoder():
+    # f = cos, q = N(mu, s^2) reparameterised as g = mu + s eps; the exact gradients come from the closed form
+    # E cos z = cos(mu) exp(-s^2/2) of reparam_example, checked there by quadrature
+    example = reparam_example()
+    mu, s = float(example["mu"]), float(example["s"])
+    rng = np.random.default_rng(421)
+    pairs = rng.normal(size=(2, 400_000))
+    e = sp.Dummy("e")
+    for exact, g, at in ((float(example["exact_mu"]), sp.Lambda((PHI, e), PHI + s * e), mu),   # phi = mu
+                         (float(example["exact_s"]), sp.Lambda((PHI, e), mu + PHI * e), s)):  # phi = s
+        two = reparam_estimator().subs(SAMPLES, 2).doit().replace(REPARAMETERISATION, g).replace(INTEGRAND, sp.cos)
+        estimate = sp.lambdify((NOISE[1], NOISE[2]), two.doit().subs(PHI, at), "numpy")(*pairs)
+        assert abs(float(np.mean(estimate)) - exact) < 4 * float(np.std(estimate)) / math.sqrt(pairs.shape[1])
 
 
 def test_decoder_log_likelihood_matches_scipy():

@@ -149,6 +149,13 @@ def q1_cases():
     return cases
 
 
+@value
+def q1_fields():
+    """The answers of 1.1 to 1.4: the receptive field of each case, as labels. A value of its own because
+    the problem statement prints q1_cases (each case's masks), and an answer must not be printed there."""
+    return [case["field"] for case in q1_cases()]
+
+
 def _conv_same(x, kernel):
     """Plain cross-correlation with zero padding 1, written out with loops (no kernel flipping)."""
     padded = np.pad(x, 1)
@@ -212,6 +219,28 @@ def test_q1_fields_by_jacobian_of_a_nonlinear_network():
             if abs(net(x0 + e) - net(x0 - e)) / 2e-6 > 1e-7:
                 field.append(10 * (r + 1) + c + 1)
         assert field == case["field"], case["id"]
+
+
+def test_q1_fields_by_products_of_dependency_matrices():
+    """Method 3: each masked layer as a 25 x 25 0/1 matrix (output pixel, input pixel it reads, from the
+    masks of the statement as given, zero padding dropping what falls off the map); the receptive field
+    of 34 is the non-zero part of its row of the product of the two matrices."""
+    given = {"A": [[0, 0, 0], [1, 0, 0], [1, 1, 1]], "B": [[0, 0, 0], [1, 1, 0], [1, 1, 1]]}
+
+    def layer(mask):
+        m = np.zeros((25, 25), dtype=int)
+        for r, c, i, j in itertools.product(range(5), range(5), range(3), range(3)):
+            rr, cc = r + i - 1, c + j - 1
+            if mask[i][j] and 0 <= rr < 5 and 0 <= cc < 5:
+                m[5 * r + c, 5 * rr + cc] = 1
+        return m
+
+    fields = []
+    for first, second in (("A", "A"), ("A", "B"), ("B", "A"), ("B", "B")):
+        row = (layer(given[second]) @ layer(given[first]))[5 * 2 + 3]
+        fields.append([10 * (k // 5 + 1) + k % 5 + 1 for k in np.nonzero(row)[0]])
+    assert q1_fields() == fields
+    assert [len(f) for f in fields] == [8, 10, 10, 11]
 
 
 def test_q1_hidden_units_and_ordering_claims():
@@ -380,6 +409,88 @@ def q2_dense_det_terms():
     return len(sp.Add.make_args(sp.expand(dense.det())))
 
 
+K_SYMBOL = sp.Symbol("K", integer=True, positive=True)
+
+
+def _det_cost_order(nonzero):
+    """The cost of |det J| for K x K Jacobians whose entry (i, j) is non-zero where nonzero(i, j), as a
+    big-O of K: the multiplications of the Leibniz expansion once its zero products are dropped, counted
+    by sympy for K = 1 to 6, and the degree of the polynomial in K through those counts."""
+    counts = []
+    for k in range(1, 7):
+        jac = sp.Matrix(k, k, lambda i, j: sp.Symbol(f"j_{i}_{j}") if nonzero(i, j) else 0)
+        products = sp.Add.make_args(sp.expand(jac.det(method="berkowitz")))
+        counts.append((k, sum(len(sp.Mul.make_args(p)) - 1 for p in products)))
+    degree = sp.degree(sp.interpolate(counts, K_SYMBOL), K_SYMBOL)
+    return "O(K)" if degree == 1 else f"O(K^{degree})"
+
+
+@value
+def q2_diag_det_cost():
+    """The answer of 2.2: the time to evaluate |det J| of g(z0) = mu + sigma * z0 (a diagonal Jacobian)."""
+    return _det_cost_order(lambda i, j: i == j)
+
+
+@value
+def q2_tril_det_cost():
+    """The answer of 2.4: the time to evaluate |det J| of g(z0) = mu + S z0, S lower triangular."""
+    return _det_cost_order(lambda i, j: j <= i)
+
+
+@value
+def q2_affine_law():
+    """The answer of 2.3: the mean and covariance of g(Z0) = mu + S Z0 with Z0 ~ N(0, I_K), from
+    E[Z0] = 0 and Cov(Z0) = I_K (matrix symbols of size K)."""
+    s, mu = sp.MatrixSymbol("S", K_SYMBOL, K_SYMBOL), sp.MatrixSymbol("mu", K_SYMBOL, 1)
+    mean = (mu + s * sp.ZeroMatrix(K_SYMBOL, 1)).doit()
+    covariance = (s * sp.Identity(K_SYMBOL) * s.T).doit()
+    return (mean, covariance)
+
+
+def _operations_of_the_product_of_the_diagonal(matrix):
+    """Multiplications a loop over the non-zero products of the Leibniz expansion makes (itertools)."""
+    k = len(matrix)
+    count = 0
+    for perm in itertools.permutations(range(k)):
+        if all(matrix[i][perm[i]] != 0 for i in range(k)):
+            count += k - 1
+    return count
+
+
+def test_q2_2_and_2_4_det_costs_by_enumerating_permutations():
+    """The multiplications of |det J|, counted over the permutations whose product has no zero factor
+    (itertools, not sympy), grow linearly in K for diagonal and triangular Jacobians (a least-squares
+    line fits them exactly; a dense one grows faster than any line), so both answers are O(K)."""
+    rng = np.random.default_rng(26)
+    for nonzero, answer in ((lambda i, j: i == j, q2_diag_det_cost()), (lambda i, j: j <= i, q2_tril_det_cost())):
+        ks = np.arange(1, 8)
+        counts = [_operations_of_the_product_of_the_diagonal(
+            [[rng.uniform(1, 2) if nonzero(i, j) else 0 for j in range(k)] for i in range(k)]) for k in ks]
+        slope, intercept = np.polyfit(ks, counts, 1)
+        assert np.allclose(np.polyval([slope, intercept], ks), counts) and slope > 0.5
+        assert answer == "O(K)"
+    dense = [_operations_of_the_product_of_the_diagonal(np.ones((k, k))) for k in range(1, 7)]
+    assert not np.allclose(np.polyval(np.polyfit(range(1, 7), dense, 1), range(1, 7)), dense)
+
+
+@checks("2.3")
+def test_q2_3_affine_law_by_sampling():
+    """The printed mean and covariance, with random numbers for mu and S (K = 3), against the sample mean
+    and covariance of mu + S z0 for z0 drawn from N(0, I)."""
+    mean, covariance = q2_affine_law()
+    rng = np.random.default_rng(27)
+    k = 3
+    s, mu = rng.normal(size=(k, k)), rng.normal(size=(k, 1))
+    names = {sym.name: sym for sym in (mean.atoms(sp.MatrixSymbol) | covariance.atoms(sp.MatrixSymbol))}
+    assert set(names) == {"S", "mu"}
+    subs = {names["S"]: sp.Matrix(s), names["mu"]: sp.Matrix(mu)}
+    mean_k = np.array(sp.Matrix(mean.xreplace(subs).doit()), dtype=float)
+    cov_k = np.array(sp.Matrix(covariance.xreplace(subs).doit()), dtype=float)
+    samples = mu.ravel() + rng.normal(size=(200_000, k)) @ s.T
+    assert np.allclose(samples.mean(axis=0), mean_k.ravel(), atol=0.03)
+    assert np.allclose(np.cov(samples.T), cov_k, atol=0.05 * np.abs(cov_k).max())
+
+
 @checks("2.1")
 def test_q2_1_change_of_variables_symbolically():
     """Sympy for K = 3: q(z0) / |det J| at z0 = g^{-1}(z) is the product of N(mu_k, sigma_k^2) densities."""
@@ -516,7 +627,7 @@ def test_q2_3_typed_density_matches_scipy_normal_with_cov_s_st():
 import ift6135_h2021_a3 as h2021  # noqa: E402
 from ift6135_h2021_a3 import (  # noqa: E402,F401  (printed by this chapter)
     q2_counterexample_kl, q2_counterexample_q, q2_counterexample_theta, q2_counts, q2_ecll, q2_ecll_minus_rhs,
-    q2_entropy_q, q2_evidence_values, q2_fixed_q, q2_gap_table, q2_log_evidence, q2_mean_bias,
+    q2_entropy_q, q2_evidence_values, q2_fixed_q, q2_gap_table, q2_larger_divergence, q2_log_evidence, q2_mean_bias,
     q2_parameter_counts, q2_posterior, q2_posterior_at_ml, q2_theta_ecll, q2_theta_ecll_at_posterior, q2_theta_ml,
     q2_x)
 
@@ -575,6 +686,7 @@ def test_q3_2_amortised_divergence_is_larger_as_in_h2021():
     h2021.test_q2_encoder_is_a_stationary_point_of_the_total_elbo()
     h2021.test_q2_gap_table_kl_by_direct_quadrature_and_the_amortisation_gap()
     h2021.test_q2_no_encoder_beats_the_instance_wise_optimum()
+    h2021.test_q2_larger_divergence_by_direct_quadrature()
     assert q2_counts() == [0, 1, 4, 12]
 
 
@@ -1222,13 +1334,6 @@ def q6_eigenvalues():
 
 
 @value
-def q6_eig_parts():
-    """Real and imaginary parts of the eigenvalue with positive imaginary part."""
-    top = q6_eigenvalues()[-1]
-    return {"re": sp.re(top), "im": sp.im(top)}
-
-
-@value
 def q6_ata_scale():
     """The common diagonal entry of A^T A."""
     return q6_ata()[0, 0]
@@ -1313,11 +1418,11 @@ def test_q6_fixed_point_eigenvalues_and_growth():
         assert math.isclose(abs(numeric[0]), float(q6_modulus().subs(ALPHA, alpha)), rel_tol=1e-12)
         assert np.allclose(a.T @ a, np.array(q6_ata().subs(ALPHA, alpha), dtype=float))
     assert [float(e) for e in q6_hessian_eigenvalues()] == [-1.0, 1.0]
-    parts = q6_eig_parts()
     for alpha in (0.3, 1.7):
-        lam = complex(parts["re"].subs(ALPHA, alpha), parts["im"].subs(ALPHA, alpha))
         a = np.array(q6_update_matrix().subs(ALPHA, alpha), dtype=float)
-        assert np.isclose(np.linalg.det(a - lam * np.eye(2)), 0) and lam.imag > 0
+        lams = [complex(e.subs(ALPHA, alpha)) for e in q6_eigenvalues()]
+        assert all(np.isclose(np.linalg.det(a - lam * np.eye(2)), 0) for lam in lams)
+        assert lams[0].imag < 0 < lams[1].imag and lams[0] == lams[1].conjugate()  # printed in this order
         assert math.isclose(float(q6_ata_scale().subs(ALPHA, alpha)), np.linalg.norm(a, 2) ** 2)
 
 

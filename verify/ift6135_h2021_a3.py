@@ -179,6 +179,19 @@ def q1_w_l2_instance():
     return (X.T * X + q1_lambda_l2_instance() * sp.eye(X.cols)).inv() * X.T * y
 
 
+N_ROWS, N_COLS = sp.symbols("n d", integer=True, positive=True)
+
+
+@value
+def q1_w_l2_formula():
+    """The answer of 1.3: the minimiser (X^T X + lambda I)^(-1) X^T y of the weight-decay loss, with matrix
+    symbols for X (n x d), y (n x 1) and the d x d identity I (a symbol, so that it prints as the text
+    writes it)."""
+    X, y = sp.MatrixSymbol("X", N_ROWS, N_COLS), sp.MatrixSymbol("y", N_ROWS, 1)
+    identity = sp.MatrixSymbol("I", N_COLS, N_COLS)
+    return (X.T * X + sp.Symbol(r"\lambda^{L^2}", positive=True) * identity).I * X.T * y
+
+
 @value
 def q1_scale():
     """The factor by which the first feature is rescaled in the comparison of 1.4."""
@@ -421,6 +434,31 @@ def test_q1_l2_formula_on_random_instances_against_a_numerical_optimiser():
         assert np.allclose(w, np.linalg.solve(X.T @ X + lam * np.eye(3), X.T @ y), atol=1e-6)
 
 
+@checks("1.3")
+def test_q1_w_l2_formula_against_a_numerical_optimiser_on_random_instances():
+    """The printed formula, with random numbers for X, y and lambda (the identity for I), against BFGS on
+    the weight-decay loss, and against the instance's exact w^L2; a perturbed lambda misses the optimum."""
+    formula = q1_w_l2_formula()
+    names = {sym.name: sym for sym in formula.atoms(sp.MatrixSymbol) | formula.atoms(sp.Symbol)}
+    assert {"X", "y", "I", r"\lambda^{L^2}"} <= set(names)
+    rng = np.random.default_rng(14)
+
+    def at(X, y, lam):
+        return sp.Matrix(formula.xreplace({names["X"]: sp.Matrix(X), names["y"]: sp.Matrix(y),
+                                           names["I"]: sp.eye(X.shape[1]),
+                                           names[r"\lambda^{L^2}"]: sp.sympify(lam)}).doit())
+
+    for n, d in ((6, 3), (4, 2), (8, 5)):
+        X, y, lam = rng.normal(size=(n, d)), rng.normal(size=(n, 1)), rng.uniform(0.1, 5)
+        ours = np.array(at(X, y, lam), dtype=float).ravel()
+        w = optimize.minimize(lambda w, X=X, y=y, lam=lam: np.sum((y.ravel() - X @ w) ** 2) + lam * w @ w,
+                              np.zeros(d), method="BFGS", options={"gtol": 1e-12}).x
+        assert np.allclose(ours, w, atol=1e-6)
+    X, y = sp.Matrix(q1_X()), sp.Matrix(q1_y())
+    exact = at(np.array(X, dtype=object), np.array(y, dtype=object), q1_lambda_l2_instance())
+    assert sp.simplify(sp.Matrix(exact) - q1_w_l2_instance()) == sp.zeros(X.cols, 1)
+
+
 def test_q1_dropout_is_invariant_to_feature_scaling_and_l2_is_not():
     rescaled = q1_rescaling()
     assert rescaled["dropout"] == rescaled["dropout_scaled"]
@@ -641,8 +679,10 @@ def q2_instance_fits():
 @value
 def q2_encoder():
     """The amortised encoder pi_phi(x) = (phi_1 + phi_2 x, exp(phi_3)), fitted to the sum of ELBOs."""
-    xs = q2_counts()
+    return _fit_encoder(q2_counts())
 
+
+def _fit_encoder(xs):
     def negative_total(phi):
         total, gradient = 0.0, np.zeros(3)
         for x in xs:
@@ -684,6 +724,40 @@ def q2_mean_bias():
 def q2_parameter_counts():
     """Numbers stored: two per data point for the instance-wise q_i, three for the encoder."""
     return {"instance": 2 * len(q2_counts()), "amortised": len(q2_encoder()["phi"])}
+
+
+@value
+def q2_larger_divergence():
+    """The answer of 2.2 (and of H2020 3.2): which fit is farther from the posterior at every data point
+    of the example, the amortised q_phi* or the instance-wise q_i*."""
+    rows = q2_gap_table()
+    for name, farther in (("amortised", lambda r: r["kl_amortised"] > r["kl_instance"]),
+                          ("instance-wise", lambda r: r["kl_instance"] > r["kl_amortised"])):
+        if all(farther(r) for r in rows):
+            return name
+    raise ValueError("neither fit is farther from the posterior at every data point")
+
+
+@value
+def q2_more_biased():
+    """The answer of 2.3a: the approach whose ELBO falls shorter of log p(x), on average over the data."""
+    bias = q2_mean_bias()
+    return "amortised" if bias["amortised"] > bias["instance"] else "instance-wise"
+
+
+def _stored_numbers(xs):
+    """The numbers each approach stores for the training set xs: the fitted (m_i, log s_i) of every point,
+    and the encoder's weights phi."""
+    return {"instance": sum(2 for _ in xs), "amortised": len(_fit_encoder(xs)["phi"])}
+
+
+@value
+def q2_storage_orders():
+    """The answer of 2.3c: how the memory of (the instance-wise approach, the amortised one) grows with the
+    size n of the training set, from the numbers stored for the example's data set and for it twice over."""
+    once, twice = _stored_numbers(q2_counts()), _stored_numbers(q2_counts() * 2)
+    return tuple("O(n)" if twice[k] == 2 * once[k] else "O(1)" if twice[k] == once[k] else "?"
+                 for k in ("instance", "amortised"))
 
 
 # --- tests of question 2 ---------------------------------------------------------------------
@@ -861,6 +935,71 @@ def test_q2_gap_table_kl_by_direct_quadrature_and_the_amortisation_gap():
     assert min(r["gap"] for r in q2_gap_table()) > 0.1
 
 
+def _kl_to_poisson_posterior(x, m, s, log_evidence):
+    """KL(N(m, s^2) || p(z | x)) by direct quadrature of its definition."""
+    def integrand(z):
+        log_post = stats.poisson.logpmf(x, math.exp(z)) + _nlogpdf(z) - log_evidence
+        return _npdf(z, m, s) * (_nlogpdf(z, m, s) - log_post)
+    return _quad(integrand, m - 14 * s, m + 14 * s)
+
+
+@checks("2.2")
+def test_q2_larger_divergence_by_direct_quadrature():
+    """The divergences of both fits from the exact posterior, by quadrature of the definition (not the
+    ELBO difference of the table): the amortised one is the larger at every point."""
+    larger = []
+    for row in q2_gap_table():
+        amortised = _kl_to_poisson_posterior(row["x"], row["m_amortised"], row["s_amortised"], row["log_evidence"])
+        instance = _kl_to_poisson_posterior(row["x"], row["m_instance"], row["s_instance"], row["log_evidence"])
+        larger.append("amortised" if amortised > instance else "instance-wise")
+    assert set(larger) == {q2_larger_divergence()} == {"amortised"}
+
+
+@checks("2.3a")
+def test_q2_more_biased_by_monte_carlo_elbos():
+    """The bias log p(x) - ELBO of each approach, with the ELBO estimated by sampling z from each fit
+    (not the closed form) and log p(x) by mpmath quadrature, averaged over the data."""
+    rng = np.random.default_rng(29)
+    bias = {"amortised": [], "instance-wise": []}
+    for row in q2_gap_table():
+        x = row["x"]
+        with mpmath.workdps(20):
+            evidence = float(mpmath.log(mpmath.quad(
+                lambda z, x=x: mpmath.exp(x * z - mpmath.exp(z) - mpmath.loggamma(x + 1)) * mpmath.npdf(z),
+                [-40, 0, 8])))
+        for name, m, s in (("amortised", row["m_amortised"], row["s_amortised"]),
+                           ("instance-wise", row["m_instance"], row["s_instance"])):
+            z = rng.normal(m, s, size=400_000)
+            elbo = np.mean(stats.poisson.logpmf(x, np.exp(z)) + stats.norm.logpdf(z) - stats.norm.logpdf(z, m, s))
+            bias[name].append(evidence - elbo)
+    means = {name: np.mean(values) for name, values in bias.items()}
+    assert max(means, key=means.get) == q2_more_biased() == "amortised"
+    assert means["amortised"] - means["instance-wise"] > 0.05
+
+
+@checks("2.3c")
+def test_q2_storage_orders_by_counting_free_parameters_over_growing_data_sets():
+    """The free parameters of each approach on data sets of 1 to 16 points (Poisson draws): the length of
+    the stacked (m_i, log s_i) for the instance-wise fits, the rank of the Jacobian of that stack with
+    respect to phi for the encoder; a log-log slope of 1 is O(n), of 0 is O(1)."""
+    rng = np.random.default_rng(30)
+    sizes, instance, amortised = [1, 2, 4, 8, 16], [], []
+    for n in sizes:
+        xs = rng.poisson(3, size=n)
+        if n > 1:
+            xs[0], xs[1] = 0, 5  # two distinct counts, so that the encoder's slope shows
+
+        def stack(phi, xs=xs):
+            return np.array([[phi[0] + phi[1] * x, phi[2]] for x in xs], dtype=float).ravel()
+        phi, h = rng.normal(size=3), 1e-6
+        jacobian = np.column_stack([(stack(phi + h * e) - stack(phi - h * e)) / (2 * h) for e in np.eye(3)])
+        instance.append(2 * n)
+        amortised.append(np.linalg.matrix_rank(jacobian) if n > 1 else 3)
+    slopes = [np.polyfit(np.log(sizes[1:]), np.log(counts[1:]), 1)[0] for counts in (instance, amortised)]
+    assert np.allclose(slopes, [1, 0], atol=1e-9)
+    assert q2_storage_orders() == tuple("O(n)" if round(slope) == 1 else "O(1)" for slope in slopes)
+
+
 def test_q2_no_encoder_beats_the_instance_wise_optimum():
     """Counterexample search: no encoder gives any data point a larger ELBO than its q_i*."""
     rng = np.random.default_rng(22)
@@ -1021,6 +1160,78 @@ def q3_curves():
 
 
 # --- tests of question 3 ---------------------------------------------------------------------
+
+
+class _Unavailable(Exception):
+    """What a scenario of 3.2 cannot provide: samples of P_X, or evaluations of p_X."""
+
+
+def _unavailable(*args):
+    raise _Unavailable
+
+
+def _sample_data(rng, n):
+    mix = q3_data_mixture()
+    centres = np.where(rng.random(n) < 0.5, float(mix["means"][0]), float(mix["means"][1]))
+    return rng.normal(centres, float(mix["sd"]))
+
+
+def _forward_objective(sample_data, log_p_x, rng, n):
+    """D_KL[P_X || P_F(U)] up to the constant H(P_X): -log p_F(U) averaged over samples of P_X."""
+    u = _flow_inverse_array(sample_data(rng, n))
+    return float(-(stats.norm.logpdf(u) - np.log(_flow_prime(u))).mean())
+
+
+def _reverse_objective(sample_data, log_p_x, rng, n):
+    """D_KL[P_F(U) || P_X]: averaged over samples of the base pushed through F, with p_X evaluated."""
+    u = rng.normal(size=n)
+    return float((stats.norm.logpdf(u) - np.log(_flow_prime(u)) - log_p_x(_flow(u))).mean())
+
+
+Q3_SCENARIOS = ((_unavailable, lambda x: np.log(_p_x(x))),  # (1): p_X evaluated, never sampled
+                (_sample_data, _unavailable))  # (2): P_X sampled, p_X never evaluated
+
+
+@value
+def q3_objective_choice():
+    """The answer of 3.2: for scenarios (1) and (2), the divergence whose Monte Carlo estimate can be
+    computed with what the scenario provides (each estimator is run with the scenario's oracles)."""
+    choice = []
+    for sample_data, log_p_x in Q3_SCENARIOS:
+        usable = []
+        for name, objective in (("forward", _forward_objective), ("reverse", _reverse_objective)):
+            try:
+                objective(sample_data, log_p_x, np.random.default_rng(0), 100)
+            except _Unavailable:
+                continue
+            usable.append(name)
+        (only,) = usable
+        choice.append(only)
+    return tuple(choice)
+
+
+@checks("3.2")
+def test_q3_objective_choice_estimates_what_it_should_with_the_scenarios_oracles():
+    """In each scenario the chosen divergence, estimated with that scenario's oracles alone, agrees with
+    quadrature (the reverse KL; the forward one up to H(P_X)), and the other divergence, written as an
+    expectation, needs the oracle the scenario lacks: forward KL = E_{P_X}[...], reverse = E[... log p_X]."""
+    rng = np.random.default_rng(32)
+    n = 20_000
+    first, second = q3_objective_choice()
+    estimates = {}
+    for name, (sample_data, log_p_x) in zip((first, second), Q3_SCENARIOS):
+        objective = {"forward": _forward_objective, "reverse": _reverse_objective}[name]
+        estimates[name] = objective(sample_data, log_p_x, rng, n)
+    assert set(estimates) == {"forward", "reverse"}
+    assert abs(estimates["reverse"] - q3_reverse_kl()) < 0.03
+    assert abs(estimates["forward"] - q3_cross_entropy_exact()) < 0.03
+    # scenario (1) has no samples of P_X: the forward KL is an integral against p_X that only samples of
+    # P_X estimate without evaluating p_X; scenario (2) cannot evaluate log p_X, which the reverse KL needs
+    log_p_x = Q3_SCENARIOS[0][1]
+    plain = _reverse_objective(_unavailable, log_p_x, np.random.default_rng(5), 1000)
+    halved = _reverse_objective(_unavailable, lambda x: log_p_x(x) - math.log(2), np.random.default_rng(5), 1000)
+    assert math.isclose(halved - plain, math.log(2), rel_tol=1e-9)  # the reverse estimate moves with p_X
+    assert (first, second) == ("reverse", "forward")
 
 
 def test_q3_the_flow_is_invertible_and_its_densities_normalise():
@@ -1284,6 +1495,38 @@ def q4_curves():
 
 
 # --- tests of question 4 ---------------------------------------------------------------------
+
+
+V_STAR = sp.Symbol("V^*")
+
+
+@value
+def q4_jsd_formula():
+    """The answer of 4.1: JSD(p_0, p_1) in terms of V* = V(D*), the discriminator's objective at its
+    optimum. JSD - V(D*)/2 for two symbolic distributions on three points reduces to a constant."""
+    a, b = sp.symbols("a0:3", positive=True), sp.symbols("b0:3", positive=True)
+    mid = [sp.Mul(sp.Rational(1, 2), ai + bi, evaluate=False) for ai, bi in zip(a, b)]  # mu = (p_0 + p_1) / 2
+    jsd = sum(ai * sp.log(ai / mi) + bi * sp.log(bi / mi) for ai, bi, mi in zip(a, b, mid)) / 2
+    v = sum(bi * sp.log(bi / (ai + bi)) + ai * sp.log(ai / (ai + bi)) for ai, bi in zip(a, b))
+    normalised = {a[2]: 1 - a[0] - a[1], b[2]: 1 - b[0] - b[1]}
+    constant = sp.simplify(sp.expand(sp.expand_log(jsd - v / 2, force=True)).subs(normalised))
+    return constant + V_STAR / 2
+
+
+@checks("4.1")
+def test_q4_jsd_formula_on_the_gaussians_and_random_discrete_pairs():
+    """JSD by quadrature of its definition against the formula at V(D*) by quadrature (the Gaussians of the
+    check), and on random distributions over six points with numpy."""
+    formula = sp.lambdify(V_STAR, q4_jsd_formula())
+    assert math.isclose(formula(q4_objective_at_optimum()), q4_jsd_definition(), rel_tol=1e-9)
+    rng = np.random.default_rng(33)
+    for _ in range(20):
+        p0, p1 = rng.dirichlet(np.ones(6)), rng.dirichlet(np.ones(6))
+        mid = (p0 + p1) / 2
+        jsd = 0.5 * (np.sum(p0 * np.log(p0 / mid)) + np.sum(p1 * np.log(p1 / mid)))
+        d_star = p1 / (p0 + p1)
+        v = np.sum(p1 * np.log(d_star)) + np.sum(p0 * np.log(1 - d_star))
+        assert math.isclose(formula(v), jsd, rel_tol=1e-12, abs_tol=1e-14)
 
 
 def test_q4_d_star_maximises_the_pointwise_objective():

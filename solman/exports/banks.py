@@ -197,6 +197,9 @@ def answer_warnings(item: Item) -> list[str]:
             return [f"the answer ({answer['value']}) is not one of the {len(item.options)} options"]
     if item.kind == "truefalse" and answer is None:
         return ["a true/false question without answer= is exported without its truth value"]
+    if item.kind == "essay" and answer is None and not item.by_hand:
+        return ["an open question without answer= gives graders no answer: give it answer=value, or "
+                "kind=\"essay\" when its answer is reasoning (a proof, an explanation) graded by hand"]
     if item.kind == "numerical" and answer["tolerance"] == 0 and not short_decimal(answer["value"]):
         return [(f"the exact answer {answer['exact'] or answer['value']} has no short decimal, so a platform "
                  "cannot accept it without a tolerance: give question(..., tol=...)")]

@@ -13,7 +13,8 @@ question                   item
 open, a number answer      numerical: the value, tolerance from its printed precision or ``tol=``
 open, a text answer        short answer: the text
 open, any other answer     essay, its answer and the worked solution as feedback
-open, no answer            essay, the worked solution as feedback
+``kind="essay"``           essay, the worked solution as feedback (graded by hand)
+open, no answer            essay, the same, with a warning: give it ``answer=`` or ``kind="essay"``
 =========================  ==================================================================
 """
 
@@ -53,6 +54,7 @@ class Item:
     answer: dict | None = None  # the key's answer: kind, value, tolerance, latex
     template: str | None = None
     line: int | None = None
+    by_hand: bool = False  # kind="essay": its answer is reasoning, graded by hand
 
     @property
     def name(self) -> str:
@@ -84,7 +86,7 @@ def chapter_items(rendered: Rendered) -> list[Item]:
         items.append(Item(rendered.chapter or "", question_id, question.label, item_kind(question.kind, answer),
                           question.points, question.problem, context_before(text, start, spans),
                           statement.strip(), options, solution_match["body"].strip() if solution_match else "",
-                          answer, question.template, question.line))
+                          answer, question.template, question.line, question.kind == "essay"))
     return items
 
 

@@ -49,7 +49,7 @@ def chapter_key(rendered: Rendered) -> dict:
 def describe(kind: str, obj: object, printed: Use | None, tolerance: float | None = None) -> dict:
     """One answer: its kind, value, exact form and tolerance (``tolerance``, the question's ``tol=``, if
     given; else the printed precision's)."""
-    latex = printed.latex if printed else ""
+    latex = printed.latex if printed else whole_latex(obj)
     if kind == "mcq":
         return {"kind": "option", "value": str(obj), "latex": latex or str(obj)}
     if kind == "tf" or isinstance(obj, bool) or type(obj).__name__ == "bool_":
@@ -68,6 +68,26 @@ def describe(kind: str, obj: object, printed: Use | None, tolerance: float | Non
     if isinstance(obj, str):
         return {"kind": "text", "value": obj, "latex": latex}
     return {"kind": "expression", "value": str(obj), "latex": latex}
+
+
+def whole_latex(obj: object) -> str:
+    """The LaTeX of an answer the solution prints only in parts (a tuple's entries in an align, say), as
+    ``\\VAR{ answer }`` would print it whole (a dict as its entries), so that graders read it in one place;
+    "" for what has no LaTeX."""
+    from solman.errors import SolmanError
+    from solman.values.filters import latex, text
+
+    try:
+        if isinstance(obj, dict):
+            entries = ((key, whole_latex(value)) for key, value in obj.items())
+            return r",\ ".join(rf"\text{{{text(key)}}}\colon " + (rf"\left({shown}\right)" if isinstance(value, dict)
+                                                                   else shown) for (key, shown), value
+                               in zip(entries, obj.values()))
+        if obj is None or isinstance(obj, str):
+            return rf"\text{{{text('none' if obj is None else obj)}}}"
+        return latex(obj)
+    except (SolmanError, ValueError, TypeError):
+        return ""
 
 
 def printed_tolerance(printed: Use | None, obj: object) -> float:

@@ -44,7 +44,7 @@ class AnswerSpace:
     def drawn(self, kind: str, *defaults: AnswerSpace) -> tuple[str, str] | None:
         """The ``(space, fill)`` a question of ``kind`` gets with this, its own setting, over ``defaults``
         (the chapter's, then the project's); ``None`` when it gets no space."""
-        spaces = (self, *defaults) if kind == "open" or self.space is not None else (self,)
+        spaces = (self, *defaults) if kind in ("open", "essay") or self.space is not None else (self,)
         space = next((layer.space for layer in spaces if layer.space is not None), NONE)
         fill = next((layer.fill for layer in (self, *defaults) if layer.fill is not None), DEFAULT_FILL)
         return None if space == NONE else (space, fill)

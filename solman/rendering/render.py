@@ -41,7 +41,7 @@ from solman.values.evaluation import ExitCalled, TimedOut, ValueFunction, failur
 POINTS_TABLE = "\x00points-table\x00"
 SAYS_NOTHING = "\x00says-nothing\x00"  # what answer_space() prints: nothing, and no line when it has one of its own
 OWN_LINE = re.compile(f"^(?:{MARKS.pattern})*{SAYS_NOTHING}(?:{MARKS.pattern})*\n|{SAYS_NOTHING}", re.MULTILINE)
-QUESTION_KINDS = ("open", "mcq", "tf")
+QUESTION_KINDS = ("open", "mcq", "tf", "essay")  # essay: open, graded by hand (no answer=)
 NOT_GIVEN = object()  # an argument the template left out (None says "no answer space")
 
 
@@ -509,7 +509,11 @@ class Render:
                                 hint="write points=2 or points=1.5; leave it out when the source gives none")
         if kind not in QUESTION_KINDS:
             raise TemplateError(f"question kind must be one of {', '.join(QUESTION_KINDS)}, not {kind!r}",
-                                hint="mcq for multiple choice, tf for true/false, open (the default) otherwise")
+                                hint="mcq for multiple choice, tf for true/false, essay for an answer that is "
+                                "reasoning (a proof, an explanation), open (the default) otherwise")
+        if kind == "essay" and answer is not None:
+            raise TemplateError(f"question '{id}' is an essay, graded by hand, so it cannot have answer=",
+                                hint="leave kind=\"essay\" out to make it an open question with an answer")
         if answer is not None and not isinstance(answer, ValueRef):
             raise TemplateError(f"the answer of question '{id}' must be a value from verify/, "
                                 f"not the literal {answer!r}", hint="so that a test checks it")
@@ -559,7 +563,7 @@ class Render:
         drawn = own.drawn(kind, self.answer_space, self.project.answer_space)
         if own.fill is not None and drawn is None:
             hint = (f"a {kind} question gets the default space only when it says space= itself"
-                    if kind != "open" and own.space is None else "give it space=\"4cm\" too, or leave fill= out")
+                    if kind not in ("open", "essay") and own.space is None else "give it space=\"4cm\" too, or leave fill= out")
             raise TemplateError(f"question '{id}' has fill={own.fill!r} but no answer space", hint=hint)
         return drawn
 
