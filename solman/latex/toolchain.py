@@ -54,21 +54,6 @@ def missing_packages(html: bool = False) -> list[str]:
     return missing
 
 
-def install_axe(root) -> bool:
-    """``npm ci`` in ``root`` when it has a package.json (axe-core for the browser checks) whose packages
-    are not installed yet; whether it ran."""
-    from pathlib import Path
-
-    root = Path(root)
-    if not (root / "package.json").exists() or (root / "node_modules" / "axe-core" / "axe.min.js").exists():
-        return False
-    log.info("$ npm ci  (in %s)", root)
-    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=root, check=False)
-    if done.returncode != 0:
-        raise MissingTool("`npm ci` failed: axe-core is not installed", hint="read npm's messages above")
-    return True
-
-
 def install_command(packages: list[str]) -> list[str]:
     """The apt-get command that installs ``packages`` (through sudo when not root and sudo is there)."""
     command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
