@@ -79,10 +79,9 @@ def whole_latex(obj: object) -> str:
 
     try:
         if isinstance(obj, dict):
-            entries = ((key, whole_latex(value)) for key, value in obj.items())
-            return r",\ ".join(rf"\text{{{text(key)}}}\colon " + (rf"\left({shown}\right)" if isinstance(value, dict)
-                                                                   else shown) for (key, shown), value
-                               in zip(entries, obj.values()))
+            return r",\ ".join(rf"\text{{{text(key)}}}\colon " + (rf"\left({whole_latex(value)}\right)"
+                                                                   if isinstance(value, dict) else whole_latex(value))
+                               for key, value in obj.items())
         if obj is None or isinstance(obj, str):
             return rf"\text{{{text('none' if obj is None else obj)}}}"
         return latex(obj)

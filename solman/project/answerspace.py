@@ -32,6 +32,7 @@ UNITS = {"cm": 72.27 / 2.54, "mm": 72.27 / 25.4, "in": 72.27, "pt": 1.0, "em": 1
 LARGEST = 50 * UNITS["cm"]  # taller than the text of any page; solman.sty shortens a space to the page it is on
 LENGTH = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)")
 EXAMPLE = 'space="4cm"'
+OPEN_KINDS = ("open", "essay")  # the question kinds the chapter's and project's default space applies to
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class AnswerSpace:
     def drawn(self, kind: str, *defaults: AnswerSpace) -> tuple[str, str] | None:
         """The ``(space, fill)`` a question of ``kind`` gets with this, its own setting, over ``defaults``
         (the chapter's, then the project's); ``None`` when it gets no space."""
-        spaces = (self, *defaults) if kind in ("open", "essay") or self.space is not None else (self,)
+        spaces = (self, *defaults) if kind in OPEN_KINDS or self.space is not None else (self,)
         space = next((layer.space for layer in spaces if layer.space is not None), NONE)
         fill = next((layer.fill for layer in (self, *defaults) if layer.fill is not None), DEFAULT_FILL)
         return None if space == NONE else (space, fill)

@@ -30,7 +30,7 @@ from jinja2.runtime import LoopContext, Macro
 
 from solman.values import filters
 from solman.errors import Location, SolmanError, TemplateError, ValueFailure
-from solman.project.answerspace import FILLS, AnswerSpace, fill_of, space_of
+from solman.project.answerspace import FILLS, OPEN_KINDS, AnswerSpace, fill_of, space_of
 from solman.project.language import ENGLISH, Language, language
 from solman.project.printing import CHAPTER_KEYS, Printing, printing_of
 from solman.project.settings import EDITIONS, Chapter, Project
@@ -563,7 +563,7 @@ class Render:
         drawn = own.drawn(kind, self.answer_space, self.project.answer_space)
         if own.fill is not None and drawn is None:
             hint = (f"a {kind} question gets the default space only when it says space= itself"
-                    if kind not in ("open", "essay") and own.space is None else "give it space=\"4cm\" too, or leave fill= out")
+                    if kind not in OPEN_KINDS and own.space is None else "give it space=\"4cm\" too, or leave fill= out")
             raise TemplateError(f"question '{id}' has fill={own.fill!r} but no answer space", hint=hint)
         return drawn
 
