@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE
+from conftest import FIXTURE, edit
 from lms_chapter import (
     NUMBERS,
     make_project,
@@ -65,56 +65,56 @@ def test_a_figure_travels_with_its_question_as_a_png(exported):
     assert len(files) == 1 and next(iter(files.values())).startswith(b"\x89PNG")
 
 
-def test_an_exact_answer_with_no_short_decimal_needs_tol(exported, tmp_path):
-    root = make_project(tmp_path / "project", FIXTURE)
-    template = root / "chapters" / "demo.tex.j2"
-    template.write_text(template.read_text().replace("answer=third, tol=0.001", "answer=third"))
-    done = export_banks(load_project(root), "moodle")
-    line = next(n for n, text in enumerate(template.read_text().splitlines(), 1) if '"1d"' in text)
-    assert done.warnings == [(f"chapters/demo.tex.j2:{line}: export: question 1d: the exact answer 1/3 has no short "
-                              "decimal, so a platform cannot accept it without a tolerance: give question(..., tol=...)")]
+def edited_chapter(tmp_path: Path, old: str, new: str) -> Path:
+    """The LMS chapter's template in a fresh project, with ``old`` (which must occur) replaced by ``new``."""
+    template = make_project(tmp_path / "project", FIXTURE) / "chapters" / "demo.tex.j2"
+    edit(template, old, new)
+    return template
+
+
+def line_of(template: Path, question: str) -> int:
+    return next(n for n, text in enumerate(template.read_text().splitlines(), 1) if f'"{question}"' in text)
+
+
+def render_solutions(template: Path) -> None:
+    from solman.rendering.render import render_chapter
+    from solman.rendering.sources import load_values
+
+    project = load_project(template.parent.parent)
+    chapter = project.chapter("demo")
+    render_chapter(project, chapter, load_values(project, chapter), "solutions")
+
+
+def test_an_exact_answer_with_no_short_decimal_needs_tol(tmp_path):
+    template = edited_chapter(tmp_path, "answer=third, tol=0.001", "answer=third")
+    done = export_banks(load_project(template.parent.parent), "moodle")
+    assert done.warnings == [(f"chapters/demo.tex.j2:{line_of(template, '1d')}: export: question 1d: the exact answer "
+                              "1/3 has no short decimal, so a platform cannot accept it without a tolerance: give "
+                              "question(..., tol=...)")]
 
 
 def test_an_open_question_without_an_answer_is_a_warning_unless_graded_by_hand(tmp_path):
     """1h is an essay (kind="essay"); made a plain open question, its missing answer= is a warning at its line."""
-    root = make_project(tmp_path / "project", FIXTURE)
-    template = root / "chapters" / "demo.tex.j2"
-    template.write_text(template.read_text().replace('question("1h", kind="essay")', 'question("1h")'))
-    done = export_banks(load_project(root), "moodle")
-    line = next(n for n, text in enumerate(template.read_text().splitlines(), 1) if '"1h"' in text)
-    assert done.warnings == [(f"chapters/demo.tex.j2:{line}: export: question 1h: an open question without answer= "
-                              "gives graders no answer: give it answer=value, or kind=\"essay\" when its answer is "
-                              "reasoning (a proof, an explanation) graded by hand")]
+    template = edited_chapter(tmp_path, 'question("1h", kind="essay")', 'question("1h")')
+    done = export_banks(load_project(template.parent.parent), "moodle")
+    assert done.warnings == [(f"chapters/demo.tex.j2:{line_of(template, '1h')}: export: question 1h: an open question "
+                              "without answer= gives graders no answer: give it answer=value, or kind=\"essay\" when "
+                              "its answer is reasoning (a proof, an explanation) graded by hand")]
     assert moodle_types(done.paths[0])["demo:1h"] == "essay"
 
 
 def test_an_essay_cannot_have_an_answer(tmp_path):
-    from solman.rendering.render import render_chapter
-    from solman.rendering.sources import load_values
-
-    root = make_project(tmp_path / "project", FIXTURE)
-    template = root / "chapters" / "demo.tex.j2"
-    template.write_text(template.read_text().replace('question("1h", kind="essay")',
-                                                     'question("1h", kind="essay", answer=count)'))
-    project = load_project(root)
-    chapter = project.chapter("demo")
+    template = edited_chapter(tmp_path, 'question("1h", kind="essay")', 'question("1h", kind="essay", answer=count)')
     with pytest.raises(TemplateError, match="question '1h' is an essay, graded by hand, so it cannot have answer="):
-        render_chapter(project, chapter, load_values(project, chapter), "solutions")
+        render_solutions(template)
 
 
 @pytest.mark.parametrize("call", ['question("1d", answer=third, tol=-1)', 'question("1d", tol=0.1)',
                                   'question("1d", answer=third, tol="small")'])
 def test_tol_must_be_a_non_negative_number_with_an_answer(tmp_path, call):
-    from solman.rendering.render import render_chapter
-    from solman.rendering.sources import load_values
-
-    root = make_project(tmp_path / "project", FIXTURE)
-    template = root / "chapters" / "demo.tex.j2"
-    template.write_text(template.read_text().replace('question("1d", points=1, answer=third, tol=0.001)', call))
-    project = load_project(root)
-    chapter = project.chapter("demo")
+    template = edited_chapter(tmp_path, 'question("1d", points=1, answer=third, tol=0.001)', call)
     with pytest.raises(TemplateError, match="tol= of question '1d'"):
-        render_chapter(project, chapter, load_values(project, chapter), "solutions")
+        render_solutions(template)
 
 
 def test_an_unknown_format_is_refused(tmp_path):

@@ -34,14 +34,11 @@ from solman.rendering.sources import render_chapters
 from solman.variants.builds import numbered_variants
 from solman.variants.params import selected
 
-pytestmark = pytest.mark.tex
-
-
 # The flagship is built once per test session, shared by the tests below (and by both xdist workers: see
 # conftest.once), which then check it side by side. Building it is minutes on 2 busy cores, so these tests
 # may take longer than the 600 s pytest-timeout gives a test that might hang (pyproject.toml); still a
 # limit, not none. conftest runs them first, so that their chain of work starts with the session.
-FLAGSHIP_TIMEOUT = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.tex, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +64,12 @@ def flagship_site(flagship, tmp_path_factory, worker_id):
     return project, made
 
 
-@FLAGSHIP_TIMEOUT
 def test_the_flagship_builds_without_warnings(flagship):
     project, made = flagship
     assert made["warnings"] == []
     assert (project.build / "manual.pdf").exists() and (project.build / "problems.pdf").exists()
 
 
-@FLAGSHIP_TIMEOUT
 def test_the_flagship_pages_break_well_and_show_its_corrections(flagship):
     project, _ = flagship
     # No bad breaks: in both editions every question's heading, stem and options share a page, and its
@@ -93,7 +88,6 @@ def test_the_flagship_pages_break_well_and_show_its_corrections(flagship):
     assert digest not in pdf_text(project.build / "problems.pdf") and f"Build digest: {digest[:12]}" in text
 
 
-@FLAGSHIP_TIMEOUT
 def test_a_flagship_build_from_its_caches_is_the_same_build(flagship, tmp_path):
     """Every chapter rendered again with its values taken from the value cache (as after an edit that
     touches templates only), from a copy of the caches: the same .tex, so byte-identical PDFs (they are
@@ -114,7 +108,6 @@ def test_a_flagship_build_from_its_caches_is_the_same_build(flagship, tmp_path):
         assert spaces == (sum(q.kind in ("open", "essay") for q in rendered.questions) if exam else 0), rendered.name
 
 
-@FLAGSHIP_TIMEOUT
 def test_the_flagship_verifies_with_its_html_edition(flagship_site):
     """verify proves the PDFs and the HTML pages (values read back from their MathML, no leak, current)."""
     project, made = flagship_site
@@ -126,7 +119,6 @@ def test_the_flagship_verifies_with_its_html_edition(flagship_site):
     assert report.read_from_html > 300
 
 
-@FLAGSHIP_TIMEOUT
 def test_the_flagship_html_passes_the_browser_checks(flagship_site):
     """Every page in headless Chromium (see test_html.py); the first screens are kept in the repository's
     build/html-check/ for a person to look at."""
@@ -139,7 +131,6 @@ def test_the_flagship_html_passes_the_browser_checks(flagship_site):
     assert len(pages) == 1 + 2 * len(project.chapters) and sum(p.maths for p in pages) > 1000
 
 
-@FLAGSHIP_TIMEOUT
 def test_the_flagship_exports_to_learning_platforms(flagship):
     """The LMS exports (README, "Exports"): every chapter in both formats, valid, without warnings; the EPFL
     exam's 12 multiple-choice and 20 true/false questions among them; every numeric answer with its

@@ -4,33 +4,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from lms_chapter import (
+    VERIFY,  # the LMS chapter's values: the key's chapter prints four of them
+)
 
 from solman.exports.keys import chapter_key, schema, write_keys
 from solman.project.settings import load_project
 from solman.rendering.render import render_chapter
 from solman.rendering.sources import load_values
-
-VERIFY = '''
-from fractions import Fraction
-import sympy as sp
-from solman import value
-
-@value
-def choice():
-    return "B"
-
-@value
-def claim():
-    return False
-
-@value
-def ratio():
-    return 0.1234567
-
-@value
-def q():
-    return sp.Matrix([[1, sp.Rational(1, 2)], [0, sp.sqrt(2)]])
-'''
 
 TEMPLATE = r"""\VAR{ problem("All kinds", 1) }
 \BLOCK{ call question("1a", points=2, kind="mcq", answer=choice) }
