@@ -23,31 +23,33 @@ REPOSITORY = Path(__file__).resolve().parent
     "record": "write the results into README.md's performance section (the default for the full size)",
     "variants": "measure per-student variants instead: COUNT of variant_exam on 2 processes, rates of 1 and Dask",
     "count": "how many variants --variants builds (default 100)",
+    "suite": "measure the test suite instead: invoke test next to the same suite in one process",
 })
-def bench(c, quick=False, record=None, variants=False, count=100):
+def bench(c, quick=False, record=None, variants=False, count=100, suite=False):
     """Measure builds: cold, no-op, one value changed, verify, 100 chapters, against PythonTeX and the TeX floor."""
     configure_logging()
     with reported():
         import platform
 
+        from dev.bench import bench as run_bench
+        from dev.bench import bench_suite, record_in_readme
+
+        machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
         if variants:
             from dev.variantsbench import bench_variants, record_variants_in_readme
 
             report = bench_variants(REPOSITORY, REPOSITORY / "build" / "bench-variants", int(count))
-            print(report.table())
-            if record is not False:
-                machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
-                record_variants_in_readme(REPOSITORY / "README.md", report, machine)
-                print("recorded in README.md")
-            return
-
-        from dev.bench import bench as run_bench, record_in_readme
-
-        report = run_bench(REPOSITORY, REPOSITORY / "build" / "bench", quick=quick)
+        elif suite:
+            report = bench_suite(REPOSITORY)
+        else:
+            report = run_bench(REPOSITORY, REPOSITORY / "build" / "bench", quick=quick)
         print(report.table())
         if record if record is not None else not quick:
-            machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
-            record_in_readme(REPOSITORY / "README.md", report, machine)
+            if variants:
+                record_variants_in_readme(REPOSITORY / "README.md", report, machine)
+            else:
+                record_in_readme(REPOSITORY / "README.md", report, f"Measured by `invoke bench{' --suite' * suite}` "
+                                 f"on {machine}", "bench-suite" if suite else "bench")
             print("recorded in README.md")
         if not all(goal.met is not False for goal in report.goals):
             print("some targets are not met", file=sys.stderr)

@@ -9,7 +9,6 @@ single-threaded workers started with Dask's commands, on ``min(count, 20)`` vari
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -21,12 +20,12 @@ from dev.bench import (
     Goal,
     Measure,
     copy_project,
+    record_in_readme,
     run_timed,
     task_environment,
 )
 from solman.errors import MissingTool
 
-README_START, README_END = "<!-- bench-variants:start -->", "<!-- bench-variants:end -->"
 CHAPTER = "variant_exam"
 RATE_SAMPLE = 20  # variants built to measure the rates of one process and of the Dask cluster
 
@@ -106,11 +105,5 @@ class dask_cluster:
 
 
 def record_variants_in_readme(readme: Path, report: BenchReport, machine: str) -> None:
-    text = readme.read_text()
-    if README_START not in text:
-        raise MissingTool("README.md has no variants performance section to update",
-                          hint=f"add the markers {README_START} and {README_END} under Performance")
-    block = (f"{README_START}\n_Measured by `invoke bench --variants` on {machine}, {report.size} of "
-             f"{CHAPTER}._\n\n{report.table()}\n{README_END}")
-    readme.write_text(re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: block, text,
-                             flags=re.DOTALL))
+    record_in_readme(readme, report, f"Measured by `invoke bench --variants` on {machine}, {report.size} of {CHAPTER}",
+                     "bench-variants")

@@ -17,8 +17,16 @@ module); per-student variants are a stage of their own (``variants``) that drive
 
 __version__ = "0.2.0"
 
-from solman.values.declarations import checks
-from solman.values.evaluation import tex, value
-from solman.variants.params import parameter
-
 __all__ = ["checks", "parameter", "tex", "value"]
+_HOMES = {"checks": "solman.values.declarations", "tex": "solman.values.evaluation",
+          "value": "solman.values.evaluation", "parameter": "solman.variants.params"}
+
+
+def __getattr__(name: str) -> object:
+    """The verify modules' names, imported when first asked for (PEP 562): the commands import
+    ``solman.tasks``, and a no-op `invoke pdf` needs none of them."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'solman' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_HOMES[name]), name)

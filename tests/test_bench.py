@@ -7,7 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from dev.bench import BenchReport, Goal, Measure, record_in_readme, tree_rss_mib, write_pythontex, write_synthetic
+from dev.bench import (
+    BenchReport,
+    Goal,
+    Measure,
+    on_terminal,
+    outcome_counts,
+    record_in_readme,
+    through_pty,
+    tree_rss_mib,
+    write_pythontex,
+    write_synthetic,
+)
+from solman.errors import SolmanError
 from solman.checking.lint import lint_project
 from solman.project.settings import load_project
 from solman.checking.testrun import run_tests
@@ -68,9 +80,27 @@ def test_results_are_recorded_between_the_readme_markers(tmp_path: Path):
     readme = tmp_path / "README.md"
     readme.write_text("# X\n\n<!-- bench:start -->\nPREVIOUS RESULTS\n<!-- bench:end -->\n\nafter\n")
     report = BenchReport("full", [Measure("(a) cold", 1.5, 100.0)], [Goal("fast", "1.5 s", "2 s", True)])
-    record_in_readme(readme, report, "2 cores")
+    record_in_readme(readme, report, "Measured on 2 cores")
     text = readme.read_text()
     assert "PREVIOUS RESULTS" not in text and "| (a) cold" in text and "| fast" in text and text.endswith("after\n")
     readme.write_text("# no markers\n")
     with pytest.raises(Exception, match="no performance section"):
-        record_in_readme(readme, report, "2 cores")
+        record_in_readme(readme, report, "Measured on 2 cores")
+    readme.write_text("<!-- bench:start -->\nA\n<!-- bench:end -->\n<!-- bench-suite:start -->\nB\n<!-- bench-suite:end -->\n")
+    record_in_readme(readme, report, "Measured on 2 cores", "bench-suite")
+    assert readme.read_text().startswith("<!-- bench:start -->\nA\n") and "_Measured on 2 cores._" in readme.read_text()
+
+
+def test_commands_are_timed_on_a_terminal(tmp_path: Path):
+    tty = "import sys; assert sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty(); print('x' * 99999)"
+    command, baseline = on_terminal([sys.executable, "-c", tty], [sys.executable, "-c", "pass"], tmp_path,
+                                    dict(os.environ), runs=2)
+    assert command > 0 and baseline > 0
+    with pytest.raises(SolmanError, match="failed on a terminal"):
+        through_pty([sys.executable, "-c", "raise SystemExit(3)"], tmp_path, dict(os.environ))
+
+
+def test_the_suites_outcomes_are_read_from_pytests_summary():
+    assert outcome_counts("...\n1543 passed, 2 warnings in 812.31s (0:13:32)\n") == "1543 passed"
+    assert outcome_counts("=== 1 failed, 1542 passed, 1 skipped in 9.2s ===") == "1 failed, 1542 passed, 1 skipped"
+    assert outcome_counts("interrupted") == "no summary"

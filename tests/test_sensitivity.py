@@ -135,6 +135,31 @@ def test_the_fixture_is_pinned_and_a_second_run_perturbs_nothing(project):
     assert (second.fresh, second.values) == (0, first.values)
 
 
+def test_chapters_are_measured_in_a_process_per_core_with_the_same_results(project_dir, monkeypatch):
+    from solman.checking import sensitivity
+    from solman.project.scaffold import new_chapter
+    from solman.project.settings import load_project
+
+    new_chapter(project_dir, "week1", "Week 1")
+    project = load_project(project_dir)
+    results = run_tests(project)
+    chapters = render_chapters(project, plan_targets(project))
+    processes = []
+    real = sensitivity.run_perturbations
+    monkeypatch.setattr(sensitivity, "run_perturbations",
+                        lambda project, chapter_ids, jobs: processes.append(chapter_ids) or real(project, chapter_ids, jobs))
+    monkeypatch.setattr(sensitivity.os, "cpu_count", lambda: 2)
+    apart = measure(project, chapters, results)
+    assert sorted(processes) == [["demo"], ["week1"]]
+    monkeypatch.setattr(sensitivity.os, "cpu_count", lambda: 1)
+    (project.build / "cache").rename(project.build / "cache-of-the-first")  # nothing cached: measured again
+    together = measure(project, chapters, results)
+    assert processes[2:] == [["demo", "week1"]]
+    assert together.values == apart.values and together.fresh == apart.fresh
+    assert {record["chapter"] for record in apart.values.values()} == {"demo", "week1"}
+    assert apart.figure()[0] == apart.figure()[1] > 7
+
+
 def test_summary_line():
     assert "sensitivity: 3/4 printed values pinned" in Report(sensitivity=(3, 4)).summary()
     assert "sensitivity: not measured" in Report().summary()

@@ -1,7 +1,9 @@
 """The invoke tasks: instant listing, help for everything, failures as messages with exit codes."""
 
 import fcntl
+import io
 import json
+import logging
 import os
 import pty
 import re
@@ -113,12 +115,12 @@ def test_invoke_test_hands_pytest_the_whole_k_expression(tmp_path: Path):
     assert arguments.count("-k") == 1
 
 
-ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # rich's colours
+ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the colour of warnings
 
 
 def on_terminal(args: list[str], environment: dict[str, str], columns: int = 60) -> tuple[list[str], int]:
     """Run ``args`` on a pseudo-terminal ``columns`` wide (stdout and stderr both on it); return its lines,
-    without colours or the spaces rich pads them with, and its exit code."""
+    without colours or trailing spaces, and its exit code."""
     pid, terminal = pty.fork()
     if pid == 0:  # the child: its terminal's size first, as a window would set it
         try:
@@ -222,3 +224,22 @@ def test_the_readme_export_commands_write_a_bank_per_chapter(tmp_path: Path):
     result = subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), "export", "--format", "scorm"],
                             cwd=project, capture_output=True, text=True)
     assert result.returncode == 2 and "unknown export format 'scorm'" in result.stderr
+
+
+def test_progress_on_a_terminal_is_wrapped_to_its_width_and_warnings_are_coloured(monkeypatch):
+    from solman.tasks import _Format, _Terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", "30")
+    stream = Terminal()
+    handler = _Terminal(stream)
+    handler.setFormatter(_Format())
+    for level, message in [(logging.INFO, "rendering 6 chapters"), (logging.WARNING, "a warning long enough to wrap")]:
+        handler.emit(logging.LogRecord("solman", level, __file__, 1, message, None, None))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "rendering 6 chapters"
+    assert lines[1].startswith("\x1b[1;33mwarning: a warning") and lines[-1].endswith("\x1b[0m")
+    assert [len(ESCAPES.sub("", line)) <= 30 for line in lines] == [True] * 3

@@ -34,7 +34,7 @@ Only printed values count (not those that only decide a condition), and figures 
 Values computed from a perturbed value are not recomputed: a test that calls the perturbed value
 directly sees the perturbation, and that is what is measured.
 
-Running. The perturbations run in a fresh interpreter under pytest with solman's perturbing plugin
+Running. The perturbations run in fresh interpreters (one per core, each given whole chapters) under pytest with solman's perturbing plugin
 (``solman.checking.perturbing``), which re-runs the selected tests in place. Results are cached per value under
 the chapter's tests key plus the value's perturbation spec (its printed parts and filters, and the
 tests that call it), so an unchanged project pays nothing for them the second time.
@@ -48,6 +48,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -415,7 +416,7 @@ def measure(project: Project, chapters: dict[tuple[str, str], Rendered], results
             sensitivity.values[value_key] = record
             stores[chapter_id][2][value_key] = record
     if jobs:
-        measured = run_perturbations(project, sorted({jobs[k]["chapter"] for k in jobs}), jobs)
+        measured = run_in_parallel(project, jobs)
         for value_key, job in jobs.items():
             found = measured.get(value_key, {"parts": [{"error": "the value was not found in the test process"}]})
             job["record"].update(path=found.get("path"), line=found.get("line"), parts=found["parts"],
@@ -433,6 +434,25 @@ def spread(items: list, most: int) -> list:
     return [items[round(i * (len(items) - 1) / (most - 1))] for i in range(most)]
 
 
+def run_in_parallel(project: Project, jobs: dict[str, dict]) -> dict[str, dict]:
+    """The perturbations of ``jobs``, one test process per core, each given whole chapters (a module's
+    tests run where it is collected), the most parts first to the process with the fewest."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    parts: dict[str, int] = {}
+    for job in jobs.values():
+        parts[job["chapter"]] = parts.get(job["chapter"], 0) + len(job["parts"])
+    groups: list[list[str]] = [[] for _ in range(min(len(parts), os.cpu_count() or 1))]
+    for chapter_id in sorted(parts, key=lambda c: (-parts[c], c)):
+        min(groups, key=lambda g: sum(parts[c] for c in g)).append(chapter_id)
+    log.info("measuring the sensitivity of %d printed value(s)%s", len(jobs),
+             f" in {len(groups)} processes" if len(groups) > 1 else "")
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        runs = [pool.submit(run_perturbations, project, sorted(group),
+                            {key: job for key, job in jobs.items() if job["chapter"] in group}) for group in groups]
+        return {key: found for run in runs for key, found in run.result().items()}
+
+
 def run_perturbations(project: Project, chapter_ids: list[str], jobs: dict[str, dict]) -> dict[str, dict]:
     """Run the perturbations of ``jobs`` (value key -> parts and tests) in a fresh pytest process."""
     from solman.checking.testrun import crash_frame, run_pytest, scratch_folder
@@ -443,7 +463,6 @@ def run_perturbations(project: Project, chapter_ids: list[str], jobs: dict[str, 
         plan.write_text(json.dumps({"report": str(report), "values": {
             key: {"parts": [{**part, "path": path_or_none(part["expr"])} for part in job["parts"]], "tests": job["tests"]}
             for key, job in sorted(jobs.items())}}, indent=1), encoding="utf-8")
-        log.info("measuring the sensitivity of %d printed value(s)", len(jobs))
         # no pytest-timeout: the plugin stops a perturbed test itself when it runs far longer than unperturbed
         process = run_pytest(project, scratch, ["-p", "solman.checking.perturbing", f"--solman-sensitivity={plan}"],
                              [project.chapter(c) for c in chapter_ids])

@@ -185,7 +185,7 @@ class ChapterCache(ProjectCache):
     def values_key(self) -> str:
         """What the chapter's values depend on: its module, the files its values read, the engine, and the
         variant selected (its parameters draw other givens)."""
-        from solman.variants.params import current_seed
+        from solman.variants import current_seed
 
         seed = current_seed()
         drawn = f":variant={seed}" if seed is not None else ""  # the default variant's keys are as they were

@@ -20,22 +20,19 @@ by the build) computes the same givens.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from solman.errors import Location, ValueFailure
 from solman.values.evaluation import ValueFunction
+from solman.variants import ENVIRONMENT, current_seed, selected  # noqa: F401 (the variants' API, here too)
 
-ENVIRONMENT = "SOLMAN_VARIANT"  # the selected variant's seed, for processes the build starts
 TRIES = 1000  # draws a parameter may reject before it fails
 
-_selected: list[int] = []  # the seed selected in this process (innermost last)
 rejections: dict[str, Counter] = {}  # parameter key -> nice rule -> rejected draws, in this process
 
 
@@ -46,35 +43,6 @@ class Variant:
     id: str
     seed: int
     name: str = ""
-
-
-def current_seed() -> int | None:
-    """The seed of the variant selected now, or None for the default variant."""
-    if _selected:
-        return _selected[-1]
-    text = os.environ.get(ENVIRONMENT, "").strip()
-    return int(text) if text else None
-
-
-@contextlib.contextmanager
-def selected(seed: int | None) -> Iterator[None]:
-    """Compute parameters for the variant ``seed`` inside the block (None: the default variant), here and in
-    the processes started inside it."""
-    before = os.environ.get(ENVIRONMENT)
-    if seed is None:
-        os.environ.pop(ENVIRONMENT, None)
-    else:
-        _selected.append(seed)
-        os.environ[ENVIRONMENT] = str(seed)
-    try:
-        yield
-    finally:
-        if seed is not None:
-            _selected.pop()
-        if before is None:
-            os.environ.pop(ENVIRONMENT, None)
-        else:
-            os.environ[ENVIRONMENT] = before
 
 
 class Parameter(ValueFunction):
