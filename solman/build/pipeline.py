@@ -139,8 +139,8 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
             head_start(project, chapters)
         compiled = compiler.wait()
         raise_collected(latex_errors(project, sources, compiled))
-        warnings = {t.name: located_warnings(project, sources, compiled[t.name]) if t.name in compiled
-                    else current[t.name]["warnings"] for t in targets}
+        warnings = {t.name: located_warnings(project, sources, compiled[t.name], compiler.splits[t.name])
+                    if t.name in compiled else current[t.name]["warnings"] for t in targets}
         # This build recorded what the values and tests read: stamp the PDFs with keys that include it,
         # unless a source was edited while it ran (then the old stamps make the next build look again).
         if unchanged(hashed):
@@ -236,6 +236,7 @@ class Compiler:
         self.tex, self.year, self.stages, self.sandboxed, self.formats = tex, year, stages, sandboxed, formats
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.futures: dict[str, tuple[Target, object]] = {}
+        self.splits: dict[str, list] = {}  # target name -> the questions its PDF splits across pages
         self.started: float | None = None
 
     def __enter__(self) -> Compiler:
@@ -247,15 +248,24 @@ class Compiler:
 
     def submit(self, targets: list[Target]) -> None:
         """Start compiling ``targets``, the biggest first."""
-        from solman.latex.latexmk import prepare_format, run_latexmk
+        from solman.latex.latexmk import prepare_format
 
         if targets and self.started is None:
             self.started = time.perf_counter()
         for target in sorted(targets, key=lambda t: -len(t.chapters)):
             preloaded = prepare_format(self.tex, target.name, self.year,  # here, not in parallel: built once
                                        sandboxed=self.sandboxed, shared=self.formats)
-            self.futures[target.name] = (target, self.pool.submit(run_latexmk, self.tex, target.name, self.year,
-                                                                  preloaded, sandboxed=self.sandboxed))
+            self.futures[target.name] = (target, self.pool.submit(self.compile, target.name, preloaded))
+
+    def compile(self, name: str, preloaded: str | None) -> Compiled:
+        """latexmk on one target, then the questions its PDF splits across pages, read here while the other
+        targets compile rather than after them all."""
+        from solman.checking.pages import page_splits
+        from solman.latex.latexmk import run_latexmk
+
+        result = run_latexmk(self.tex, name, self.year, preloaded, sandboxed=self.sandboxed)
+        self.splits[name] = page_splits(result.pdf) if result.ok and result.pdf.exists() else []
+        return result
 
     def wait(self) -> dict[str, Compiled]:
         """Every run's outcome, logged as it finishes."""
@@ -309,7 +319,7 @@ def printed_on(sources: Sources, file: str | None, line: int | None) -> list:
     return [u for u in rendered.uses if u.output_line == line and u.latex is not None]
 
 
-def located_warnings(project: Project, sources: Sources, result: Compiled) -> list[dict]:
+def located_warnings(project: Project, sources: Sources, result: Compiled, splits: list) -> list[dict]:
     """The warnings a finished chapter must not have, located in the templates."""
     found = []
     for entry in result.entries:
@@ -325,15 +335,15 @@ def located_warnings(project: Project, sources: Sources, result: Compiled) -> li
                 "font": f"font substituted: {entry.message}"}[entry.kind]
         found.append({"kind": entry.kind, "what": what,
                       "file": location.path if location else None, "line": location.line if location else None})
-    return found + split_warnings(project, sources, result)
+    return found + split_warnings(project, sources, splits)
 
 
-def split_warnings(project: Project, sources: Sources, result: Compiled) -> list[dict]:
-    """The questions a finished PDF splits across pages (solman.checking.pages), at their template lines."""
-    from solman.checking.pages import page_splits, split_location
+def split_warnings(project: Project, sources: Sources, splits: list) -> list[dict]:
+    """The questions a finished PDF splits across pages (``Compiler.splits``), at their template lines."""
+    from solman.checking.pages import split_location
 
     found = []
-    for split in page_splits(result.pdf) if result.ok and result.pdf.exists() else []:
+    for split in splits:
         location = split_location(project.root, sources.chapters, split)
         found.append({"kind": "page-split", "what": split.message,
                       "file": location.path if location else None, "line": location.line if location else None})

@@ -393,6 +393,10 @@ def measure(project: Project, chapters: dict[tuple[str, str], Rendered], results
     sensitivity = Sensitivity()
     jobs: dict[str, dict] = {}
     stores = {}
+    callers: dict[str, list[tuple[str, str]]] = {}  # value key -> (node id, outcome) of each test calling it
+    for nodeid, test in sorted(results.tests.items()):
+        for value_key in test["values"]:
+            callers.setdefault(value_key, []).append((nodeid, test["outcome"]))
     for chapter_id, values in printed_parts(chapters).items():
         chapter = project.chapter(chapter_id)
         cache = ChapterCache(project, chapter)
@@ -400,8 +404,7 @@ def measure(project: Project, chapters: dict[tuple[str, str], Rendered], results
         cached = cache.load("sensitivity", key) or {}
         stores[chapter_id] = (cache, key, {})
         for value_key, entry in values.items():
-            tests = [(nodeid, test["outcome"]) for nodeid, test in sorted(results.tests.items())
-                     if value_key in test["values"]]
+            tests = callers.get(value_key, [])
             parts = spread(sorted(entry["parts"]), PARTS)
             spec = hashlib.sha256(json.dumps([parts, tests]).encode()).hexdigest()
             record = {"name": entry["name"], "chapter": chapter_id, "spec": spec, "pinned": None, "parts": []}
