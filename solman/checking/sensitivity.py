@@ -34,10 +34,11 @@ Only printed values count (not those that only decide a condition), and figures 
 Values computed from a perturbed value are not recomputed: a test that calls the perturbed value
 directly sees the perturbation, and that is what is measured.
 
-Running. The perturbations run in fresh interpreters (one per core, each given whole chapters) under pytest with solman's perturbing plugin
-(``solman.checking.perturbing``), which re-runs the selected tests in place. Results are cached per value under
-the chapter's tests key plus the value's perturbation spec (its printed parts and filters, and the
-tests that call it), so an unchanged project pays nothing for them the second time.
+Running. The perturbations run in fresh interpreters (one per core, each given whole chapters) under
+pytest with solman's perturbing plugin (``solman.checking.perturbing``), which re-runs the selected tests
+in place; pytest's account of a failure is not made, since only whether a test fails counts. Results
+are cached per value under the chapter's tests key plus the value's perturbation spec (its printed parts
+and filters, and the tests that call it), so an unchanged project pays nothing for them the second time.
 """
 
 from __future__ import annotations
