@@ -21,6 +21,7 @@ own ``build/``:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -82,6 +83,11 @@ class BenchReport:
         return markdown(rows) + "\n\n" + markdown(goals)
 
 
+def named(measure: Measure, label: str, note: str = "") -> Measure:
+    """A run's measure (from ``run_timed``) under the label and note of its row."""
+    return dataclasses.replace(measure, label=label, note=note)
+
+
 def markdown(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
@@ -115,9 +121,8 @@ def bench_suite(repo: Path) -> BenchReport:
     serial = run_timed([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"], repo)
     outcomes = [outcome_counts(measure.stdout) for measure in (parallel, serial)]
     report.measures += [
-        Measure(f"invoke test ({os.cpu_count()} processes)", parallel.seconds, parallel.peak_mib, outcomes[0],
-                cpu=parallel.cpu),
-        Measure("the same suite in one process (-n 0)", serial.seconds, serial.peak_mib, outcomes[1], cpu=serial.cpu),
+        named(parallel, f"invoke test ({os.cpu_count()} processes)", outcomes[0]),
+        named(serial, "the same suite in one process (-n 0)", outcomes[1]),
         Measure(f"    its CPU time / {os.cpu_count()} cores", serial.cpu / (os.cpu_count() or 1), None,
                 "no schedule of the same work on these cores is shorter")]
     ratio = parallel.seconds / serial.seconds
@@ -145,13 +150,11 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
                       dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1"))
     floor = bare_latexmk(subject / "build" / "tex", subject.parent / "floor-subject", jobs=os.cpu_count() or 1)
     sensitivity = sensitivity_alone(repo, subject)
-    report.measures += [Measure(f"(a) cold full build, {name}", cold.seconds, cold.peak_mib),
-                        Measure("    value computation alone", values.seconds, values.peak_mib),
-                        Measure("    the tests alone (the build runs them for its appendix)", tests.seconds,
-                                tests.peak_mib),
+    report.measures += [named(cold, f"(a) cold full build, {name}"),
+                        named(values, "    value computation alone"),
+                        named(tests, "    the tests alone (the build runs them for its appendix)"),
                         sensitivity,
-                        Measure(f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)", floor.seconds,
-                                floor.peak_mib)]
+                        named(floor, f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)")]
     parts = (values.cpu + tests.cpu + sensitivity.cpu + floor.cpu) / (os.cpu_count() or 1)
     report.measures.append(Measure(f"    the CPU time of these four parts / {os.cpu_count()} cores", parts, None,
                                    "no schedule of them on these cores is shorter"))
@@ -175,7 +178,7 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
     imports = subprocess.run([sys.executable, "-X", "importtime", *as_authors_run_it[1:]], cwd=repo,
                              env=task_environment(subject), capture_output=True, text=True)
     heavy = sorted({m for m in ("sympy", "numpy", "jinja2") if re.search(rf"\|\s+{m}$", imports.stderr, re.M)})
-    report.measures.append(Measure("(b) no-op rebuild (invoke pdf, best of 3)", noop.seconds, noop.peak_mib,
+    report.measures.append(named(noop, "(b) no-op rebuild (invoke pdf, best of 3)",
                                    "imports " + (", ".join(heavy) if heavy else "neither sympy nor numpy")))
     report.goals.append(Goal("no-op rebuild < 0.3 s, no sympy or numpy", f"{noop.seconds:.2f} s", "0.30 s",
                              noop.seconds < 0.3 and not {"sympy", "numpy"} & set(heavy)))
@@ -191,16 +194,16 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
     html = run_task(repo, subject, "html")  # the PDFs are current: LaTeXML and the pictures alone
     html_again = run_task(repo, subject, "html")
     report.measures += [
-        Measure("(g) invoke html after invoke pdf (every chapter page converted)", html.seconds, html.peak_mib,
+        named(html, "(g) invoke html after invoke pdf (every chapter page converted)",
                 f"beside the cold PDF build's {cold.seconds:.1f} s"),
-        Measure("    invoke html again (no chapter converted)", html_again.seconds, html_again.peak_mib)]
+        named(html_again, "    invoke html again (no chapter converted)")]
 
     log.info("(d) invoke verify, right after invoke pdf, and invoke verify --fresh")
     verified = run_task(repo, subject, "verify")  # the builds of (a) and (b) just ran: as an author runs it
     fresh = run_task(repo, subject, "verify", "--fresh")
     report.measures += [
-        Measure("(d) invoke verify after invoke pdf (reuses its results)", verified.seconds, verified.peak_mib),
-        Measure("    invoke verify --fresh (runs every test and check afresh)", fresh.seconds, fresh.peak_mib)]
+        named(verified, "(d) invoke verify after invoke pdf (reuses its results)"),
+        named(fresh, "    invoke verify --fresh (runs every test and check afresh)")]
     ratio = verified.seconds / fresh.seconds
     report.goals.append(Goal("verify after pdf <= 0.2 x verify --fresh", f"{ratio:.2f} x", "0.20 x", ratio <= 0.2))
 
@@ -295,9 +298,9 @@ def measure_manual(repo: Path, project: Path, report: BenchReport, chapters: int
     serial = run_task(repo, project, "pdf", "--jobs", "1")
     serial_compile = stage(project, "compile")
     report.measures += [
-        Measure(f"(e) cold build, {label}, 2 LaTeX runs at once", parallel.seconds, parallel.peak_mib,
+        named(parallel, f"(e) cold build, {label}, 2 LaTeX runs at once",
                 f"compiling {parallel_compile:.1f} s"),
-        Measure("    the same compiled serially", serial.seconds, serial.peak_mib,
+        named(serial, "    the same compiled serially",
                 f"compiling {serial_compile:.1f} s")]
     ratio = parallel_compile / serial_compile
     report.goals.append(Goal("parallel compile <= 0.65 x serial", f"{ratio:.2f} x", "0.65 x", ratio <= 0.65))
@@ -310,8 +313,8 @@ def measure_manual(repo: Path, project: Path, report: BenchReport, chapters: int
     changed = run_task(repo, project, "pdf")
     recompile = stage(project, "compile")
     rebuilt = json.loads((project / "build" / "timings.json").read_text())["compiled"]
-    report.measures.append(Measure(f"(c) rebuild after one value changed ({label})", changed.seconds,
-                                   changed.peak_mib, f"compiling {recompile:.1f} s: {', '.join(rebuilt)}"))
+    report.measures.append(named(changed, f"(c) rebuild after one value changed ({label})",
+                                 f"compiling {recompile:.1f} s: {', '.join(rebuilt)}"))
     report.goals.append(Goal("one-value rebuild <= 1.3 x its compile", f"{changed.seconds / recompile:.2f} x",
                              "1.30 x", changed.seconds <= 1.3 * recompile))
 
@@ -330,8 +333,8 @@ def measure_document(repo: Path, work: Path, chapters: int, values: int, report:
     log.info("(f) %s: solman", label)
     solman = run_task(repo, project, "pdf", "--manual", "--edition", "problems")
     floor = bare_latexmk(project / "build" / "tex", work / "floor-document", jobs=1, only="manual-problems")
-    report.measures += [Measure(f"(f) {label}: solman (problems edition)", solman.seconds, solman.peak_mib),
-                        Measure("    bare latexmk on solman's rendered .tex (floor)", floor.seconds, floor.peak_mib)]
+    report.measures += [named(solman, f"(f) {label}: solman (problems edition)"),
+                        named(floor, "    bare latexmk on solman's rendered .tex (floor)")]
     if not pythontex_ready():
         report.measures.append(Measure("    PythonTeX", 0.0, None, "not measured: PythonTeX is not installed "
                                        "(Debian package texlive-extra-utils)"))
@@ -339,8 +342,7 @@ def measure_document(repo: Path, work: Path, chapters: int, values: int, report:
         return
     log.info("(f) %s: PythonTeX", label)
     pythontex = pythontex_build(write_pythontex(work / "pythontex", chapters, values))
-    report.measures.append(Measure("    PythonTeX (latexmk with its pythontex rule)", pythontex.seconds,
-                                   pythontex.peak_mib))
+    report.measures.append(named(pythontex, "    PythonTeX (latexmk with its pythontex rule)"))
     ratio = solman.seconds / pythontex.seconds
     report.goals.append(Goal("solman <= 0.6 x PythonTeX", f"{ratio:.2f} x", "0.60 x", ratio <= 0.6))
 

@@ -20,6 +20,7 @@ from dev.bench import (
     Goal,
     Measure,
     copy_project,
+    named,
     record_in_readme,
     run_timed,
     task_environment,
@@ -47,13 +48,13 @@ def bench_variants(repo: Path, work: Path, count: int) -> BenchReport:
         shutil.rmtree(work)
     project = copy_project(repo, work / "subject")
     one = fresh_run(repo, project, 1, "--jobs", "1")
-    report.measures.append(Measure("one variant (both editions, tests, key)", one.seconds, one.peak_mib))
+    report.measures.append(named(one, "one variant (both editions, tests, key)"))
     sample = min(count, RATE_SAMPLE)  # a rate needs no hundred variants: the serial run would take 20 min
     serial = fresh_run(repo, project, sample, "--jobs", "1")
-    report.measures.append(Measure(f"{sample} variants, 1 process", serial.seconds, serial.peak_mib,
+    report.measures.append(named(serial, f"{sample} variants, 1 process",
                                    f"{60 * sample / serial.seconds:.1f} variants/min"))
     parallel = fresh_run(repo, project, count, "--jobs", "2")
-    report.measures.append(Measure(f"{count} variants, 2 processes", parallel.seconds, parallel.peak_mib,
+    report.measures.append(named(parallel, f"{count} variants, 2 processes",
                                    f"{60 * count / parallel.seconds:.1f} variants/min"))
     with dask_cluster(work) as address:
         cluster = fresh_run(repo, project, sample, "--scheduler", address)
