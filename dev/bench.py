@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,7 @@ class Measure:
     peak_mib: float | None = None
     note: str = ""
     stdout: str = field(default="", repr=False)  # what the measured command printed
-    cpu: float | None = None  # seconds of CPU time, the command's whole process tree
+    cpu: float | None = None  # seconds of CPU time of the command and the descendants waited for (see named)
 
 
 @dataclass
@@ -155,7 +156,8 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
                         named(values, "    value computation alone", cpu=True),
                         named(tests, "    the tests alone (the build runs them for its appendix)", cpu=True),
                         sensitivity,
-                        named(floor, f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)", cpu=True)]
+                        named(floor, f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)",
+                              cpu=True)]
     parts = (values.cpu + tests.cpu + sensitivity.cpu + floor.cpu) / (os.cpu_count() or 1)
     report.measures.append(Measure(f"    the CPU time of these four parts / {os.cpu_count()} cores", parts, None,
                                    "no schedule of them on these cores is shorter"))
@@ -180,7 +182,7 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
                              env=task_environment(subject), capture_output=True, text=True)
     heavy = sorted({m for m in ("sympy", "numpy", "jinja2") if re.search(rf"\|\s+{m}$", imports.stderr, re.M)})
     report.measures.append(named(noop, "(b) no-op rebuild (invoke pdf, best of 3)",
-                                   "imports " + (", ".join(heavy) if heavy else "neither sympy nor numpy")))
+                                 "imports " + (", ".join(heavy) if heavy else "neither sympy nor numpy")))
     report.goals.append(Goal("no-op rebuild < 0.3 s, no sympy or numpy", f"{noop.seconds:.2f} s", "0.30 s",
                              noop.seconds < 0.3 and not {"sympy", "numpy"} & set(heavy)))
     terminal, python = on_terminal(as_authors_run_it, [sys.executable, "-c", "import invoke"], repo,
@@ -196,7 +198,7 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
     html_again = run_task(repo, subject, "html")
     report.measures += [
         named(html, "(g) invoke html after invoke pdf (every chapter page converted)",
-                f"beside the cold PDF build's {cold.seconds:.1f} s"),
+              f"beside the cold PDF build's {cold.seconds:.1f} s"),
         named(html_again, "    invoke html again (no chapter converted)")]
 
     log.info("(d) invoke verify, right after invoke pdf, and invoke verify --fresh")
@@ -266,7 +268,8 @@ from solman.rendering.sources import render_chapters
 project = load_project(sys.argv[1], build=sys.argv[2])
 chapters, results = render_chapters(project, plan_targets(project)), run_tests(project)
 def cpu():
-    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+    used = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime + u.ru_stime for u in used)
 started, used = time.perf_counter(), cpu()
 measure(project, chapters, results)
 print(json.dumps({"seconds": time.perf_counter() - started, "cpu": cpu() - used}))
@@ -300,9 +303,9 @@ def measure_manual(repo: Path, project: Path, report: BenchReport, chapters: int
     serial_compile = stage(project, "compile")
     report.measures += [
         named(parallel, f"(e) cold build, {label}, 2 LaTeX runs at once",
-                f"compiling {parallel_compile:.1f} s"),
+              f"compiling {parallel_compile:.1f} s"),
         named(serial, "    the same compiled serially",
-                f"compiling {serial_compile:.1f} s")]
+              f"compiling {serial_compile:.1f} s")]
     ratio = parallel_compile / serial_compile
     report.goals.append(Goal("parallel compile <= 0.65 x serial", f"{ratio:.2f} x", "0.65 x", ratio <= 0.65))
     report.goals.append(Goal("peak memory of the parallel build < 1 GiB", f"{parallel.peak_mib:.0f} MiB",
@@ -490,8 +493,6 @@ def run_task(repo: Path, project: Path, *arguments: str) -> Measure:
 def run_timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Measure:
     """Run ``command``, timing it and sampling the resident memory of its whole process tree."""
     command = [part for part in command if part]
-    import resource
-
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -52,10 +52,10 @@ def bench_variants(repo: Path, work: Path, count: int) -> BenchReport:
     sample = min(count, RATE_SAMPLE)  # a rate needs no hundred variants: the serial run would take 20 min
     serial = fresh_run(repo, project, sample, "--jobs", "1")
     report.measures.append(named(serial, f"{sample} variants, 1 process",
-                                   f"{60 * sample / serial.seconds:.1f} variants/min"))
+                                 f"{60 * sample / serial.seconds:.1f} variants/min"))
     parallel = fresh_run(repo, project, count, "--jobs", "2")
     report.measures.append(named(parallel, f"{count} variants, 2 processes",
-                                   f"{60 * count / parallel.seconds:.1f} variants/min"))
+                                 f"{60 * count / parallel.seconds:.1f} variants/min"))
     with dask_cluster(work) as address:
         cluster = fresh_run(repo, project, sample, "--scheduler", address)
     report.measures.append(Measure(f"{sample} variants, Dask (2 workers)", cluster.seconds, None,

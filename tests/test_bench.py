@@ -86,7 +86,8 @@ def test_results_are_recorded_between_the_readme_markers(tmp_path: Path):
     readme.write_text("# no markers\n")
     with pytest.raises(Exception, match="no performance section"):
         record_in_readme(readme, report, "Measured on 2 cores")
-    readme.write_text("<!-- bench:start -->\nA\n<!-- bench:end -->\n<!-- bench-suite:start -->\nB\n<!-- bench-suite:end -->\n")
+    readme.write_text("<!-- bench:start -->\nA\n<!-- bench:end -->\n"
+                      "<!-- bench-suite:start -->\nB\n<!-- bench-suite:end -->\n")
     record_in_readme(readme, report, "Measured on 2 cores", "bench-suite")
     assert readme.read_text().startswith("<!-- bench:start -->\nA\n") and "_Measured on 2 cores._" in readme.read_text()
 

@@ -146,8 +146,8 @@ def test_chapters_are_measured_in_a_process_per_core_with_the_same_results(proje
     chapters = render_chapters(project, plan_targets(project))
     processes = []
     real = sensitivity.run_perturbations
-    monkeypatch.setattr(sensitivity, "run_perturbations",
-                        lambda project, chapter_ids, jobs: processes.append(chapter_ids) or real(project, chapter_ids, jobs))
+    monkeypatch.setattr(sensitivity, "run_perturbations", lambda project, chapter_ids, jobs:
+                        processes.append(chapter_ids) or real(project, chapter_ids, jobs))
     monkeypatch.setattr(sensitivity.os, "cpu_count", lambda: 2)
     apart = measure(project, chapters, results)
     assert sorted(processes) == [["demo"], ["week1"]]
