@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -57,7 +56,7 @@ class Measure:
     peak_mib: float | None = None
     note: str = ""
     stdout: str = field(default="", repr=False)  # what the measured command printed
-    cpu: float | None = None  # seconds of CPU time of the command and the descendants waited for (see named)
+    cpu: float | None = None  # seconds of CPU time the machine spent while it ran (see machine_cpu)
 
 
 @dataclass
@@ -84,12 +83,29 @@ class BenchReport:
         return markdown(rows) + "\n\n" + markdown(goals)
 
 
-def named(measure: Measure, label: str, note: str = "", cpu: bool = False) -> Measure:
-    """A run's measure (from ``run_timed``) under the label and note of its row; its CPU time only if ``cpu``:
-    the kernel counts the CPU time of descendants their parents waited for, and TeX in bubblewrap's PID
-    namespace is not among them (measured: 7.6 s of CPU for 127 s of serial compiling), so a build's CPU
-    time is shown only where no sandbox runs."""
-    return dataclasses.replace(measure, label=label, note=note, cpu=measure.cpu if cpu else None)
+def named(measure: Measure, label: str, note: str = "") -> Measure:
+    """A run's measure (from ``run_timed``) under the label and note of its row."""
+    return dataclasses.replace(measure, label=label, note=note)
+
+
+def machine_cpu() -> float | None:
+    """Seconds of CPU time every core of the machine has spent busy since it started (``/proc/stat``: user,
+    nice, system, irq and softirq time), or None where there is no ``/proc/stat``.
+
+    The bench runs alone, so what the machine spends during a run is the run's cost (an idle machine here
+    spends 0.006 cores). The kernel's own account of a process's descendants (``RUSAGE_CHILDREN``) misses
+    TeX run in bubblewrap's PID namespace: 7.6 s of CPU counted for 127 s of serial compiling."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(field) for field in stat.readline().split()[1:8]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = ticks
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_between(before: float | None, after: float | None) -> float | None:
+    return after - before if before is not None and after is not None else None
 
 
 def markdown(rows: list[tuple[str, ...]]) -> str:
@@ -127,6 +143,14 @@ def bench_suite(repo: Path) -> BenchReport:
     report.measures += [
         named(parallel, f"invoke test ({os.cpu_count()} processes)", outcomes[0]),
         named(serial, "the same suite in one process (-n 0)", outcomes[1])]
+    if serial.cpu is not None and parallel.cpu is not None:
+        cores = os.cpu_count() or 1
+        report.measures += [
+            Measure(f"    the one-process run's CPU time / {cores} cores", serial.cpu / cores, None,
+                    f"the least its work can take on {cores} cores: {serial.cpu / cores / serial.seconds:.2f} x its "
+                    f"time (its cores busy {serial.cpu / cores / serial.seconds:.0%})"),
+            Measure(f"    invoke test's CPU time / {cores} cores", parallel.cpu / cores, None,
+                    f"its cores busy {parallel.cpu / cores / parallel.seconds:.0%} of its time")]
     ratio = parallel.seconds / serial.seconds
     report.goals.append(Goal("invoke test <= 0.6 x the suite in one process", f"{ratio:.2f} x", "0.60 x",
                              ratio <= 0.6))
@@ -153,14 +177,18 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
     floor = bare_latexmk(subject / "build" / "tex", subject.parent / "floor-subject", jobs=os.cpu_count() or 1)
     sensitivity = sensitivity_alone(repo, subject)
     report.measures += [named(cold, f"(a) cold full build, {name}"),
-                        named(values, "    value computation alone", cpu=True),
-                        named(tests, "    the tests alone (the build runs them for its appendix)", cpu=True),
+                        named(values, "    value computation alone"),
+                        named(tests, "    the tests alone (the build runs them for its appendix)"),
                         sensitivity,
-                        named(floor, f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)",
-                              cpu=True)]
-    parts = (values.cpu + tests.cpu + sensitivity.cpu + floor.cpu) / (os.cpu_count() or 1)
-    report.measures.append(Measure(f"    the CPU time of these four parts / {os.cpu_count()} cores", parts, None,
-                                   "no schedule of them on these cores is shorter"))
+                        named(floor, f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)")]
+    cores = os.cpu_count() or 1
+    if all(m.cpu is not None for m in (cold, values, tests, sensitivity, floor)):
+        parts = (values.cpu + tests.cpu + sensitivity.cpu + floor.cpu) / cores
+        report.measures += [
+            Measure(f"    the CPU time of these four parts / {cores} cores", parts, None,
+                    "no schedule of them on these cores is shorter"),
+            Measure(f"    the cold build's own CPU time / {cores} cores", cold.cpu / cores, None,
+                    f"its cores busy {cold.cpu / cores / cold.seconds:.0%} of its time")]
     limit = max(floor.seconds, tests.seconds)
     report.goals.append(Goal("cold build <= max(floor, tests alone)", f"{cold.seconds:.1f} s", f"{limit:.1f} s",
                              cold.seconds <= limit))
@@ -259,7 +287,8 @@ def sensitivity_alone(repo: Path, subject: Path) -> Measure:
 
 
 MEASURE_SENSITIVITY = """
-import json, resource, sys, time
+import json, sys, time
+from dev.bench import cpu_between, machine_cpu
 from solman.checking.sensitivity import measure
 from solman.checking.testrun import run_tests
 from solman.project.settings import load_project
@@ -267,12 +296,9 @@ from solman.project.targets import plan_targets
 from solman.rendering.sources import render_chapters
 project = load_project(sys.argv[1], build=sys.argv[2])
 chapters, results = render_chapters(project, plan_targets(project)), run_tests(project)
-def cpu():
-    used = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return sum(u.ru_utime + u.ru_stime for u in used)
-started, used = time.perf_counter(), cpu()
+started, used = time.perf_counter(), machine_cpu()
 measure(project, chapters, results)
-print(json.dumps({"seconds": time.perf_counter() - started, "cpu": cpu() - used}))
+print(json.dumps({"seconds": time.perf_counter() - started, "cpu": cpu_between(used, machine_cpu())}))
 """
 
 
@@ -493,17 +519,14 @@ def run_task(repo: Path, project: Path, *arguments: str) -> Measure:
 def run_timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Measure:
     """Run ``command``, timing it and sampling the resident memory of its whole process tree."""
     command = [part for part in command if part]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    before, started = machine_cpu(), time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0.0]
     sampler = threading.Thread(target=sample_memory, args=(process, peak), daemon=True)
     sampler.start()
     stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_between(before, machine_cpu())
     sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process and its descendants, all ended
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if process.returncode != 0:
         raise SolmanError(f"`{' '.join(command)}` failed during the benchmark (exit {process.returncode})",
                           details=(stdout + stderr).strip().splitlines()[-12:])

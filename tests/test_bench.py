@@ -14,6 +14,7 @@ from dev.bench import (
     on_terminal,
     outcome_counts,
     record_in_readme,
+    run_timed,
     through_pty,
     tree_rss_mib,
     write_pythontex,
@@ -23,6 +24,7 @@ from solman.errors import SolmanError
 from solman.checking.lint import lint_project
 from solman.project.settings import load_project
 from solman.checking.testrun import run_tests
+from solman.latex import sandbox
 
 
 def test_a_generated_project_is_a_valid_solman_project_whose_tests_pass(tmp_path: Path):
@@ -74,6 +76,14 @@ def test_memory_of_a_process_tree_counts_its_descendants():
             assert tree_rss_mib(os.getpid()) - alone > 280
         finally:
             shell.kill()
+
+
+def test_cpu_time_counts_tex_run_in_the_sandbox(tmp_path: Path):
+    """TeX runs in bubblewrap's PID namespace, which the kernel's account of a process's descendants
+    misses; the bench counts the machine's CPU time, so a sandboxed program's is in it."""
+    busy = "1 while (times)[0] < 0.6"  # perl spins until it has spent 0.6 s of CPU time
+    measure = run_timed(sandbox.wrap(["perl", "-e", busy], tmp_path), tmp_path, sandbox.environment({}))
+    assert measure.cpu is not None and measure.cpu >= 0.55, measure
 
 
 def test_results_are_recorded_between_the_readme_markers(tmp_path: Path):
