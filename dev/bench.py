@@ -342,9 +342,11 @@ def measure_manual(repo: Path, project: Path, report: BenchReport, chapters: int
     verify_module.write_text(verify_module.read_text().replace("SHIFT = 0", "SHIFT = 1"))
     changed = run_task(repo, project, "pdf")
     recompile = stage(project, "compile")
-    rebuilt = json.loads((project / "build" / "timings.json").read_text())["compiled"]
+    timings = json.loads((project / "build" / "timings.json").read_text())
+    before = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings["seconds"].items() if name != "compile")
     report.measures.append(named(changed, f"(c) rebuild after one value changed ({label})",
-                                 f"compiling {recompile:.1f} s: {', '.join(rebuilt)}"))
+                                 f"compiling {recompile:.1f} s: {', '.join(timings['compiled'])}; "
+                                 f"its other stages: {before}"))
     report.goals.append(Goal("one-value rebuild <= 1.3 x its compile", f"{changed.seconds / recompile:.2f} x",
                              "1.30 x", changed.seconds <= 1.3 * recompile))
 

@@ -278,7 +278,7 @@ def whole_new_set(root: Path, before: dict[str, bytes]) -> bool:
     from solman.rendering.sources import sha256
 
     manifest = json.loads((root / "build" / "manifest.json").read_bytes())
-    records = records_by_output(manifest)
+    records = records_by_output(manifest["outputs"])
     for output in ["manual.pdf", "problems.pdf", "chapters/demo-solutions.pdf", "chapters/demo-problems.pdf"]:
         pdf = root / "build" / output
         new = output in PROBLEMS

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from solman.errors import DriftError
-from solman.build.manifest import FORMAT, empty_manifest, load_manifest, merge, output_record
+from solman.build.manifest import FORMAT, empty_manifest, load_manifest, load_outputs, merge, output_record
+from solman.build.outputs import dump
 
 
 def output(name: str, digest: str, render: str) -> dict:
@@ -41,3 +42,20 @@ def test_load_manifest(tmp_path: Path):
     (tmp_path / "old.json").write_text(json.dumps({"format": 0}))
     with pytest.raises(DriftError, match="format 0"):
         load_manifest(tmp_path / "old.json")
+
+
+def test_the_outputs_are_read_without_the_renders_after_them(tmp_path: Path):
+    manifest = merge(empty_manifest(), {"r1": {"n": 1}}, [output("manual.pdf", "d1", "r1")])
+    written = dump(manifest)
+    (tmp_path / "manifest.json").write_bytes(written)
+    assert load_outputs(tmp_path / "manifest.json") == manifest["outputs"] == load_manifest(
+        tmp_path / "manifest.json")["outputs"]
+    at = written.index(b',"renders":')  # what follows the outputs is not decoded: garbage there is not seen
+    (tmp_path / "torn.json").write_bytes(written[:at] + b',"renders":{not json')
+    assert load_outputs(tmp_path / "torn.json") == manifest["outputs"]
+    renders_first = {"format": FORMAT, "renders": manifest["renders"], "outputs": manifest["outputs"]}
+    (tmp_path / "renders-first.json").write_text(json.dumps(renders_first, separators=(",", ":")))
+    assert load_outputs(tmp_path / "renders-first.json") == manifest["outputs"]
+    (tmp_path / "old.json").write_text(json.dumps({"format": 0, "outputs": {}}, separators=(",", ":")))
+    with pytest.raises(DriftError, match="format 0"):
+        load_outputs(tmp_path / "old.json")

@@ -154,7 +154,7 @@ def build(project: Project, *, chapter: str | None = None, edition: str | None =
         messages.append("this is a DRAFT: every PDF built says so on every page, and `invoke verify` rejects it")
     for message in messages:
         log.warning("%s", message)
-    return Built(project.build, targets, compiled, messages, stages.seconds, records_by_output(final))
+    return Built(project.build, targets, compiled, messages, stages.seconds, records_by_output(final["outputs"]))
 
 
 def passes_checks(project: Project, chapters: dict, results: TestResults, draft: bool) -> bool:

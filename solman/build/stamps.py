@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from solman.values.cache import ChapterCache, engine_hash, file_hash, shared_templates
-from solman.build.manifest import load_manifest, records_by_output
+from solman.build.manifest import load_outputs, records_by_output
 from solman.project.settings import Project
 from solman.project.targets import Target
 
@@ -45,10 +45,10 @@ def up_to_date(project: Project, targets: list[Target], stamps: dict[str, str], 
     """The manifest's record of each target's PDF, by output, when every one was built from exactly
     today's sources (``stamps``) and is not a draft unless ``draft``; None when there is something to build."""
     try:
-        manifest = load_manifest(project.build / "manifest.json")
-    except Exception:  # an unreadable manifest just means: build
+        outputs = load_outputs(project.build / "manifest.json")
+    except Exception:  # an absent or unreadable manifest just means: build
         return None
-    records = records_by_output(manifest)
+    records = records_by_output(outputs)
     for target in targets:
         record = records.get(target.output)
         pdf = project.build / target.output
