@@ -108,6 +108,13 @@ def cpu_between(before: float | None, after: float | None) -> float | None:
     return after - before if before is not None and after is not None else None
 
 
+def over_cores(measure: Measure, label: str) -> Measure:
+    """The row of ``measure``'s CPU time over the cores: the least time its work can take on them."""
+    cores = os.cpu_count() or 1
+    return Measure(f"{label} / {cores} cores", measure.cpu / cores, None,
+                   f"its cores busy {measure.cpu / cores / measure.seconds:.0%} of its time")
+
+
 def markdown(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
@@ -144,13 +151,8 @@ def bench_suite(repo: Path) -> BenchReport:
         named(parallel, f"invoke test ({os.cpu_count()} processes)", outcomes[0]),
         named(serial, "the same suite in one process (-n 0)", outcomes[1])]
     if serial.cpu is not None and parallel.cpu is not None:
-        cores = os.cpu_count() or 1
-        report.measures += [
-            Measure(f"    the one-process run's CPU time / {cores} cores", serial.cpu / cores, None,
-                    f"the least its work can take on {cores} cores: {serial.cpu / cores / serial.seconds:.2f} x its "
-                    f"time (its cores busy {serial.cpu / cores / serial.seconds:.0%})"),
-            Measure(f"    invoke test's CPU time / {cores} cores", parallel.cpu / cores, None,
-                    f"its cores busy {parallel.cpu / cores / parallel.seconds:.0%} of its time")]
+        report.measures += [over_cores(serial, "    the least its work can take: its CPU time"),
+                            over_cores(parallel, "    invoke test's CPU time")]
     ratio = parallel.seconds / serial.seconds
     report.goals.append(Goal("invoke test <= 0.6 x the suite in one process", f"{ratio:.2f} x", "0.60 x",
                              ratio <= 0.6))
@@ -181,14 +183,13 @@ def measure_subject(repo: Path, subject: Path, report: BenchReport, name: str) -
                         named(tests, "    the tests alone (the build runs them for its appendix)"),
                         sensitivity,
                         named(floor, f"    bare latexmk on the rendered .tex, {os.cpu_count()} at once (floor)")]
-    cores = os.cpu_count() or 1
     if all(m.cpu is not None for m in (cold, values, tests, sensitivity, floor)):
+        cores = os.cpu_count() or 1
         parts = (values.cpu + tests.cpu + sensitivity.cpu + floor.cpu) / cores
         report.measures += [
             Measure(f"    the CPU time of these four parts / {cores} cores", parts, None,
                     "no schedule of them on these cores is shorter"),
-            Measure(f"    the cold build's own CPU time / {cores} cores", cold.cpu / cores, None,
-                    f"its cores busy {cold.cpu / cores / cold.seconds:.0%} of its time")]
+            over_cores(cold, "    the cold build's own CPU time")]
     limit = max(floor.seconds, tests.seconds)
     report.goals.append(Goal("cold build <= max(floor, tests alone)", f"{cold.seconds:.1f} s", f"{limit:.1f} s",
                              cold.seconds <= limit))
@@ -343,10 +344,10 @@ def measure_manual(repo: Path, project: Path, report: BenchReport, chapters: int
     changed = run_task(repo, project, "pdf")
     recompile = stage(project, "compile")
     timings = json.loads((project / "build" / "timings.json").read_text())
-    before = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings["seconds"].items() if name != "compile")
+    others = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings["seconds"].items() if name != "compile")
     report.measures.append(named(changed, f"(c) rebuild after one value changed ({label})",
                                  f"compiling {recompile:.1f} s: {', '.join(timings['compiled'])}; "
-                                 f"its other stages: {before}"))
+                                 f"its other stages: {others}"))
     report.goals.append(Goal("one-value rebuild <= 1.3 x its compile", f"{changed.seconds / recompile:.2f} x",
                              "1.30 x", changed.seconds <= 1.3 * recompile))
 

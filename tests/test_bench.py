@@ -13,6 +13,7 @@ from dev.bench import (
     Measure,
     on_terminal,
     outcome_counts,
+    over_cores,
     record_in_readme,
     run_timed,
     through_pty,
@@ -84,6 +85,12 @@ def test_cpu_time_counts_tex_run_in_the_sandbox(tmp_path: Path):
     busy = "1 while (times)[0] < 0.6"  # perl spins until it has spent 0.6 s of CPU time
     measure = run_timed(sandbox.wrap(["perl", "-e", busy], tmp_path), tmp_path, sandbox.environment({}))
     assert measure.cpu is not None and measure.cpu >= 0.55, measure
+
+
+def test_cpu_time_over_the_cores_is_the_least_time_the_work_can_take(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    row = over_cores(Measure("run", seconds=10.0, cpu=15.0), "its CPU time")
+    assert (row.label, row.seconds, row.note) == ("its CPU time / 2 cores", 7.5, "its cores busy 75% of its time")
 
 
 def test_results_are_recorded_between_the_readme_markers(tmp_path: Path):
